@@ -1,0 +1,1 @@
+"""scatviz: see what wavelet scattering and JTFS do to a signal."""
