@@ -1,0 +1,217 @@
+"""Shared test set-up: thread limits, data folders, Panel servers and Debian's Chromium.
+
+Fixtures
+--------
+shared_dir, reference_dir, fsdd_dir
+    The shared data folder (``../shared`` beside the repository, or ``$SCATVIZ_SHARED``), its
+    Kymatio reference outputs and its FSDD recordings; tests using them skip when absent.
+panel_server
+    Factory ``panel_server(app_path, *extra_args) -> base_url`` running ``panel serve`` on a free
+    port; the app is at ``f"{base_url}/{Path(app_path).stem}"``. Servers live for the session.
+chromium_launch_kwargs
+    Playwright launch keyword arguments for ``/usr/bin/chromium``; pytest-playwright's
+    ``browser_type_launch_args`` uses them, so its ``page`` fixture works with Debian's Chromium.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+# Before torch starts OpenMP: idle OpenMP workers must not spin on CI's two cores.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+torch.set_num_threads(2)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+NO_CHROMIUM = (
+    f"{CHROMIUM} is missing: install Debian's Chromium (`apt-get install chromium`, which "
+    "`bash scripts/test.sh` does when run as root); never `playwright install`"
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip ``gpu`` tests without CUDA and ``browser`` tests without Chromium, with a reason."""
+    skip_gpu = pytest.mark.skip(reason="needs CUDA: torch.cuda.is_available() is False")
+    skip_browser = pytest.mark.skip(reason=NO_CHROMIUM)
+    has_cuda = torch.cuda.is_available()
+    has_chromium = CHROMIUM.exists()
+    for item in items:
+        if not has_cuda and "gpu" in item.keywords:
+            item.add_marker(skip_gpu)
+        if not has_chromium and "browser" in item.keywords:
+            item.add_marker(skip_browser)
+
+
+# ------------------------------------------------------------------------- shared data
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The shared data folder: ``$SCATVIZ_SHARED`` or ``../shared`` beside the repository."""
+    env = os.environ.get("SCATVIZ_SHARED")
+    path = Path(env) if env else REPO_ROOT.parent / "shared"
+    if not path.is_dir():
+        pytest.skip(
+            f"shared data folder {path} not found: clone the repository beside `shared/` "
+            "or set SCATVIZ_SHARED=/path/to/shared"
+        )
+    return path
+
+
+def _subdir(shared: Path, *parts: str) -> Path:
+    path = shared.joinpath(*parts)
+    if not path.is_dir():
+        pytest.skip(f"{path} not found in the shared data folder")
+    return path
+
+
+@pytest.fixture(scope="session")
+def reference_dir(shared_dir: Path) -> Path:
+    """Kymatio reference outputs (``*.npz``, described in its README.md)."""
+    return _subdir(shared_dir, "reference")
+
+
+@pytest.fixture(scope="session")
+def fsdd_dir(shared_dir: Path) -> Path:
+    """Free Spoken Digit Dataset recordings, ``{digit}_{speaker}_{index}.wav`` at 8 kHz."""
+    return _subdir(shared_dir, "data", "fsdd")
+
+
+# ------------------------------------------------------------------------- browser
+
+
+@pytest.fixture(scope="session")
+def chromium_launch_kwargs() -> dict:
+    """Playwright ``launch()`` keyword arguments for Debian's headless Chromium."""
+    if not CHROMIUM.exists():
+        pytest.skip(NO_CHROMIUM)
+    return dict(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict, chromium_launch_kwargs: dict) -> dict:
+    """pytest-playwright's launch arguments, pointed at ``/usr/bin/chromium``."""
+    return {**browser_type_launch_args, **chromium_launch_kwargs}
+
+
+# ------------------------------------------------------------------------- panel serve
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Terminate the server's whole process group; kill it if it lingers."""
+    if proc.poll() is not None:
+        return
+    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _tail(path: Path, n: int = 40) -> str:
+    lines = path.read_text(errors="replace").splitlines()
+    return "\n".join(lines[-n:])
+
+
+@pytest.fixture(scope="session")
+def panel_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., str]]:
+    """Factory: ``panel_server(app_path, *extra_args, timeout=90.0, fresh=False) -> base_url``.
+
+    Starts ``panel serve <app> --address 127.0.0.1 --port <free port> --liveness`` from the
+    repository root (on ``PYTHONPATH``), waits until ``<base_url>/liveness`` answers and returns
+    ``http://127.0.0.1:<port>``; the app is served at ``<base_url>/<app stem>``. A server is
+    reused for the same app and arguments unless ``fresh=True``; all are stopped (process group)
+    at the end of the session.
+
+    Example::
+
+        def test_loads(panel_server, page):
+            base = panel_server("apps/dashboard.py")
+            page.goto(f"{base}/dashboard")
+    """
+    started: dict[tuple, str] = {}
+    procs: list[subprocess.Popen] = []
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    env["OMP_WAIT_POLICY"] = "PASSIVE"
+
+    def start(
+        app_path: str | os.PathLike, *extra_args: str, timeout: float = 90.0, fresh: bool = False
+    ) -> str:
+        app = Path(app_path)
+        app = app if app.is_absolute() else REPO_ROOT / app
+        if not app.exists():
+            raise FileNotFoundError(f"panel_server: no app at {app}")
+        key = (str(app), extra_args)
+        if key in started and not fresh:
+            return started[key]
+        port = _free_port()
+        base = f"http://127.0.0.1:{port}"
+        cmd = [
+            sys.executable, "-m", "panel", "serve", str(app),
+            "--address", "127.0.0.1", "--port", str(port),
+            "--allow-websocket-origin", f"127.0.0.1:{port}",
+            "--allow-websocket-origin", f"localhost:{port}",
+            "--liveness", *extra_args,
+        ]  # fmt: skip
+        log = tmp_path_factory.mktemp("panel_serve") / f"{app.stem}.log"
+        with open(log, "wb") as out:
+            proc = subprocess.Popen(
+                cmd, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out,
+                stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        procs.append(proc)
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"panel serve {app.name} exited with {proc.returncode}:\n{_tail(log)}")
+            try:
+                with urllib.request.urlopen(f"{base}/liveness", timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            if time.monotonic() > deadline:
+                _stop(proc)
+                pytest.fail(f"panel serve {app.name} not live after {timeout:.0f} s:\n{_tail(log)}")
+            time.sleep(0.25)
+        started[key] = base
+        return base
+
+    yield start
+    for proc in procs:
+        _stop(proc)
