@@ -29,8 +29,14 @@ import torch
 from torch import nn
 
 from engine._fold import apply_fold, fold_plan
-from engine.filterbank import SIGMA0, FilterBank, build_filterbank, gauss_1d, periodise, \
-    temporal_support
+from engine.filterbank import (
+    SIGMA0,
+    FilterBank,
+    build_filterbank,
+    gauss_1d,
+    periodise,
+    temporal_support,
+)
 
 __all__ = ["Scattering1D", "parse_T", "compute_padding"]
 
@@ -196,6 +202,7 @@ class Scattering1D(nn.Module):
         self.ind_start, self.ind_end = border_indices(
             max(self.log2_T, self.J) + 1, self.pad_left, self.pad_left + N)
 
+        self._masters: dict[str, np.ndarray] = {}
         self.bank: FilterBank = build_filterbank(self.N_padded, self.J, self.Q, self.T,
                                                  filterbank)
         self._build_plans()
@@ -224,9 +231,23 @@ class Scattering1D(nn.Module):
         return log2_stride
 
     def _buffer(self, name: str, array: np.ndarray) -> str:
-        dtype = torch.int64 if array.dtype.kind in "iu" else torch.get_default_dtype()
-        self.register_buffer(name, torch.as_tensor(array).to(dtype), persistent=False)
+        """Register a plan array as a non-persistent buffer (float32 by default); float
+        arrays keep a float64 master so that ``.double()`` gets exact, not upcast, values."""
+        if array.dtype.kind in "iu":
+            tensor = torch.as_tensor(array, dtype=torch.int64)
+        else:
+            self._masters[name] = array
+            tensor = torch.as_tensor(array).to(torch.get_default_dtype())
+        self.register_buffer(name, tensor, persistent=False)
         return name
+
+    def _apply(self, fn, recurse=True):
+        super()._apply(fn, recurse)
+        for name, master in self._masters.items():
+            buf = getattr(self, name)
+            if buf.dtype == torch.float64:
+                setattr(self, name, torch.as_tensor(master, device=buf.device))
+        return self
 
     def _phi_plan(self, level: int) -> tuple[str, str, str]:
         """Fold plan of the low-pass from resolution ``2**level`` to the output stride."""
@@ -313,9 +334,10 @@ class Scattering1D(nn.Module):
             raise ValueError(f"Input is on {x.device} but the transform is on {ref.device}; "
                              f"move one of them with .to(device).")
         if x.ndim < 1 or x.shape[-1] != self.shape[0]:
+            length = x.shape[-1] if x.ndim else "N"
             raise ValueError(f"Input's last dimension must be the signal length "
                              f"shape={self.shape[0]}; got an input of shape "
-                             f"{tuple(x.shape)}. Build Scattering1D(shape={x.shape[-1] if x.ndim else '?'}) "
+                             f"{tuple(x.shape)}. Build the transform with shape={length} "
                              f"or crop/pad the signal.")
         if x.numel() == 0:
             raise ValueError(f"Input batch is empty (shape {tuple(x.shape)}); pass at least "
