@@ -46,6 +46,7 @@ fi
 
 say "installing scatviz (editable) with test extras, pinned by constraints.txt ..."
 start=$SECONDS
-"$py" -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test]"
+# -qq: only errors (the machine's pip config names local index folders that may not exist).
+"$py" -m pip install -qq --disable-pip-version-check -c constraints.txt -e ".[test]"
 echo "$want" > "$stamp"
 say "done in $((SECONDS - start)) s"

@@ -23,8 +23,10 @@ fi
 
 export OMP_WAIT_POLICY=PASSIVE
 
+# Both steps always run, so one report shows lint and test failures together.
 say "ruff check ."
-.venv/bin/ruff check .
+lint=0
+.venv/bin/ruff check . || lint=$?
 
 say "pytest $*"
 rc=0
@@ -35,4 +37,11 @@ if [ "$rc" = 5 ] && [ "$#" -gt 0 ]; then
     say "no test matched the selection: $*"
     rc=0
 fi
-exit "$rc"
+if [ "$lint" != 0 ]; then
+    say "FAILED: ruff check found problems (see above; \`ruff check --fix .\` fixes some)"
+fi
+if [ "$rc" != 0 ]; then
+    say "FAILED: pytest exited with $rc"
+fi
+[ "$rc" = 0 ] || exit "$rc"
+exit "$lint"

@@ -68,11 +68,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # ------------------------------------------------------------------------- shared data
 
 
+def shared_root() -> Path:
+    """Where the shared data folder should be: ``$SCATVIZ_SHARED`` or ``../shared`` beside the
+    repository (it may not exist). For collection-time code (parametrize over reference files):
+    ``from tests.conftest import shared_root``; tests use the ``shared_dir`` fixture instead."""
+    env = os.environ.get("SCATVIZ_SHARED")
+    return Path(env) if env else REPO_ROOT.parent / "shared"
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
-    """The shared data folder: ``$SCATVIZ_SHARED`` or ``../shared`` beside the repository."""
-    env = os.environ.get("SCATVIZ_SHARED")
-    path = Path(env) if env else REPO_ROOT.parent / "shared"
+    """The shared data folder (see ``shared_root``); skips the test when it is missing."""
+    path = shared_root()
     if not path.is_dir():
         pytest.skip(
             f"shared data folder {path} not found: clone the repository beside `shared/` "
