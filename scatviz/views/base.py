@@ -1,0 +1,109 @@
+"""What every view shares: the state it watches, one persistent pane, data-only updates."""
+
+from __future__ import annotations
+
+import numpy as np
+import panel as pn
+import param
+from bokeh.models import Range1d
+
+from scatviz.state import ScatState
+
+__all__ = ["BaseView", "shared_time_range"]
+
+
+def shared_time_range(state: ScatState) -> Range1d:
+    """The time axis (seconds) shared by every view of a session: zooming one zooms all."""
+    rng = getattr(state, "_time_range", None)
+    if rng is None:
+        end = state.duration or 1.0
+        rng = Range1d(0.0, end, bounds=(0.0, end), name="time_range")
+        state._time_range = rng
+    return rng
+
+
+def update_time_range(state: ScatState) -> None:
+    """Reset the shared time axis to the signal's duration (after a new signal)."""
+    rng = shared_time_range(state)
+    end = state.duration or 1.0
+    if rng.end != end or rng.start != 0.0:
+        rng.update(bounds=None)
+        rng.update(start=0.0, end=end, bounds=(0.0, end))
+
+
+class BaseView(pn.viewable.Viewer):
+    """A view of a `ScatState`.
+
+    Subclasses build their Bokeh figures and sources once in ``_build()`` and replace the
+    sources' data in ``_update(result)``; ``__panel__`` returns the same layout every time.
+    ``message`` holds what the view cannot show (e.g. "JTFS engine not available").
+
+    Use alone in a notebook: ``ScalogramView.from_signal(x, sample_rate)``.
+    """
+
+    state = param.ClassSelector(class_=ScatState, constant=True)
+    message = param.String(default="", doc="Why the view shows nothing, if it does not.")
+    title = "View"
+
+    def __init__(self, state: ScatState | None = None, x_range: Range1d | None = None, **params):
+        if state is None:
+            state = ScatState()
+        super().__init__(state=state, **params)
+        self._x_range = x_range if x_range is not None else shared_time_range(state)
+        self._message_pane = pn.pane.Alert("", alert_type="warning", visible=False,
+                                           sizing_mode="stretch_width", margin=(0, 5))
+        self._build()
+        self._layout = self._make_layout()
+        self.state.param.watch(self._on_result, "result")
+        self.param.watch(self._on_message, "message")
+        if self.state.result is not None:
+            self._safe_update(self.state.result)
+
+    @classmethod
+    def from_signal(cls, x: np.ndarray, sample_rate: float, **params):
+        """A view on its own state: ``ScalogramView.from_signal(x, 8000, J=6, Q1=8)``."""
+        view_keys = set(cls.param) - set(BaseView.param) | {"name"}
+        view_params = {k: v for k, v in params.items() if k in view_keys and k != "name"}
+        state_params = {k: v for k, v in params.items() if k not in view_params}
+        return cls(ScatState.from_signal(x, sample_rate, **state_params), **view_params)
+
+    # ---- to override -----------------------------------------------------------------------
+
+    def _build(self) -> None:
+        raise NotImplementedError
+
+    def _panels(self) -> list:
+        raise NotImplementedError
+
+    def _update(self, res) -> None:
+        raise NotImplementedError
+
+    # ---- plumbing --------------------------------------------------------------------------
+
+    def _make_layout(self):
+        return pn.Column(self._message_pane, *self._panels(), sizing_mode="stretch_width",
+                         name=self.title)
+
+    def _on_result(self, event) -> None:
+        if event.new is not None:
+            self._safe_update(event.new)
+
+    def _safe_update(self, res) -> None:
+        try:
+            self._update(res)
+        except Exception as exc:   # a view must never take the page down
+            self.message = f"{self.title}: could not draw ({type(exc).__name__}: {exc})"
+            self.param.warning(self.message)
+        else:
+            if self.message and not self._keep_message():
+                self.message = ""
+
+    def _keep_message(self) -> bool:
+        return False
+
+    def _on_message(self, event) -> None:
+        self._message_pane.object = event.new
+        self._message_pane.visible = bool(event.new)
+
+    def __panel__(self):
+        return self._layout

@@ -1,0 +1,257 @@
+"""The dashboard: signal sources, controls and every view on one page, for ``panel serve``.
+
+`apps/dashboard.py` only calls ``Dashboard().servable()``; everything here is reachable from
+tests without a browser (``Dashboard().state``, ``.views``, ``.load_upload(bytes, name)``...).
+
+Live behaviour:
+
+* one `ScatState` per session; every view reads its shared ``result``, computed once per
+  distinct setting (process-wide cache keyed by the signal hash and the parameters);
+* sliders act on release (``value_throttled``); the transform runs in a worker thread while a
+  busy indicator spins, and if the controls moved meanwhile the latest setting wins;
+* all views' data are replaced inside one ``hold()``: one message to the browser per update;
+* an invalid combination or a bad file shows the engine's (or loader's) message beside the
+  control; the page keeps the last valid picture and keeps working.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+
+import numpy as np
+import panel as pn
+import param
+from panel.io import hold
+
+from scatviz import signals_io
+from scatviz.signals_io import LoadedSignal, SignalLoadError
+from scatviz.state import PRESETS, ScatState
+from scatviz.views.scalogram import ScalogramView
+from scatviz.views.signal import SignalView
+
+__all__ = ["Dashboard", "DEFAULT_ASSET"]
+
+DEFAULT_ASSET = "chirp_exp"
+T_OPTIONS = {"2^J (default)": 0, **{str(2**k): 2**k for k in range(2, 16)}}
+F_OPTIONS = {"default": 0, **{str(2**k): 2**k for k in range(0, 7)}}
+GEN_RATES = [8000, 16000, 22050, 44100]
+GEN_LENGTHS = [2048, 4096, 8192, 16384, 32768, 65536]
+
+
+def _generators() -> dict:
+    try:
+        from engine.signals import SIGNALS
+    except ImportError:  # the toolkit's generators are optional until they land
+        return {}
+    return SIGNALS
+
+
+class Dashboard(param.Parameterized):
+    """One session of the dashboard.
+
+    >>> dash = Dashboard()                     # doctest: +SKIP
+    >>> dash.state.J = 7; dash.state.refresh() # doctest: +SKIP
+    """
+
+    status = param.String(default="")
+    generation = param.Integer(default=0, doc="Number of published results (for tests).")
+
+    def __init__(self, asset: str = DEFAULT_ASSET, live: bool = True, **params):
+        super().__init__(**params)
+        self.live = live
+        self.state = ScatState(auto=False)
+        sig = signals_io.load_asset(asset if asset in signals_io.list_assets()
+                                    else next(iter(signals_io.list_assets())))
+        self.state.set_signal(sig)
+        self.state.refresh()
+        self._t_change = None
+        self._build_views()
+        self._build_controls()
+        self.state.param.watch(self._on_input, list(ScatState._inputs))
+        self.state.param.watch(self._on_result, "result")
+        self._on_result()
+
+    # ---- views -----------------------------------------------------------------------------
+
+    def _build_views(self) -> None:
+        st = self.state
+        self.signal_view = SignalView(st)
+        self.scalogram_view = ScalogramView(st)
+        self.views = {"signal": self.signal_view, "scalogram": self.scalogram_view}
+
+    # ---- controls --------------------------------------------------------------------------
+
+    def _build_controls(self) -> None:
+        st = self.state
+        assets = signals_io.list_assets()
+        self.asset_select = pn.widgets.Select(name="Bundled signal", options={v: k for k, v in
+                                              assets.items()}, value=DEFAULT_ASSET
+                                              if DEFAULT_ASSET in assets else None)
+        self.asset_select.param.watch(self._on_asset, "value")
+
+        gens = _generators()
+        self.gen_kind = pn.widgets.Select(name="Generator", options=sorted(gens),
+                                          value="exponential_chirp" if "exponential_chirp"
+                                          in gens else None, disabled=not gens)
+        self.gen_N = pn.widgets.Select(name="Length N (samples)", options=GEN_LENGTHS,
+                                       value=8192)
+        self.gen_sr = pn.widgets.Select(name="Sample rate (Hz)", options=GEN_RATES, value=8000)
+        self.gen_button = pn.widgets.Button(name="Generate", button_type="primary",
+                                            disabled=not gens)
+        self.gen_button.on_click(self._on_generate)
+
+        self.upload = pn.widgets.FileInput(accept=".wav,.flac,.ogg,audio/*", multiple=False,
+                                           name="upload")
+        self.upload.param.watch(self._on_upload, "value")
+        self.upload_msg = pn.pane.Alert("", alert_type="danger", visible=False,
+                                        name="upload_error", sizing_mode="stretch_width")
+        self.policy = pn.pane.Markdown(f"<small>{signals_io.upload_policy()}</small>",
+                                       margin=(0, 10), name="upload_policy")
+
+        def slider(name, pname, start, end):
+            w = pn.widgets.IntSlider(name=name, start=start, end=end, value=getattr(st, pname),
+                                     step=1, sizing_mode="stretch_width")
+            w.param.watch(lambda e: setattr(st, pname, e.new), "value_throttled")
+            st.param.watch(lambda e: setattr(w, "value", e.new), pname)
+            return w
+
+        self.w_J = slider("J (octaves)", "J", 1, 14)
+        self.w_Q1 = slider("Q1 (wavelets/octave, order 1)", "Q1", 1, 24)
+        self.w_Q2 = slider("Q2 (order 2)", "Q2", 1, 4)
+        self.w_T = pn.widgets.DiscreteSlider(name="T (averaging, samples)", options=T_OPTIONS,
+                                             value=0, sizing_mode="stretch_width")
+        self.w_T.param.watch(lambda e: setattr(st, "T", e.new), "value_throttled")
+        self.w_Jfr = slider("J_fr (JTFS octaves)", "J_fr", 1, 7)
+        self.w_Qfr = slider("Q_fr (JTFS wavelets/octave)", "Q_fr", 1, 4)
+        self.w_F = pn.widgets.DiscreteSlider(name="F (JTFS freq. averaging)", options=F_OPTIONS,
+                                             value=0, sizing_mode="stretch_width")
+        self.w_F.param.watch(lambda e: setattr(st, "F", e.new), "value_throttled")
+        self.w_design = pn.widgets.Select(name="Filter bank design", options=list(
+            st.param.design.objects), value=st.design)
+        self.w_design.param.watch(lambda e: setattr(st, "design", e.new), "value")
+        self.w_db = pn.widgets.FloatSlider(name="dB range", start=10, end=140, step=5,
+                                           value=st.db_range, sizing_mode="stretch_width")
+        self.w_db.param.watch(lambda e: setattr(st, "db_range", e.new), "value_throttled")
+        self.w_preset = pn.widgets.Select(name="Teaching preset", options=list(PRESETS))
+        self.w_preset.param.watch(self._on_preset, "value")
+
+        self.error_msg = pn.pane.Alert("", alert_type="danger", visible=False,
+                                       name="engine_error", sizing_mode="stretch_width")
+        st.param.watch(self._on_error, "error")
+        self.busy = pn.indicators.LoadingSpinner(value=False, size=24, name="busy",
+                                                 margin=(5, 10))
+        st.param.watch(lambda e: setattr(self.busy, "value", e.new), "busy")
+        self.status_pane = pn.pane.Markdown("", name="status", margin=(0, 10))
+
+    def sidebar(self):
+        return [
+            pn.pane.Markdown("### Signal"),
+            self.asset_select,
+            pn.Card(self.gen_kind, self.gen_N, self.gen_sr, self.gen_button,
+                    title="Generator", collapsed=True, sizing_mode="stretch_width"),
+            pn.pane.Markdown("Upload audio", margin=(5, 10, 0, 10)),
+            self.upload, self.policy, self.upload_msg,
+            pn.pane.Markdown("### Transform"),
+            self.w_preset,
+            self.w_J, self.w_Q1, self.w_Q2, self.w_T,
+            self.w_Jfr, self.w_Qfr, self.w_F,
+            self.w_design, self.w_db,
+            self.error_msg,
+            pn.Row(self.busy, self.status_pane),
+        ]
+
+    # ---- events ----------------------------------------------------------------------------
+
+    def _on_error(self, event) -> None:
+        self.error_msg.object = event.new
+        self.error_msg.visible = bool(event.new)
+
+    def set_signal(self, sig: LoadedSignal) -> None:
+        self.state.set_signal(sig)
+
+    def _on_asset(self, event) -> None:
+        if not event.new:
+            return
+        try:
+            self.set_signal(signals_io.load_asset(event.new))
+        except SignalLoadError as exc:
+            self._show_upload_error(str(exc))
+
+    def _on_generate(self, event=None) -> None:
+        gens = _generators()
+        name = self.gen_kind.value
+        try:
+            x = np.asarray(gens[name](int(self.gen_N.value), float(self.gen_sr.value)),
+                           dtype=np.float32)
+        except (ValueError, TypeError, KeyError) as exc:
+            self._show_upload_error(f"Generator {name}: {exc}")
+            return
+        self.set_signal(LoadedSignal(x, float(self.gen_sr.value), f"{name} (generated)",
+                                     {"source": "engine.signals"}))
+
+    def load_upload(self, data: bytes, filename: str) -> bool:
+        """Use an uploaded file; on failure show why beside the upload control."""
+        try:
+            sig = signals_io.load_upload(data, filename)
+        except SignalLoadError as exc:
+            self._show_upload_error(str(exc))
+            return False
+        self.upload_msg.visible = False
+        self.upload_msg.object = ""
+        self.set_signal(sig)
+        return True
+
+    def _show_upload_error(self, msg: str) -> None:
+        self.upload_msg.object = msg
+        self.upload_msg.visible = True
+
+    def _on_upload(self, event) -> None:
+        if event.new is None:
+            return
+        self.load_upload(event.new, self.upload.filename or "upload")
+
+    def _on_preset(self, event) -> None:
+        self.state.param.update(**PRESETS[event.new])
+
+    def _on_input(self, *events) -> None:
+        self._t_change = time.perf_counter()
+        if not self.live:
+            self.state.refresh()
+            return
+        pn.state.execute(self._refresh)
+
+    async def _refresh(self) -> None:
+        if getattr(self, "_running", False):
+            return                                    # the running loop picks the latest
+        self._running = True
+        try:
+            await self.state.refresh_async(hold=partial(hold, pn.state.curdoc))
+        finally:
+            self._running = False
+
+    def _on_result(self, *events) -> None:
+        res = self.state.result
+        if res is None:
+            return
+        self.generation += 1
+        self.status = (f"#{self.generation} · {res.name} · computed in "
+                       f"{res.seconds * 1e3:.0f} ms")
+        self.status_pane.object = self.status
+
+    # ---- layout ----------------------------------------------------------------------------
+
+    def main(self):
+        return [
+            pn.Card(self.signal_view, title="Signal", sizing_mode="stretch_width"),
+            pn.Card(self.scalogram_view, title="Scalogram", sizing_mode="stretch_width"),
+        ]
+
+    def template(self):
+        return pn.template.FastListTemplate(
+            title="scatviz: wavelet scattering & JTFS", sidebar=self.sidebar(),
+            main=self.main(), sidebar_width=340, accent="#d6604d",
+            header_background="#2b2d42")
+
+    def servable(self):
+        return self.template().servable()

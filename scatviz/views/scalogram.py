@@ -1,0 +1,136 @@
+"""Scalogram: ``|x * psi1|`` in dB on a log-frequency axis labelled in Hz, time in seconds."""
+
+from __future__ import annotations
+
+import numpy as np
+import panel as pn
+import param
+from bokeh.models import (
+    ColorBar,
+    ColumnDataSource,
+    CustomJSHover,
+    FixedTicker,
+    HoverTool,
+    LinearColorMapper,
+    Span,
+)
+from bokeh.plotting import figure
+
+from scatviz.theme import SEQUENTIAL, style_figure
+from scatviz.views.base import BaseView
+
+__all__ = ["ScalogramView", "scalogram_db", "frequency_ticks"]
+
+#: Floor added before taking dB of a magnitude (relative to its maximum).
+DB_FLOOR = 1e-12
+
+
+def scalogram_db(mag: np.ndarray) -> np.ndarray:
+    """``20 log10 |U1|`` (float32), with a floor 240 dB under the maximum."""
+    peak = float(np.max(mag)) if mag.size else 1.0
+    return (20 * np.log10(np.maximum(mag, max(peak, DB_FLOOR) * DB_FLOOR))).astype(np.float32)
+
+
+def frequency_ticks(freqs_low_to_high: np.ndarray, max_ticks: int = 10) -> dict[float, str]:
+    """Tick positions (row centres) and labels in Hz for rows ordered low to high."""
+    n = len(freqs_low_to_high)
+    if n == 0:
+        return {}
+    step = max(1, int(np.ceil(n / max_ticks)))
+    rows = list(range(0, n, step))
+    out = {}
+    for r in rows:
+        f = freqs_low_to_high[r]
+        out[r + 0.5] = f"{f:.0f}" if f >= 100 else f"{f:.1f}"
+    return out
+
+
+_FREQ_HOVER = """
+const i = Math.floor(value);
+const f = src.data['freq'];
+if (i < 0 || i >= f.length) { return ''; }
+const v = f[i];
+return (v >= 100 ? v.toFixed(0) : v.toFixed(1)) + ' Hz';
+"""
+
+
+class ScalogramView(BaseView):
+    """``|x * psi1|`` (unaveraged first-order scattering) as an image.
+
+    Rows are the first-order wavelets, lowest frequency at the bottom, labelled with their
+    centre frequency in Hz from the engine (``meta(sample_rate)["xi_hz"]``); the geometric
+    spacing of the wavelets makes the axis logarithmic in frequency. Colours are dB relative
+    to the loudest point, over ``state.db_range`` dB. Hover reads time, frequency and value.
+    The playhead of the audio player is the vertical line.
+
+    >>> view = ScalogramView.from_signal(x, 8000, J=6, Q1=8)   # doctest: +SKIP
+    >>> view.image_data()["db"].shape                           # doctest: +SKIP
+    (n1, M)
+    """
+
+    title = "Scalogram"
+    height = param.Integer(default=320)
+
+    def _build(self) -> None:
+        self.source = ColumnDataSource(data=dict(image=[np.zeros((1, 1), np.float32)], x=[0.0],
+                                                 y=[0.0], dw=[1.0], dh=[1.0]))
+        self.freq_source = ColumnDataSource(data=dict(freq=[]))
+        self.mapper = LinearColorMapper(palette=SEQUENTIAL, low=-60, high=0)
+        fig = figure(height=self.height, sizing_mode="stretch_width", x_range=self._x_range,
+                     x_axis_label="time (s)", y_axis_label="frequency (Hz)",
+                     tools="xpan,xwheel_zoom,box_zoom,reset,save", active_scroll="xwheel_zoom",
+                     name="scalogram")
+        style_figure(fig, "Scalogram |x * ψ1| (dB)")
+        fig.image(image="image", x="x", y="y", dw="dw", dh="dh", source=self.source,
+                  color_mapper=self.mapper, name="scalogram_image")
+        fig.add_layout(ColorBar(color_mapper=self.mapper, width=10, title="dB"), "right")
+        hover = HoverTool(tooltips=[("time", "$x{0.000} s"), ("frequency", "$y{freq}"),
+                                    ("level", "@image{0.0} dB")],
+                          formatters={"$y": CustomJSHover(args=dict(src=self.freq_source),
+                                                          code=_FREQ_HOVER)})
+        fig.add_tools(hover)
+        fig.yaxis.ticker = FixedTicker(ticks=[])
+        self.playhead = Span(location=0, dimension="height", line_color="#00e5ff",
+                             line_width=2, line_alpha=0.9)
+        fig.add_layout(self.playhead)
+        fig.y_range.range_padding = 0
+        self.figure = fig
+        self._db_max = 0.0
+        self._times = np.zeros(0)
+        self.pane = pn.pane.Bokeh(fig, sizing_mode="stretch_width")
+        self.state.param.watch(self._on_db_range, "db_range")
+        self.state.param.watch(self._on_playhead, "playhead")
+
+    def _panels(self) -> list:
+        return [self.pane]
+
+    def image_data(self) -> dict:
+        """What is drawn: ``db`` (rows low to high frequency), ``freqs`` Hz, ``times`` s."""
+        return dict(db=self.source.data["image"][0],
+                    freqs=np.asarray(self.freq_source.data["freq"]), times=self._times,
+                    x=self.source.data["x"][0], dw=self.source.data["dw"][0])
+
+    def _update(self, res) -> None:
+        sc = res.scalogram
+        db = scalogram_db(sc.mag)[::-1]                  # low frequencies at the bottom
+        freqs = sc.freqs[::-1]
+        n = db.shape[0]
+        self._times = sc.times
+        self._db_max = float(db.max()) if db.size else 0.0
+        self.freq_source.data = dict(freq=freqs.tolist())
+        self.source.data = dict(image=[np.ascontiguousarray(db)], x=[0.0], y=[0.0],
+                                dw=[sc.duration], dh=[float(n)])
+        self.figure.y_range.update(start=0, end=n)
+        ticks = frequency_ticks(freqs)
+        self.figure.yaxis.ticker = FixedTicker(ticks=list(ticks))
+        self.figure.yaxis.major_label_overrides = ticks
+        self._apply_db_range()
+
+    def _apply_db_range(self) -> None:
+        self.mapper.update(low=self._db_max - float(self.state.db_range), high=self._db_max)
+
+    def _on_db_range(self, event) -> None:
+        self._apply_db_range()
+
+    def _on_playhead(self, event) -> None:
+        self.playhead.location = float(event.new)

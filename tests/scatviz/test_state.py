@@ -1,0 +1,66 @@
+"""ScatState and the shared transform cache (no browser)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scatviz.signals_io import load_asset
+from scatviz.state import TRANSFORM_CACHE, ScatState, compute_transforms, jtfs_available
+
+
+@pytest.fixture
+def chirp():
+    return load_asset("chirp_exp")
+
+
+def test_state_computes_scalogram_in_hz(chirp):
+    st = ScatState.from_loaded(chirp, J=6, Q1=8)
+    res = st.result
+    sc = res.scalogram
+    assert sc.mag.dtype == np.float32
+    assert sc.mag.shape == (len(sc.freqs), len(sc.times))
+    # frequencies from the engine, in Hz, highest first, below Nyquist
+    assert sc.freqs[0] < chirp.sample_rate / 2 and np.all(np.diff(sc.freqs) < 0)
+    assert sc.duration == pytest.approx(len(chirp.x) / chirp.sample_rate)
+    assert st.error == ""
+    # scattering energies per order
+    assert set(res.scattering.energy_per_order) == {0, 1, 2}
+
+
+def test_cache_one_transform_per_setting(chirp):
+    TRANSFORM_CACHE.clear()
+    kw = dict(J=5, Q1=4, Q2=1, T=0, J_fr=2, Q_fr=1, F=0, design="kymatio", with_jtfs=False)
+    a = compute_transforms(chirp.x, chirp.sample_rate, **kw)
+    b = compute_transforms(chirp.x.copy(), chirp.sample_rate, **kw)
+    assert a is b
+    c = compute_transforms(chirp.x, chirp.sample_rate, **{**kw, "J": 6})
+    assert c is not a
+
+
+def test_invalid_setting_keeps_last_result_and_reports(chirp):
+    st = ScatState.from_loaded(chirp, J=6)
+    good = st.result
+    st.J = 14          # 2**14 > 8192 samples
+    assert st.result is good
+    assert "J=14" in st.error and "too large" in st.error
+    st.J = 7
+    assert st.error == "" and st.result is not good
+
+
+def test_jtfs_missing_is_reported_not_faked(chirp):
+    st = ScatState.from_loaded(chirp, J=6)
+    if jtfs_available():
+        assert st.result.jtfs is not None or st.result.jtfs_error
+    else:
+        assert st.result.jtfs is None
+        assert "JTFS engine not available" in st.result.jtfs_error
+
+
+def test_refresh_async_publishes(chirp):
+    import asyncio
+
+    st = ScatState.from_loaded(chirp, auto=False, J=5)
+    assert st.result is None
+    res = asyncio.run(st.refresh_async())
+    assert st.result is res and not st.busy
