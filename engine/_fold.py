@@ -1,13 +1,14 @@
-"""Filtering followed by subsampling, done in the Fourier domain on the bins that matter.
+"""Filtering followed by subsampling, in the Fourier domain, on the blocks that matter.
 
 Kymatio computes a subsampled band-pass output as ``ifft(periodise(X * h, r))``: multiply the
-whole spectrum, then average its ``r`` periods. For a band-limited ``h`` almost all of those
-products are zeros. A *fold plan* precomputes, for each output bin ``m``, the few input bins
-``m + q M_out`` where ``h`` is non-negligible, with the filter values already scaled by
-``1 / r``, so that the same result costs one gather and one multiply per kept bin.
+whole spectrum by the filter, then average its ``r`` periods of ``M_out`` bins. For a
+band-limited ``h`` almost every period is zero. A *fold plan* keeps the periods (blocks) where
+``h`` is non-negligible, with the filter values scaled by ``1 / r``, so that the same result
+costs one multiply-add per kept bin on contiguous slices (views, no gathers).
 
-The input is the half spectrum (``rfft``) of a real signal: bins above Nyquist are read as
-conjugates of their mirror, which the plan encodes as a sign on the imaginary weight.
+The input is the half spectrum (``rfft``) of a real signal. A block above Nyquist is read as
+the conjugate of its mirror image below Nyquist (a flipped slice); the conjugation is carried
+by the sign of the imaginary weight. Weights are real: every filter here is zero-phase.
 """
 
 from __future__ import annotations
@@ -18,65 +19,166 @@ import numpy as np
 import torch
 
 #: Blocks whose largest filter value is below this fraction of the filter's peak are skipped.
-#: Morlet and Gaussian tails fall from 1e-12 to 1e-20 within a few bins of any block edge,
-#: so this changes results by far less than float32 rounding.
+#: Gaussian tails fall from 1e-12 to below 1e-20 within a few bins of any block edge, so this
+#: changes results by far less than float64 rounding, let alone float32.
 BLOCK_THRESHOLD = 1e-12
 
 
-@dataclass
+@dataclass(frozen=True)
 class FoldPlan:
-    """Gather indices and weights for ``Y[..., m] = sum_q X[..., idx[q, m]] * w[q, m]``.
+    """How to fold a half spectrum of ``m_in // 2 + 1`` bins into ``cols`` output bins.
 
-    ``idx``: int64 ``(F, nq, M)`` into the half spectrum; ``w_re``, ``w_im``: float64
-    ``(F, nq, M)``, where ``w_im`` carries the conjugation sign. ``F`` filters, ``M`` output
-    bins (``M_out`` for a complex output, ``M_out // 2 + 1`` for a real one).
+    ``blocks``: for each kept block ``(start, mirrored)``: a non-mirrored block reads bins
+    ``start .. start + cols``; a mirrored one reads bins ``start - cols + 1 .. start``
+    reversed (``start = m_in - q m_out``). ``m_in == m_out`` (no subsampling) is one block
+    over the full spectrum, rebuilt from its half (``start = -1``).
+    ``weights``: float64 ``(F, n_blocks, cols, 2)``, real and imaginary weight per bin.
     """
 
-    idx: np.ndarray
-    w_re: np.ndarray
-    w_im: np.ndarray
+    m_in: int
+    m_out: int
+    cols: int
+    blocks: tuple[tuple[int, bool], ...]
+    weights: np.ndarray
 
 
 def fold_plan(filters: list[np.ndarray], m_out: int, half: bool,
               threshold: float = BLOCK_THRESHOLD) -> FoldPlan:
-    """Plan the filtering of a real signal's spectrum by each of ``filters`` (real responses
-    of one length ``M_in``) and the periodisation of the product to ``m_out`` bins.
+    """Plan filtering a real signal's spectrum by each of ``filters`` (real responses, one
+    length ``m_in``) and periodising the products to ``m_out`` bins.
 
-    ``half=True`` plans only the bins ``0..m_out // 2`` (the output is real, read back with
-    ``irfft``); ``half=False`` plans all ``m_out`` bins (complex output, read with ``ifft``).
+    ``half=True`` plans the bins ``0 .. m_out // 2`` only (a real output, read back with
+    ``irfft``); ``half=False`` all ``m_out`` bins (a complex output, read with ``ifft``).
     """
-    m_in = filters[0].shape[0]
+    h = np.stack(filters)
+    m_in = h.shape[1]
     r = m_in // m_out
-    cols = np.arange(m_out // 2 + 1 if half else m_out)
-    plans = []
-    for h in filters:
-        blocks = h.reshape(r, m_out)[:, cols]
-        peak = np.abs(h).max()
-        keep = np.flatnonzero(np.abs(blocks).max(axis=1) > threshold * peak)
-        f = keep[:, None] * m_out + cols[None, :]            # input bins, (nq, M)
-        mirrored = f > m_in // 2
-        idx = np.where(mirrored, m_in - f, f)
-        w = blocks[keep] / r
-        plans.append((idx, w, np.where(mirrored, -w, w)))
-    nq = max(p[0].shape[0] for p in plans)
-
-    def stack(i):
-        out = np.zeros((len(plans), nq, cols.size), dtype=plans[0][i].dtype)
-        for n, p in enumerate(plans):
-            out[n, : p[i].shape[0]] = p[i]
-        return out
-    return FoldPlan(stack(0), stack(1), stack(2))
+    cols = m_out // 2 + 1 if half else m_out
+    if r == 1:   # no subsampling: a half output is the first block, a full one all bins
+        w = np.stack([h[:, :cols], h[:, :cols]], axis=-1)[:, None]
+        return FoldPlan(m_in, m_out, cols, ((0 if half else -1, False),), w)
+    blocks = h.reshape(len(h), r, m_out)[:, :, :cols]
+    peak = np.abs(h).max(axis=1)[:, None]
+    kept = np.flatnonzero((np.abs(blocks).max(axis=2) > threshold * peak).any(axis=0))
+    specs, weights = [], []
+    for q in kept:
+        mirrored = bool(q * m_out >= m_in // 2)
+        specs.append((int(m_in - q * m_out) if mirrored else int(q * m_out), mirrored))
+        w = blocks[:, q] / r
+        weights.append(np.stack([w, -w if mirrored else w], axis=-1))
+    return FoldPlan(m_in, m_out, cols, tuple(specs), np.stack(weights, axis=1))
 
 
-def apply_fold(spec: torch.Tensor, idx: torch.Tensor, w_re: torch.Tensor,
-               w_im: torch.Tensor) -> torch.Tensor:
-    """Apply a plan to half spectra ``spec`` of shape ``(..., M_in // 2 + 1)``.
+def block_view(spec: torch.Tensor, start: int, mirrored: bool, cols: int) -> torch.Tensor:
+    """The bins of one block of ``spec`` (half spectra, last dim), as a real ``(..., cols, 2)``
+    view (mirrored blocks are a reversed copy; their conjugation is in the weights)."""
+    if start < 0:   # the whole spectrum, from its half: [R, conj(R[n/2-1 .. 1])]
+        full = torch.cat([spec, spec[..., 1:-1].flip(-1).conj()], dim=-1)
+        return torch.view_as_real(full.resolve_conj())[..., :cols, :]
+    if mirrored:
+        return torch.view_as_real(spec[..., start - cols + 1: start + 1]).flip(-2)
+    return torch.view_as_real(spec[..., start: start + cols])
 
-    ``idx``, ``w_re``, ``w_im`` broadcast against the batch: ``(F, nq, M)`` or ``(nq, M)``.
-    Returns the complex folded spectrum ``(..., F, M)`` or ``(..., M)``.
+
+def _fold_forward(spec, plan, weights, shared):
+    out = None
+    for b, (start, mirrored) in enumerate(plan.blocks):
+        piece = block_view(spec, start, mirrored, plan.cols)
+        if shared:
+            w = weights[0, b]
+        else:
+            piece, w = piece.unsqueeze(-3), weights[:, b]
+        out = piece * w if out is None else torch.addcmul(out, piece, w)
+    return torch.view_as_complex(out)
+
+
+class _Fold(torch.autograd.Function):
+    """The fold with a backward that writes the gradient's blocks into one zero buffer,
+    instead of autograd's full-size zeros per slice."""
+
+    @staticmethod
+    def forward(ctx, spec, weights, plan, shared):
+        ctx.plan, ctx.shared, ctx.spec_shape = plan, shared, spec.shape
+        ctx.save_for_backward(weights)
+        return _fold_forward(spec, plan, weights, shared)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (weights,) = ctx.saved_tensors
+        plan, cols = ctx.plan, ctx.plan.cols
+        g = torch.view_as_real(grad_out.resolve_conj())
+        grad = torch.zeros(ctx.spec_shape, dtype=grad_out.dtype, device=grad_out.device)
+        acc = torch.view_as_real(grad)
+        for b, (start, mirrored) in enumerate(plan.blocks):
+            piece = g * weights[0, b] if ctx.shared else (g * weights[:, b]).sum(-3)
+            if mirrored:
+                acc[..., start - cols + 1: start + 1, :] += piece.flip(-2)
+            else:
+                acc[..., start: start + cols, :] += piece
+        return grad, None, None, None
+
+
+def apply_fold(spec: torch.Tensor, plan: FoldPlan, weights: torch.Tensor,
+               shared: bool = False) -> torch.Tensor:
+    """Fold half spectra ``spec`` ``(..., m_in // 2 + 1)`` with a plan; complex result.
+
+    ``weights`` is the plan's, as a tensor ``(F, n_blocks, cols, 2)``. ``shared=False``: every
+    signal meets every filter, ``(..., m_in//2+1) -> (..., F, cols)``. ``shared=True`` (one
+    filter, ``F == 1``): ``(..., m_in//2+1) -> (..., cols)``. Differentiable in ``spec``.
     """
-    re = spec.real[..., idx]
-    im = spec.imag[..., idx]
-    if idx.shape[-2] == 1:
-        return torch.complex((re * w_re).squeeze(-2), (im * w_im).squeeze(-2))
-    return torch.complex((re * w_re).sum(-2), (im * w_im).sum(-2))
+    if plan.blocks[0][0] < 0 or not spec.requires_grad:   # full-spectrum plans: autograd
+        return _fold_forward(spec, plan, weights, shared)
+    return _Fold.apply(spec, weights, plan, shared)
+
+
+class _Modulus(torch.autograd.Function):
+    """``|z|`` of a complex tensor, about 3x faster than ``torch.abs`` on CPU both ways; the
+    gradient at ``z = 0`` is 0, as ``torch.abs``'s."""
+
+    @staticmethod
+    def forward(ctx, z):
+        u = _modulus(z)
+        ctx.save_for_backward(z, u)
+        return u
+
+    @staticmethod
+    def backward(ctx, grad):
+        z, u = ctx.saved_tensors
+        scale = torch.where(u > 0, grad / u, torch.zeros((), dtype=u.dtype, device=u.device))
+        return torch.view_as_complex(torch.view_as_real(z) * scale.unsqueeze(-1))
+
+
+def _modulus(z: torch.Tensor) -> torch.Tensor:
+    v = torch.view_as_real(z)
+    return v[..., 0].square().addcmul_(v[..., 1], v[..., 1]).sqrt_()
+
+
+def modulus(z: torch.Tensor) -> torch.Tensor:
+    """``|z|`` for complex ``z``, real result of the same shape; differentiable."""
+    return _Modulus.apply(z) if z.requires_grad else _modulus(z)
+
+
+class _RFFT(torch.autograd.Function):
+    """``torch.fft.rfft`` over the last axis (even length) whose backward is a half-size
+    ``irfft`` rather than PyTorch's full complex transform."""
+
+    @staticmethod
+    def forward(ctx, u):
+        ctx.n = u.shape[-1]
+        return torch.fft.rfft(u)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # d/du of Re-linear maps: grad_u[t] = Re(sum_k g_k e^{2 pi i k t / n}), k = 0..n/2;
+        # irfft doubles the bins strictly between DC and Nyquist, so halve those first.
+        n = ctx.n
+        g = grad.clone()
+        g[..., 1: n // 2] *= 0.5
+        return torch.fft.irfft(g, n=n) * n
+
+
+def rfft(u: torch.Tensor) -> torch.Tensor:
+    """``torch.fft.rfft(u)`` over the last axis, with a cheaper backward for even lengths."""
+    if u.shape[-1] % 2 or not u.requires_grad:
+        return torch.fft.rfft(u)
+    return _RFFT.apply(u)

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from engine._fold import apply_fold, fold_plan
+from engine._fold import apply_fold, fold_plan, modulus, rfft
 from engine.filterbank import (
     SIGMA0,
     FilterBank,
@@ -157,7 +157,7 @@ class Scattering1D(nn.Module):
 
     def __init__(self, J: int, shape, Q=1, T=None, stride=None, max_order: int = 2,
                  oversampling: int = 0, out_type: str = "array", filterbank: str = "kymatio",
-                 chunk_bytes: int = 32 * 2**20):
+                 chunk_bytes: int = 16 * 2**20):
         super().__init__()
         if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
             shape = (int(shape),)
@@ -230,15 +230,14 @@ class Scattering1D(nn.Module):
                              f"would alias; use stride <= {2**self.log2_T}.")
         return log2_stride
 
-    def _buffer(self, name: str, array: np.ndarray) -> str:
-        """Register a plan array as a non-persistent buffer (float32 by default); float
-        arrays keep a float64 master so that ``.double()`` gets exact, not upcast, values."""
-        if array.dtype.kind in "iu":
-            tensor = torch.as_tensor(array, dtype=torch.int64)
-        else:
-            self._masters[name] = array
-            tensor = torch.as_tensor(array).to(torch.get_default_dtype())
-        self.register_buffer(name, tensor, persistent=False)
+    def _plan(self, name: str, filters: list[np.ndarray], m_out: int, half: bool) -> str:
+        """Build a fold plan and register its weights as a buffer (float32 by default); a
+        float64 master is kept so that ``.double()`` gets exact, not upcast, weights."""
+        plan = fold_plan(filters, m_out, half)
+        self._fold_plans[name] = plan
+        self._masters[name] = plan.weights
+        self.register_buffer(name, torch.as_tensor(plan.weights).to(torch.get_default_dtype()),
+                             persistent=False)
         return name
 
     def _apply(self, fn, recurse=True):
@@ -249,67 +248,76 @@ class Scattering1D(nn.Module):
                 setattr(self, name, torch.as_tensor(master, device=buf.device))
         return self
 
-    def _phi_plan(self, level: int) -> tuple[str, str, str]:
-        """Fold plan of the low-pass from resolution ``2**level`` to the output stride."""
-        key = f"phi{level}"
-        if not hasattr(self, key + "_idx"):
-            h = periodise(self.bank.phi.response, level)
-            plan = fold_plan([h], self.N_padded >> self.log2_stride, half=True)
-            self._buffer(key + "_idx", plan.idx[0])
-            self._buffer(key + "_wre", plan.w_re[0])
-            self._buffer(key + "_wim", plan.w_im[0])
-        return key + "_idx", key + "_wre", key + "_wim"
+    def _phi_plan(self, level: int) -> str | None:
+        """The low-pass from resolution ``2**level`` to the output stride (local averaging)."""
+        if self.average != "local":
+            return None
+        name = f"phi_{level}"
+        if name not in self._fold_plans:
+            self._plan(name, [periodise(self.bank.phi.response, level)],
+                       self.N_padded >> self.log2_stride, half=True)
+        return name
 
     def _build_plans(self) -> None:
+        """Group the paths by resolution, as Kymatio's schedule implies.
+
+        Order 1: one group per ``k1 = min(j1, log2 stride)`` (``j1`` without averaging).
+        Order 2: within a group, one block per ``k2``: all wavelets ``psi2`` with that ``k2``
+        applied to all ``U1`` of the group, keeping the pairs with ``j1 < j2``.
+        """
         local = self.average == "local"
-        s = self.log2_stride
-        bank = self.bank
+        s, bank, Np = self.log2_stride, self.bank, self.N_padded
         j1s = [p.j for p in bank.psi1]
         k1s = [min(j, s) if local else j for j in j1s]
-
-        # Order 0.
-        self._s0 = self._phi_plan(0) if local else None
-
-        # Order 1: one group per resolution k1.
+        self._fold_plans: dict = {}
+        self._s0 = self._phi_plan(0)
         self._groups = []
+        # Each output block: (paths it holds, resolution level of its time axis).
+        blocks: list[tuple[list[tuple], int]] = [([()], s if local else 0)]
+        per_sample = 0
         for k1 in sorted(set(k1s)):
-            n1s = [n for n, k in enumerate(k1s) if k == k1]
-            m1 = self.N_padded >> k1
-            plan = fold_plan([bank.psi1[n].response for n in n1s], m1, half=False)
             g = len(self._groups)
-            names = tuple(self._buffer(f"g{g}_psi1_{part}", getattr(plan, part))
-                          for part in ("idx", "w_re", "w_im"))
-            group = {"k1": k1, "n1": n1s, "psi1": names,
-                     "phi": self._phi_plan(k1) if local else None, "order2": []}
-            # Order 2: each psi2 applied to every U1 of this resolution with j1 < j2.
-            if self.max_order == 2:
-                for n2, psi2 in enumerate(bank.psi2):
-                    valid = [i for i, n in enumerate(n1s) if j1s[n] < psi2.j]
-                    if not valid:
-                        continue
+            n1s = [n for n, k in enumerate(k1s) if k == k1]
+            m1 = Np >> k1
+            group = {"k1": k1, "m1": m1, "n1": n1s, "order2": [], "phi": self._phi_plan(k1),
+                     "psi1": self._plan(f"g{g}_psi1", [bank.psi1[n].response for n in n1s],
+                                        m1, half=False)}
+            blocks.append(([(n,) for n in n1s], s if local else k1))
+            per_sample = max(per_sample, len(n1s) * m1)
+            by_k2: dict[int, list[int]] = {}
+            for n2, psi2 in enumerate(bank.psi2 if self.max_order == 2 else ()):
+                if any(j1s[n] < psi2.j for n in n1s):
                     sub2 = min(psi2.j, s) if local else psi2.j
-                    k2 = max(sub2 - k1, 0)
-                    h = periodise(psi2.response, k1)
-                    plan2 = fold_plan([h], m1 >> k2, half=False)
-                    key = f"g{g}_psi2_{n2}"
-                    names2 = tuple(self._buffer(f"{key}_{part}", getattr(plan2, part)[0])
-                                   for part in ("idx", "w_re", "w_im"))
-                    group["order2"].append({
-                        "n2": n2, "j2": psi2.j, "k2": k2, "local_n1": valid,
-                        "psi2": names2, "phi": self._phi_plan(k1 + k2) if local else None})
+                    by_k2.setdefault(max(sub2 - k1, 0), []).append(n2)
+            for k2, n2s in sorted(by_k2.items()):
+                m2 = m1 >> k2
+                grid = [(n1, n2) for n1 in n1s for n2 in n2s]
+                valid = [i for i, (n1, n2) in enumerate(grid) if j1s[n1] < bank.psi2[n2].j]
+                name = f"g{g}_psi2_k{k2}"
+                if len(valid) < len(grid):
+                    self.register_buffer(name + "_valid", torch.tensor(valid), persistent=False)
+                group["order2"].append({
+                    "k2": k2, "m2": m2, "n2": n2s, "phi": self._phi_plan(k1 + k2),
+                    "valid": name + "_valid" if len(valid) < len(grid) else None,
+                    "psi2": self._plan(name, [periodise(bank.psi2[n2].response, k1)
+                                              for n2 in n2s], m2, half=False)})
+                blocks.append(([grid[i] for i in valid], s if local else k1 + k2))
+                per_sample = max(per_sample, len(grid) * m2)
             self._groups.append(group)
 
-        # Output channel order: Kymatio sorts paths by (order, n).
-        paths = [()] + [(n1,) for n1 in range(len(bank.psi1))]
-        if self.max_order == 2:
-            paths += sorted((n1, n2) for g in self._groups for o in g["order2"]
-                            for n1 in (g["n1"][i] for i in o["local_n1"]) for n2 in [o["n2"]])
-        self._paths = paths
+        # Kymatio orders the output by (order, n): a permutation of the computed blocks.
+        self._blocks = blocks
+        computed = [p for paths, _ in blocks for p in paths]
+        self._paths = sorted(computed, key=lambda p: (len(p), p))
+        where = {p: i for i, p in enumerate(computed)}
+        self.register_buffer("_order", torch.tensor([where[p] for p in self._paths]),
+                             persistent=False)
+        self._complex_per_sample = per_sample   # largest complex intermediate, in values
 
     # ---- forward ---------------------------------------------------------------------------
 
     def _check_input(self, x) -> torch.Tensor:
-        ref = getattr(self, self._groups[0]["psi1"][1])
+        ref = getattr(self, self._groups[0]["psi1"])
         dtype = ref.dtype
         if isinstance(x, np.ndarray):
             if x.dtype.kind not in "fiu":
@@ -347,87 +355,75 @@ class Scattering1D(nn.Module):
                              "torch.nan_to_num) so that the scattering is defined.")
         return x
 
-    def _fold(self, spec, names):
-        return apply_fold(spec, *(getattr(self, n) for n in names))
-
-    def _lowpass(self, spec, names, m_out):
-        """``irfft`` of the low-pass fold: real output at the stride."""
-        return torch.fft.irfft(self._fold(spec, names), n=m_out)
+    def _fold(self, spec: torch.Tensor, name: str, shared: bool = False) -> torch.Tensor:
+        return apply_fold(spec, self._fold_plans[name], getattr(self, name), shared)
 
     def _finish(self, coef: torch.Tensor, level: int) -> torch.Tensor:
+        """Crop the padding (or average globally) on the last axis."""
         if self.average == "global":
             return coef.mean(dim=-1, keepdim=True)
         return coef[..., self.ind_start[level]:self.ind_end[level]]
 
-    def _chunks(self, n_items: int, item_bytes: int):
-        step = max(1, self.chunk_bytes // max(item_bytes, 1))
-        return [(a, min(a + step, n_items)) for a in range(0, n_items, step)]
+    def _scatter_blocks(self, xp: torch.Tensor) -> list[torch.Tensor]:
+        """All coefficients of padded signals ``xp`` ``(B, N_padded)``, as the blocks of
+        `_build_plans` (each ``(B, paths, time)``), cropped."""
+        m_out = self.N_padded >> self.log2_stride
+        spec0 = rfft(xp)
+        if self._s0 is not None:
+            out = [self._finish(torch.fft.irfft(self._fold(spec0, self._s0, True), n=m_out)
+                                [:, None], self.log2_stride)]
+        else:
+            out = [self._finish(xp[:, None], 0)]
+        for g in self._groups:
+            u1 = modulus(torch.fft.ifft(self._fold(spec0, g["psi1"])))          # (B, G, m1)
+            if g["phi"] is None:
+                out.append(self._finish(u1, g["k1"]))
+            if not g["phi"] and not g["order2"]:
+                continue
+            spec1 = rfft(u1)
+            del u1
+            if g["phi"] is not None:
+                s1 = torch.fft.irfft(self._fold(spec1, g["phi"], True), n=m_out)
+                out.append(self._finish(s1, self.log2_stride))
+            for o in g["order2"]:
+                y2 = self._fold(spec1, o["psi2"])                          # (B, G, n2s, m2)
+                y2 = y2.reshape(y2.shape[0], -1, o["m2"])
+                if o["valid"] is not None:
+                    y2 = y2.index_select(1, getattr(self, o["valid"]))
+                u2 = modulus(torch.fft.ifft(y2))
+                del y2
+                if o["phi"] is None:
+                    out.append(self._finish(u2, g["k1"] + o["k2"]))
+                else:
+                    s2 = torch.fft.irfft(self._fold(rfft(u2), o["phi"], True),
+                                         n=m_out)
+                    out.append(self._finish(s2, self.log2_stride))
+        return out
 
     def forward(self, x) -> torch.Tensor | list | dict:
         """Scatter ``x`` of shape ``(..., N)``; see the class docstring for the output."""
         x = self._check_input(x)
         batch_shape = x.shape[:-1]
         x = x.reshape(-1, 1, self.shape[0])
-        B = x.shape[0]
         xp = nn.functional.pad(x, (self.pad_left, self.pad_right), mode="reflect")[:, 0]
-        spec0 = torch.fft.rfft(xp)
-        local = self.average == "local"
-        s = self.log2_stride
-        m_out = self.N_padded >> s
-        elt = 16 if x.dtype == torch.float64 else 8   # bytes of one complex value
+        # Signals per chunk: the largest complex intermediate stays under chunk_bytes.
+        per_sample = self._complex_per_sample * 2 * xp.element_size()
+        step = max(1, self.chunk_bytes // per_sample)
+        chunks = [self._scatter_blocks(xp[a:a + step]) for a in range(0, xp.shape[0], step)]
+        blocks = ([torch.cat(parts) for parts in zip(*chunks)] if len(chunks) > 1
+                  else chunks[0])
 
-        coefs: dict[tuple, torch.Tensor] = {}
-        if local:
-            coefs[()] = self._finish(self._lowpass(spec0, self._s0, m_out), s)
-        else:
-            coefs[()] = self._finish(xp, 0)
-
-        for g in self._groups:
-            k1, n1s = g["k1"], g["n1"]
-            m1 = self.N_padded >> k1
-            nq = getattr(self, g["psi1"][0]).shape[1]
-            u1_parts = []
-            for a, b in self._chunks(len(n1s), B * m1 * elt * (nq + 2)):
-                names = g["psi1"]
-                idx, wre, wim = (getattr(self, n)[a:b] for n in names)
-                u1_parts.append(torch.fft.ifft(apply_fold(spec0, idx, wre, wim)).abs())
-            u1 = torch.cat(u1_parts, dim=1) if len(u1_parts) > 1 else u1_parts[0]
-            if not local and not g["order2"]:
-                for i, n1 in enumerate(n1s):
-                    coefs[(n1,)] = self._finish(u1[:, i], k1)
-                continue
-            spec1 = torch.fft.rfft(u1)                                    # (B, G, m1/2+1)
-            if local:
-                s1 = self._lowpass(spec1, g["phi"], m_out)
-                for i, n1 in enumerate(n1s):
-                    coefs[(n1,)] = self._finish(s1[:, i], s)
-            else:
-                for i, n1 in enumerate(n1s):
-                    coefs[(n1,)] = self._finish(u1[:, i], k1)
-            for o in g["order2"]:
-                sel = o["local_n1"]
-                spec_sel = spec1 if len(sel) == len(n1s) else spec1[:, sel]
-                m2 = m1 >> o["k2"]
-                u2 = torch.fft.ifft(self._fold(spec_sel, o["psi2"])).abs()  # (B, G', m2)
-                if local:
-                    s2 = self._lowpass(torch.fft.rfft(u2), o["phi"], m_out)
-                    level = s
-                else:
-                    s2, level = u2, k1 + o["k2"]
-                del m2
-                for i, li in enumerate(sel):
-                    coefs[(n1s[li], o["n2"])] = self._finish(s2[:, i], level)
-
-        out = [coefs[p] for p in self._paths]
-        out = [c.reshape(batch_shape + c.shape[-1:]) for c in out]
         if self.out_type == "array":
-            return torch.stack(out, dim=-2)
+            out = torch.cat(blocks, dim=1).index_select(1, self._order)
+            return out.reshape(batch_shape + out.shape[1:])
+        coefs = {p: block[:, i].reshape(batch_shape + block.shape[-1:])
+                 for (paths, _), block in zip(self._blocks, blocks)
+                 for i, p in enumerate(paths)}
         if self.out_type == "dict":
-            return dict(zip(self._paths, out))
-        meta_j = [tuple(self.bank.psi1[n].j if o == 0 else self.bank.psi2[n].j
-                        for o, n in enumerate(p)) for p in self._paths]
-        return [{"coef": c, "j": j, "n": p, "order": len(p)}
-                for c, j, p in zip(out, meta_j, self._paths)]
+            return {p: coefs[p] for p in self._paths}
+        banks = (self.bank.psi1, self.bank.psi2)
+        return [{"coef": coefs[p], "j": tuple(banks[o][n].j for o, n in enumerate(p)),
+                 "n": p, "order": len(p)} for p in self._paths]
 
     #: Kymatio's name for the forward pass.
     scattering = forward

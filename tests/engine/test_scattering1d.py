@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,9 +11,9 @@ import torch
 
 from engine import Scattering1D
 from engine.filterbank import periodise
+from tests.conftest import shared_root
 
-REFERENCE = sorted(
-    (Path(__file__).resolve().parents[2].parent / "shared" / "reference").glob("s1d_*.npz"))
+REFERENCE = sorted((shared_root() / "reference").glob("s1d_*.npz"))
 
 
 def _rel(a, b):
@@ -25,8 +24,10 @@ def _rel(a, b):
 # Against Kymatio main's outputs
 # --------------------------------------------------------------------------------------------
 
-@pytest.fixture(params=[p.name for p in REFERENCE] or ["missing"])
+@pytest.fixture(params=[p.name for p in REFERENCE] or ["no reference files"])
 def reference_case(request, reference_dir):
+    if not REFERENCE:
+        pytest.fail(f"no s1d_*.npz in {reference_dir}")
     data = np.load(reference_dir / request.param)
     params = json.loads(str(data["params"]))
     if isinstance(params.get("Q"), list):
