@@ -31,6 +31,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import lru_cache, partial
 from typing import Any
 
 import numpy as np
@@ -52,11 +53,11 @@ MAX_COLUMNS = 1024
 
 #: Teaching presets: name -> parameter values.
 PRESETS: dict[str, dict[str, Any]] = {
-    "Default": dict(J=6, Q1=8, Q2=1, T=0, J_fr=3, Q_fr=1, F=0),
-    "Speech (fine frequency)": dict(J=7, Q1=12, Q2=1, T=0, J_fr=4, Q_fr=1, F=0),
-    "Transients (Q=1, small J)": dict(J=4, Q1=1, Q2=1, T=0, J_fr=2, Q_fr=1, F=0),
-    "Chirps & spin (JTFS)": dict(J=6, Q1=16, Q2=1, T=0, J_fr=4, Q_fr=2, F=0),
-    "Long averaging": dict(J=9, Q1=8, Q2=2, T=0, J_fr=4, Q_fr=1, F=0),
+    "Default": dict(J=6, Q1=8, Q2=1, T=0, J_fr=3, Q_fr=1, F=1),
+    "Speech (fine frequency)": dict(J=7, Q1=12, Q2=1, T=0, J_fr=4, Q_fr=1, F=1),
+    "Transients (Q=1, small J)": dict(J=4, Q1=2, Q2=1, T=0, J_fr=1, Q_fr=1, F=1),
+    "Chirps & spin (JTFS)": dict(J=6, Q1=16, Q2=1, T=0, J_fr=4, Q_fr=2, F=1),
+    "Long averaging": dict(J=9, Q1=8, Q2=2, T=0, J_fr=4, Q_fr=1, F=1),
 }
 
 
@@ -155,6 +156,7 @@ class Transforms:
     jtfs_error: str | None
     seconds: float = 0.0
     timings: dict = field(default_factory=dict)
+    jtfs_pending: bool = False
 
 
 # --------------------------------------------------------------------------------------------
@@ -221,9 +223,16 @@ def _pool_rows(coefs: list[np.ndarray], strides: list[int], N: int, hop: int) ->
     return out
 
 
+@lru_cache(maxsize=16)
+def _s1d_module(N: int, J: int, Q: tuple[int, int], T, max_order: int, out_type: str,
+                design: str) -> Scattering1D:
+    return Scattering1D(J, N, Q=Q, T=T, max_order=max_order, out_type=out_type,
+                        filterbank=design)
+
+
 def _scalogram(x: torch.Tensor, sr: float, J: int, Q: tuple[int, int], design: str,
                N: int) -> tuple[Scalogram, Scattering1D]:
-    S = Scattering1D(J, N, Q=Q, T=0, max_order=1, out_type="list", filterbank=design)
+    S = _s1d_module(N, J, Q, 0, 1, "list", design)
     out = S(x)
     meta = S.meta(sample_rate=sr)
     first = [o for o in out if o["order"] == 1]
@@ -243,7 +252,7 @@ def _scalogram(x: torch.Tensor, sr: float, J: int, Q: tuple[int, int], design: s
 
 
 def _scattering(x: torch.Tensor, sr: float, J: int, Q, T, design: str, N: int) -> Scattering:
-    S = Scattering1D(J, N, Q=Q, T=T, max_order=2, out_type="array", filterbank=design)
+    S = _s1d_module(N, J, Q, T, 2, "array", design)
     Sx = S(x).detach().cpu().numpy()
     meta = S.meta(sample_rate=sr)
     order = np.asarray(meta["order"])
@@ -276,18 +285,23 @@ def _to_numpy(v):
     return v
 
 
-def _jtfs(x: torch.Tensor, sr: float, J, J_fr, Q, T, Q_fr, F, design, N) -> JTFSResult:
+@lru_cache(maxsize=16)
+def _jtfs_module(N: int, J: int, J_fr: int, Q: tuple[int, int], T, Q_fr: int, F, design: str):
     from engine.jtfs import TimeFrequencyScattering
 
     kw = dict(J=J, J_fr=J_fr, Q=Q, shape=N, T=T, Q_fr=Q_fr, F=F, out_type="dict",
               format="time")
-    if design in _jtfs_designs():
+    if design in ("tight", "kymatio"):
         kw["filterbank"] = design
-    tf = TimeFrequencyScattering(**kw)
-    out = _to_numpy(tf(x))
-    meta = tf.meta(sample_rate=sr) if _accepts_sample_rate(tf.meta) else tf.meta()
+    return TimeFrequencyScattering(**kw)
+
+
+def _jtfs(x: torch.Tensor, sr: float, J, J_fr, Q, T, Q_fr, F, design, N) -> JTFSResult:
     from scatviz.views._jtfs_adapter import adapt_jtfs
 
+    tf = _jtfs_module(N, J, J_fr, Q, T, Q_fr, F, design)
+    out = _to_numpy(tf(x))
+    meta = tf.meta(sample_rate=sr)
     return adapt_jtfs(tf, out, meta, sr, N)
 
 
@@ -306,7 +320,8 @@ def _accepts_sample_rate(fn) -> bool:
 
 def compute_transforms(x: np.ndarray, sample_rate: float, *, J: int, Q1: int, Q2: int, T: int,
                        J_fr: int, Q_fr: int, F: int, design: str, name: str = "signal",
-                       with_jtfs: bool = True, digest: str | None = None) -> Transforms:
+                       with_jtfs: bool = True, digest: str | None = None,
+                       stage: str = "all") -> Transforms:
     """Compute (or fetch from the cache) every transform the views show.
 
     Parameters
@@ -323,6 +338,13 @@ def compute_transforms(x: np.ndarray, sample_rate: float, *, J: int, Q1: int, Q2
         JTFS frequential octaves, wavelets per octave and averaging (0 = the engine default).
     design : str
         Filter bank design (`engine.available_designs()`).
+    stage : "all" or "base"
+        "base" returns at once after the Scattering1D transforms, with ``jtfs_pending=True``
+        unless the JTFS of this setting is already cached (the dashboard draws those views
+        first, then the JTFS ones).
+
+    The Scattering1D part and the JTFS part are cached separately (keys: signal hash and
+    the parameters each depends on), so that changing a JTFS parameter reuses the scalogram.
 
     Raises
     ------
@@ -341,39 +363,50 @@ def compute_transforms(x: np.ndarray, sample_rate: float, *, J: int, Q1: int, Q2
     T_arg = None if not T else int(T)
     F_arg = None if not F else int(F)
     key = (digest, int(J), Q, T_arg, int(J_fr), int(Q_fr), F_arg, design, bool(with_jtfs))
-    hit = TRANSFORM_CACHE.get(key)
-    if hit is not None:
-        return hit
-    with _COMPUTE_LOCK:   # one transform at a time per process: no oversubscription
-        hit = TRANSFORM_CACHE.get(key)
-        if hit is not None:
-            return hit
-        t0 = time.perf_counter()
-        xt = torch.from_numpy(x)
-        timings = {}
-        with torch.no_grad():
-            scal, S = _scalogram(xt, sample_rate, int(J), Q, design, N)
-            timings["scalogram"] = time.perf_counter() - t0
-            t1 = time.perf_counter()
-            scat = _scattering(xt, sample_rate, int(J), Q, T_arg, design, N)
-            timings["scattering"] = time.perf_counter() - t1
-            bank = _bank_arrays(S, sample_rate)
-            jt, jerr = None, None
-            if with_jtfs:
-                if not jtfs_available():
-                    jerr = JTFS_UNAVAILABLE
-                else:
-                    t2 = time.perf_counter()
+    t0 = time.perf_counter()
+    xt = torch.from_numpy(x)
+
+    key_base = ("base", digest, int(J), Q, T_arg, design)
+    base = TRANSFORM_CACHE.get(key_base)
+    if base is None:
+        with _COMPUTE_LOCK, torch.no_grad():   # one transform at a time: no oversubscription
+            base = TRANSFORM_CACHE.get(key_base)
+            if base is None:
+                tb = time.perf_counter()
+                scal, S = _scalogram(xt, sample_rate, int(J), Q, design, N)
+                t_scal = time.perf_counter() - tb
+                tb2 = time.perf_counter()
+                scat = _scattering(xt, sample_rate, int(J), Q, T_arg, design, N)
+                base = (scal, scat, _bank_arrays(S, sample_rate),
+                        {"scalogram": t_scal, "scattering": time.perf_counter() - tb2})
+                TRANSFORM_CACHE.put(key_base, base)
+    scal, scat, bank, timings = base
+    timings = dict(timings)
+
+    jt, jerr, pending = None, None, False
+    if with_jtfs:
+        key_j = ("jtfs", digest, int(J), Q, T_arg, int(J_fr), int(Q_fr), F_arg, design)
+        hit = TRANSFORM_CACHE.get(key_j)
+        if hit is None and not jtfs_available():
+            hit = (None, JTFS_UNAVAILABLE, 0.0)
+        if hit is None and stage == "base":
+            pending = True
+        elif hit is None:
+            with _COMPUTE_LOCK, torch.no_grad():
+                hit = TRANSFORM_CACHE.get(key_j)
+                if hit is None:
+                    tj = time.perf_counter()
                     try:
-                        jt = _jtfs(xt, sample_rate, int(J), int(J_fr), Q, T_arg, int(Q_fr),
-                                   F_arg, design, N)
+                        j_res, j_err = _jtfs(xt, sample_rate, int(J), int(J_fr), Q, T_arg,
+                                             int(Q_fr), F_arg, design, N), None
                     except (ValueError, TypeError) as exc:
-                        jerr = f"JTFS: {exc}"
-                    timings["jtfs"] = time.perf_counter() - t2
-        res = Transforms(key, x, float(sample_rate), name, scal, scat, bank, jt, jerr,
-                         time.perf_counter() - t0, timings)
-        TRANSFORM_CACHE.put(key, res)
-        return res
+                        j_res, j_err = None, f"JTFS: {exc}"
+                    hit = (j_res, j_err, time.perf_counter() - tj)
+                    TRANSFORM_CACHE.put(key_j, hit)
+        if hit is not None:
+            jt, jerr, timings["jtfs"] = hit
+    return Transforms(key, x, float(sample_rate), name, scal, scat, bank, jt, jerr,
+                      time.perf_counter() - t0, timings, pending)
 
 
 # --------------------------------------------------------------------------------------------
@@ -399,8 +432,10 @@ class ScatState(param.Parameterized):
                       doc="Low-pass support in samples; 0 = 2**J (the default).")
     J_fr = param.Integer(default=3, bounds=(1, 8), doc="JTFS frequential octaves.")
     Q_fr = param.Integer(default=1, bounds=(1, 4), doc="JTFS frequential wavelets per octave.")
-    F = param.Integer(default=0, bounds=(0, None),
-                      doc="JTFS frequential averaging (in n1 bins); 0 = the engine default.")
+    F = param.Integer(default=1, bounds=(0, None),
+                      doc="JTFS frequential averaging (in n1 bins); 1 = none (full n1 "
+                          "resolution, what the JTFS views need); 0 = the engine default "
+                          "2**J_fr.")
     design = param.Selector(default="kymatio", objects=["kymatio"], doc="Filter bank design.")
     db_range = param.Number(default=60.0, bounds=(10.0, 140.0), doc="Colour range in dB.")
     playhead = param.Number(default=0.0, bounds=(0, None), doc="Audio playhead, seconds.")
@@ -465,13 +500,13 @@ class ScatState(param.Parameterized):
     def key(self) -> tuple:
         return (id(self.signal), self.sample_rate, tuple(sorted(self.settings().items())))
 
-    def compute(self) -> Transforms:
+    def compute(self, stage: str = "all") -> Transforms:
         """Compute the transforms of the current setting (raises the engine's errors)."""
         if self.signal is None:
             raise ValueError("No signal loaded: choose a bundled signal, the generator or "
                              "upload a file.")
         return compute_transforms(self.signal, self.sample_rate, name=self.signal_name,
-                                  **self.settings())
+                                  stage=stage, **self.settings())
 
     def apply(self, res: Transforms | None, error: str = "") -> None:
         """Publish a result (views update in their watchers) or an error message."""
@@ -479,6 +514,8 @@ class ScatState(param.Parameterized):
             self.error = error
             return
         frames = 1 if res.jtfs is None else len(res.jtfs.times)
+        if not error and res.jtfs_error and res.jtfs_error.startswith("JTFS:"):
+            error = res.jtfs_error           # an invalid JTFS combination: say so by the controls
         self.param.update(result=res, error=error,
                           jtfs_frame=min(self.jtfs_frame, max(frames - 1, 0)))
 
@@ -500,21 +537,31 @@ class ScatState(param.Parameterized):
         """
         loop = asyncio.get_running_loop()
         self.busy = True
+
+        def publish(res, err):
+            if hold is not None:
+                with hold():
+                    self.apply(res, err)
+            else:
+                self.apply(res, err)
+
         try:
             while True:
                 key = self.key()
                 try:
-                    res = await loop.run_in_executor(None, self.compute)
+                    res = await loop.run_in_executor(None, partial(self.compute, "base"))
                     err = ""
                 except (ValueError, TypeError) as exc:
                     res, err = None, str(exc)
                 if key != self.key():      # changed while computing: compute the latest
                     continue
-                if hold is not None:
-                    with hold():
-                        self.apply(res, err)
-                else:
-                    self.apply(res, err)
+                publish(res, err)
+                if res is None or not res.jtfs_pending:
+                    return res
+                res = await loop.run_in_executor(None, partial(self.compute, "all"))
+                if key != self.key():
+                    continue
+                publish(res, "")
                 return res
         finally:
             self.busy = False

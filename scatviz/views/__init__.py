@@ -1,11 +1,21 @@
 """Views of the scatviz dashboard, each usable alone in a notebook.
 
+Each view is a ``pn.viewable.Viewer`` over a `scatviz.state.ScatState`; build it from a state
+shared with other views, or from a signal:
+
 >>> from scatviz.views import ScalogramView
 >>> ScalogramView.from_signal(x, 8000, J=6, Q1=8)     # doctest: +SKIP
 """
 
 from scatviz.views.base import BaseView, shared_time_range
+from scatviz.views.energies import EnergyView
+from scatviz.views.filterbank import FilterBankView
+from scatviz.views.jtfs2d import JTFS2DView
+from scatviz.views.jtfs_animation import JTFSAnimationView, export_jtfs_animation
 from scatviz.views.scalogram import ScalogramView
 from scatviz.views.signal import SignalView
+from scatviz.views.spin import SpinInspectorView
 
-__all__ = ["BaseView", "shared_time_range", "ScalogramView", "SignalView"]
+__all__ = ["BaseView", "shared_time_range", "SignalView", "ScalogramView", "FilterBankView",
+           "EnergyView", "JTFS2DView", "JTFSAnimationView", "SpinInspectorView",
+           "export_jtfs_animation"]

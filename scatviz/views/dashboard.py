@@ -27,14 +27,19 @@ from panel.io import hold
 from scatviz import signals_io
 from scatviz.signals_io import LoadedSignal, SignalLoadError
 from scatviz.state import PRESETS, ScatState
+from scatviz.views.energies import EnergyView
+from scatviz.views.filterbank import FilterBankView
+from scatviz.views.jtfs2d import JTFS2DView
+from scatviz.views.jtfs_animation import JTFSAnimationView
 from scatviz.views.scalogram import ScalogramView
 from scatviz.views.signal import SignalView
+from scatviz.views.spin import SpinInspectorView
 
 __all__ = ["Dashboard", "DEFAULT_ASSET"]
 
 DEFAULT_ASSET = "chirp_exp"
 T_OPTIONS = {"2^J (default)": 0, **{str(2**k): 2**k for k in range(2, 16)}}
-F_OPTIONS = {"default": 0, **{str(2**k): 2**k for k in range(0, 7)}}
+F_OPTIONS = {"1 (none)": 1, **{str(2**k): 2**k for k in range(1, 7)}, "2^J_fr (engine default)": 0}
 GEN_RATES = [8000, 16000, 22050, 44100]
 GEN_LENGTHS = [2048, 4096, 8192, 16384, 32768, 65536]
 
@@ -45,6 +50,32 @@ def _generators() -> dict:
     except ImportError:  # the toolkit's generators are optional until they land
         return {}
     return SIGNALS
+
+
+def _report_panel(state: ScatState):
+    """A card body that builds the toolkit's filter bank validation report
+    (`scatviz.report.validation_panel`) for the current setting on demand; None when the
+    report module is not installed."""
+    try:
+        from scatviz.report import validation_panel
+    except ImportError:
+        return None
+    button = pn.widgets.Button(label="Validate the current filter bank", button_type="primary")
+    body = pn.Column(sizing_mode="stretch_width")
+
+    def build(event=None):
+        body.objects = [pn.indicators.LoadingSpinner(value=True, size=30)]
+        try:
+            from engine import available_designs
+
+            panel = validation_panel(J=state.J, Q=(state.Q1, state.Q2),
+                                     shape=len(state.signal), designs=available_designs())
+            body.objects = [panel]
+        except Exception as exc:   # shown, never raised into the server
+            body.objects = [pn.pane.Alert(f"Report failed: {exc}", alert_type="danger")]
+
+    button.on_click(build)
+    return pn.Column(button, body, sizing_mode="stretch_width")
 
 
 class Dashboard(param.Parameterized):
@@ -78,31 +109,40 @@ class Dashboard(param.Parameterized):
         st = self.state
         self.signal_view = SignalView(st)
         self.scalogram_view = ScalogramView(st)
-        self.views = {"signal": self.signal_view, "scalogram": self.scalogram_view}
+        self.filterbank_view = FilterBankView(st)
+        self.energy_view = EnergyView(st)
+        self.jtfs2d_view = JTFS2DView(st)
+        self.jtfs_anim_view = JTFSAnimationView(st)
+        self.spin_view = SpinInspectorView(st)
+        self.views = {"signal": self.signal_view, "scalogram": self.scalogram_view,
+                      "filterbank": self.filterbank_view, "energies": self.energy_view,
+                      "jtfs2d": self.jtfs2d_view, "jtfs_animation": self.jtfs_anim_view,
+                      "spin": self.spin_view}
+        self.report = _report_panel(st)
 
     # ---- controls --------------------------------------------------------------------------
 
     def _build_controls(self) -> None:
         st = self.state
         assets = signals_io.list_assets()
-        self.asset_select = pn.widgets.Select(name="Bundled signal", options={v: k for k, v in
+        self.asset_select = pn.widgets.Select(label="Bundled signal", options={v: k for k, v in
                                               assets.items()}, value=DEFAULT_ASSET
                                               if DEFAULT_ASSET in assets else None)
         self.asset_select.param.watch(self._on_asset, "value")
 
         gens = _generators()
-        self.gen_kind = pn.widgets.Select(name="Generator", options=sorted(gens),
+        self.gen_kind = pn.widgets.Select(label="Generator", options=sorted(gens),
                                           value="exponential_chirp" if "exponential_chirp"
                                           in gens else None, disabled=not gens)
-        self.gen_N = pn.widgets.Select(name="Length N (samples)", options=GEN_LENGTHS,
+        self.gen_N = pn.widgets.Select(label="Length N (samples)", options=GEN_LENGTHS,
                                        value=8192)
-        self.gen_sr = pn.widgets.Select(name="Sample rate (Hz)", options=GEN_RATES, value=8000)
-        self.gen_button = pn.widgets.Button(name="Generate", button_type="primary",
+        self.gen_sr = pn.widgets.Select(label="Sample rate (Hz)", options=GEN_RATES, value=8000)
+        self.gen_button = pn.widgets.Button(label="Generate", button_type="primary",
                                             disabled=not gens)
         self.gen_button.on_click(self._on_generate)
 
         self.upload = pn.widgets.FileInput(accept=".wav,.flac,.ogg,audio/*", multiple=False,
-                                           name="upload")
+                                           label="upload")
         self.upload.param.watch(self._on_upload, "value")
         self.upload_msg = pn.pane.Alert("", alert_type="danger", visible=False,
                                         name="upload_error", sizing_mode="stretch_width")
@@ -110,7 +150,7 @@ class Dashboard(param.Parameterized):
                                        margin=(0, 10), name="upload_policy")
 
         def slider(name, pname, start, end):
-            w = pn.widgets.IntSlider(name=name, start=start, end=end, value=getattr(st, pname),
+            w = pn.widgets.IntSlider(label=name, start=start, end=end, value=getattr(st, pname),
                                      step=1, sizing_mode="stretch_width")
             w.param.watch(lambda e: setattr(st, pname, e.new), "value_throttled")
             st.param.watch(lambda e: setattr(w, "value", e.new), pname)
@@ -119,27 +159,27 @@ class Dashboard(param.Parameterized):
         self.w_J = slider("J (octaves)", "J", 1, 14)
         self.w_Q1 = slider("Q1 (wavelets/octave, order 1)", "Q1", 1, 24)
         self.w_Q2 = slider("Q2 (order 2)", "Q2", 1, 4)
-        self.w_T = pn.widgets.DiscreteSlider(name="T (averaging, samples)", options=T_OPTIONS,
+        self.w_T = pn.widgets.DiscreteSlider(label="T (averaging, samples)", options=T_OPTIONS,
                                              value=0, sizing_mode="stretch_width")
         self.w_T.param.watch(lambda e: setattr(st, "T", e.new), "value_throttled")
         self.w_Jfr = slider("J_fr (JTFS octaves)", "J_fr", 1, 7)
         self.w_Qfr = slider("Q_fr (JTFS wavelets/octave)", "Q_fr", 1, 4)
-        self.w_F = pn.widgets.DiscreteSlider(name="F (JTFS freq. averaging)", options=F_OPTIONS,
-                                             value=0, sizing_mode="stretch_width")
+        self.w_F = pn.widgets.DiscreteSlider(label="F (JTFS freq. averaging)", options=F_OPTIONS,
+                                             value=st.F, sizing_mode="stretch_width")
         self.w_F.param.watch(lambda e: setattr(st, "F", e.new), "value_throttled")
-        self.w_design = pn.widgets.Select(name="Filter bank design", options=list(
+        self.w_design = pn.widgets.Select(label="Filter bank design", options=list(
             st.param.design.objects), value=st.design)
         self.w_design.param.watch(lambda e: setattr(st, "design", e.new), "value")
-        self.w_db = pn.widgets.FloatSlider(name="dB range", start=10, end=140, step=5,
+        self.w_db = pn.widgets.FloatSlider(label="dB range", start=10, end=140, step=5,
                                            value=st.db_range, sizing_mode="stretch_width")
         self.w_db.param.watch(lambda e: setattr(st, "db_range", e.new), "value_throttled")
-        self.w_preset = pn.widgets.Select(name="Teaching preset", options=list(PRESETS))
+        self.w_preset = pn.widgets.Select(label="Teaching preset", options=list(PRESETS))
         self.w_preset.param.watch(self._on_preset, "value")
 
         self.error_msg = pn.pane.Alert("", alert_type="danger", visible=False,
                                        name="engine_error", sizing_mode="stretch_width")
         st.param.watch(self._on_error, "error")
-        self.busy = pn.indicators.LoadingSpinner(value=False, size=24, name="busy",
+        self.busy = pn.indicators.LoadingSpinner(value=False, size=24,
                                                  margin=(5, 10))
         st.param.watch(lambda e: setattr(self.busy, "value", e.new), "busy")
         self.status_pane = pn.pane.Markdown("", name="status", margin=(0, 10))
@@ -235,17 +275,30 @@ class Dashboard(param.Parameterized):
         if res is None:
             return
         self.generation += 1
-        self.status = (f"#{self.generation} · {res.name} · computed in "
-                       f"{res.seconds * 1e3:.0f} ms")
+        sc = res.scalogram.mag.shape
+        self.status = (f"#{self.generation} · {res.name} · J={res.key[1]} · scalogram "
+                       f"{sc[0]}×{sc[1]} · computed in {res.seconds * 1e3:.0f} ms")
         self.status_pane.object = self.status
 
     # ---- layout ----------------------------------------------------------------------------
 
     def main(self):
-        return [
-            pn.Card(self.signal_view, title="Signal", sizing_mode="stretch_width"),
-            pn.Card(self.scalogram_view, title="Scalogram", sizing_mode="stretch_width"),
+        def card(view, title):
+            return pn.Card(view, title=title, sizing_mode="stretch_width",
+                           css_classes=["scatviz-view"])
+        cards = [
+            card(self.signal_view, "Signal"),
+            card(self.scalogram_view, "Scalogram"),
+            card(self.filterbank_view, "Filter bank"),
+            card(self.energy_view, "Coefficient energies"),
+            card(self.jtfs2d_view, "JTFS 2D"),
+            card(self.jtfs_anim_view, "JTFS 4D animation"),
+            card(self.spin_view, "Spin inspector"),
         ]
+        if self.report is not None:
+            cards.append(pn.Card(self.report, title="Filter bank validation report",
+                                 sizing_mode="stretch_width", collapsed=True))
+        return cards
 
     def template(self):
         return pn.template.FastListTemplate(

@@ -32,10 +32,26 @@ def test_cache_one_transform_per_setting(chirp):
     TRANSFORM_CACHE.clear()
     kw = dict(J=5, Q1=4, Q2=1, T=0, J_fr=2, Q_fr=1, F=0, design="kymatio", with_jtfs=False)
     a = compute_transforms(chirp.x, chirp.sample_rate, **kw)
+    misses = TRANSFORM_CACHE.misses
     b = compute_transforms(chirp.x.copy(), chirp.sample_rate, **kw)
-    assert a is b
+    assert b.scalogram is a.scalogram and b.scattering is a.scattering      # shared, not redone
+    assert TRANSFORM_CACHE.misses == misses
     c = compute_transforms(chirp.x, chirp.sample_rate, **{**kw, "J": 6})
-    assert c is not a
+    assert c.scalogram is not a.scalogram
+
+
+def test_base_stage_then_jtfs(chirp):
+    if not jtfs_available():
+        pytest.skip("engine/jtfs.py not available")
+    TRANSFORM_CACHE.clear()
+    kw = dict(J=5, Q1=8, Q2=1, T=0, J_fr=2, Q_fr=1, F=1, design="kymatio")
+    a = compute_transforms(chirp.x, chirp.sample_rate, stage="base", **kw)
+    assert a.jtfs_pending and a.jtfs is None
+    b = compute_transforms(chirp.x, chirp.sample_rate, **kw)
+    assert not b.jtfs_pending and b.jtfs is not None and b.scalogram is a.scalogram
+    # changing a JTFS parameter reuses the Scattering1D part
+    c = compute_transforms(chirp.x, chirp.sample_rate, stage="base", **{**kw, "J_fr": 3})
+    assert c.scalogram is a.scalogram and c.jtfs_pending
 
 
 def test_invalid_setting_keeps_last_result_and_reports(chirp):

@@ -84,3 +84,147 @@ def test_frequency_ticks_labels():
 def test_views_share_time_axis(state):
     a, b = SignalView(state), ScalogramView(state)
     assert a.figure.x_range is b.figure.x_range
+
+
+# ------------------------------------------------------------------ filter bank, energies
+
+from scatviz.views import EnergyView, FilterBankView  # noqa: E402
+from scatviz.views.filterbank import time_heatmap  # noqa: E402
+
+
+def test_filterbank_view_frequency_axis_in_hz(state):
+    v = FilterBankView(state)
+    d = v.freq_data()
+    bank = state.result.bank
+    assert len(d["psi1"]) == len(bank.xi1_hz) and len(d["psi2"]) == len(bank.xi2_hz)
+    assert d["freqs"][0] > 0 and d["freqs"][-1] == pytest.approx(4000)   # Nyquist at 8 kHz
+    # each first-order wavelet peaks at its engine centre frequency
+    for y, xi in zip(d["psi1"][:5], bank.xi1_hz[:5]):
+        assert d["freqs"][np.argmax(y)] == pytest.approx(xi, rel=0.02)
+    if d["lp"].size:
+        assert d["lp"].shape == d["freqs"].shape and np.all(d["lp"] >= 0)
+    # log option switches the visible figure
+    assert v.figs_freq[True].visible and not v.figs_freq[False].visible
+    v.log_freq = False
+    assert v.figs_freq[False].visible and not v.figs_freq[True].visible
+    assert v.figs_freq[True].x_scale.__class__.__name__ == "LogScale"
+    assert v.fig_time.xaxis[0].axis_label == "time (s)"
+
+
+def test_time_heatmap_centres_wavelets():
+    N = 1024
+    f = np.fft.fftfreq(N)
+    psi = np.exp(-((f - 0.2) ** 2) / (2 * 0.01**2))[None]
+    img, t0, tw = time_heatmap(psi, 1000.0)
+    assert img.shape[0] == 1 and t0 < 0 < t0 + tw
+    assert np.abs(img).max() == pytest.approx(1.0, abs=1e-3)
+
+
+def test_energy_view_orders(state):
+    v = EnergyView(state)
+    d = v.energy_data()
+    assert set(d["order"]) == {"S0", "S1", "S2"}
+    assert d["order"]["S1"] > d["order"]["S2"]
+    assert v.fig_order.y_scale.__class__.__name__ == "LogScale"
+
+
+# ------------------------------------------------------------------ JTFS views
+
+from scatviz.state import jtfs_available  # noqa: E402
+from scatviz.views import JTFS2DView, JTFSAnimationView, SpinInspectorView  # noqa: E402
+
+needs_jtfs = pytest.mark.skipif(not jtfs_available(), reason="engine/jtfs.py not available")
+
+
+def test_jtfs_views_say_unavailable_without_engine(monkeypatch):
+    import scatviz.state as st_mod
+
+    monkeypatch.setattr(st_mod, "jtfs_available", lambda: False)
+    st_mod.TRANSFORM_CACHE.clear()
+    st = ScatState.from_loaded(load_asset("chirp_sine_pulse"), J=5, Q1=4)
+    for cls in (JTFS2DView, JTFSAnimationView, SpinInspectorView):
+        v = cls(st)
+        assert "JTFS engine not available" in v.message
+    e = EnergyView(st)
+    assert e.jtfs_message.visible and not e.energy_data()["pair"]
+    st_mod.TRANSFORM_CACHE.clear()
+
+
+@pytest.fixture(scope="module")
+def jstate():
+    if not jtfs_available():
+        pytest.skip("engine/jtfs.py not available")
+    return ScatState.from_loaded(load_asset("chirp_exp"), J=6, Q1=8, J_fr=3, F=1)
+
+
+@needs_jtfs
+def test_energy_view_jtfs_pairs_and_spins(jstate):
+    d = EnergyView(jstate).energy_data()
+    assert set(d["pair"]) == {"S0", "S1", "phi_t * phi_f", "phi_t * psi_f", "psi_t * phi_f",
+                              "psi_t * psi_f_up", "psi_t * psi_f_dn"}
+    n2 = jstate.result.jtfs.up.shape[0]
+    assert len(d["spin"]) == 2 * n2
+    up = sum(v for (lbl, s), v in d["spin"].items() if s == "↑")
+    dn = sum(v for (lbl, s), v in d["spin"].items() if s == "↓")
+    assert up > dn             # a rising chirp
+
+
+@needs_jtfs
+def test_jtfs2d_mosaic_layout(jstate):
+    v = JTFS2DView(jstate)
+    jt = jstate.result.jtfs
+    n2, nfr, n1, L = jt.up.shape
+    d = v.mosaic_data()
+    H, W = d["image"].shape
+    assert (H, W) == (2 * nfr * (n1 + 1) + 1, 2 * n2 + 1)
+    lay = d["layout"]
+    # spin up above spin down
+    assert min(lay.row_of[("up", j)] for j in range(nfr)) > max(
+        lay.row_of[("down", j)] for j in range(nfr))
+    t = jstate.jtfs_frame
+    r, c = lay.row_of[("up", 0)], lay.col_of[0]
+    np.testing.assert_allclose(d["image"][r:r + n1, c], jt.up[0, 0, ::-1, t])
+    assert np.isnan(d["image"][:, 0]).all()          # separator column
+    # x labels are temporal rates in Hz from the engine, y labels carry the spin
+    assert all("↑" in s or "↓" in s for s in lay.yticks.values())
+    jstate.jtfs_frame = 3
+    np.testing.assert_allclose(v.mosaic_data()["image"][r:r + n1, c], jt.up[0, 0, ::-1, 3])
+    assert v.mosaic_data()["time"] == pytest.approx(jt.times[3])
+
+
+@needs_jtfs
+def test_jtfs_animation_frames_and_export(jstate, tmp_path):
+    from scatviz.views.jtfs_animation import export_jtfs_animation
+
+    v = JTFSAnimationView(jstate)
+    jt = jstate.result.jtfs
+    assert v.player.end == len(jt.times) - 1
+    v.player.value = 5
+    assert v.frame_data()["frame"] == 5
+    r, c = v._lay.row_of[("down", 1)], v._lay.col_of[1]
+    np.testing.assert_allclose(v.frame_data()["image"][r:r + jt.up.shape[2], c],
+                               jt.dn[1, 1, ::-1, 5])
+    gif = export_jtfs_animation(jstate.result, tmp_path / "a.gif", max_frames=6)
+    assert gif.read_bytes()[:6] in (b"GIF89a", b"GIF87a")
+    import imageio.v3 as iio
+
+    assert iio.imread(gif, index=None).shape[0] == 6
+    mp4 = export_jtfs_animation(jstate.result, tmp_path / "a.mp4", max_frames=6)
+    assert mp4.stat().st_size > 1000 and b"ftyp" in mp4.read_bytes()[:64]
+
+
+@needs_jtfs
+@pytest.mark.parametrize("asset,verdict", [("chirp_exp", "rising"),
+                                           ("falling_chirp", "falling")])
+def test_spin_inspector_verdicts(asset, verdict):
+    st = ScatState.from_loaded(load_asset(asset), J=6, Q1=8, J_fr=3, F=1)
+    v = SpinInspectorView(st)
+    s = v.summary()
+    assert s["verdict"] == verdict
+    assert verdict in v.verdict.object
+    # a region: the view reports its energies and the (n2, n1_fr) cells
+    v.param.update(t_range=(0.3, 0.7), f_range=(200.0, 2000.0))
+    s2 = v.summary()
+    assert 0 < s2["up"] + s2["down"] < s["up"] + s["down"]
+    assert s2["cells_up"].shape == st.result.jtfs.up.shape[:2]
+    assert v.src_box.data["left"] == [0.3]

@@ -1,0 +1,124 @@
+"""Coefficient energies: per scattering order, per JTFS pair, and spin up beside spin down per
+temporal scale n2."""
+
+from __future__ import annotations
+
+import numpy as np
+import panel as pn
+from bokeh.models import ColumnDataSource, FactorRange, HoverTool
+from bokeh.plotting import figure
+
+from scatviz.state import JTFS_UNAVAILABLE
+from scatviz.theme import CATEGORICAL, SPIN_DOWN, SPIN_UP, style_figure
+from scatviz.views.base import BaseView
+
+__all__ = ["EnergyView", "JTFS_PAIRS"]
+
+#: The JTFS pairs in the literature's order.
+JTFS_PAIRS = ("S0", "S1", "phi_t * phi_f", "phi_t * psi_f", "psi_t * phi_f",
+              "psi_t * psi_f_up", "psi_t * psi_f_dn")
+
+
+def _bars(values: dict[str, float]) -> dict:
+    names = list(values)
+    e = np.array([max(float(values[k]), 0.0) for k in names])
+    total = e.sum() or 1.0
+    floor = max(e[e > 0].min() / 10 if (e > 0).any() else 1e-12, 1e-30)
+    return dict(name=names, energy=np.maximum(e, floor), share=100 * e / total,
+                bottom=np.full(len(e), floor))
+
+
+def _log_figure(title, x_range, name, height=250):
+    fig = figure(height=height, sizing_mode="stretch_width", x_range=x_range, y_axis_type="log",
+                 y_axis_label="energy (sum of squares)", tools="save,reset", name=name)
+    style_figure(fig, title)
+    fig.xaxis.major_label_orientation = 0.6
+    return fig
+
+
+class EnergyView(BaseView):
+    """Energies of the coefficients (sum of squares, log axis; hover gives the share in %).
+
+    * Scattering orders 0, 1, 2 (time scattering with the current T);
+    * the seven JTFS pairs;
+    * spin up beside spin down for each temporal scale n2 (with its rate in Hz): which
+      direction of frequency change dominates at each modulation rate.
+    """
+
+    title = "Coefficient energies"
+
+    def _build(self) -> None:
+        self.src_order = ColumnDataSource(data=_bars({}))
+        self.src_pair = ColumnDataSource(data=_bars({}))
+        self.src_spin = ColumnDataSource(data=dict(x=[], energy=[], bottom=[], color=[],
+                                                   share=[]))
+        fo = _log_figure("Energy per scattering order", ["S0", "S1", "S2"], "energy_order")
+        fo.vbar(x="name", top="energy", bottom="bottom", width=0.7, source=self.src_order,
+                color=CATEGORICAL[0])
+        fo.add_tools(HoverTool(tooltips=[("", "@name"), ("energy", "@energy{0.000e}"),
+                                         ("share", "@share{0.0} %")]))
+        fp = _log_figure("Energy per JTFS pair", list(JTFS_PAIRS), "energy_pair")
+        fp.vbar(x="name", top="energy", bottom="bottom", width=0.7, source=self.src_pair,
+                color=CATEGORICAL[1])
+        fp.add_tools(HoverTool(tooltips=[("", "@name"), ("energy", "@energy{0.000e}"),
+                                         ("share", "@share{0.0} %")]))
+        fs = _log_figure("Spin up (red) beside spin down (blue), per n2", FactorRange(),
+                         "energy_spin")
+        fs.vbar(x="x", top="energy", bottom="bottom", width=0.9, source=self.src_spin,
+                color="color")
+        fs.add_tools(HoverTool(tooltips=[("", "@x"), ("energy", "@energy{0.000e}"),
+                                         ("share of spinned", "@share{0.0} %")]))
+        fs.xaxis.major_label_orientation = 0.0
+        fs.xaxis.group_label_orientation = 0.8
+        self.fig_order, self.fig_pair, self.fig_spin = fo, fp, fs
+        self.jtfs_message = pn.pane.Alert(JTFS_UNAVAILABLE, alert_type="info", visible=False,
+                                          sizing_mode="stretch_width", name="energy_message")
+        self.panes = [pn.pane.Bokeh(f, sizing_mode="stretch_width") for f in (fo, fp, fs)]
+
+    def _panels(self) -> list:
+        return [self.jtfs_message, pn.Row(*self.panes, sizing_mode="stretch_width")]
+
+    def energy_data(self) -> dict:
+        """What is drawn: ``order`` {name: energy}, ``pair`` {name: energy}, ``spin``
+        {(n2 label, "↑" (up) or "↓" (down)): energy}."""
+        def as_dict(src, key="name"):
+            return {k: float(v) for k, v, b in zip(src.data[key], src.data["energy"],
+                                                    src.data["bottom"]) if v > b}
+        spin = {tuple(k): float(v) for k, v in zip(self.src_spin.data["x"],
+                                                   self.src_spin.data["energy"])}
+        return dict(order=as_dict(self.src_order), pair=as_dict(self.src_pair), spin=spin)
+
+    def _update(self, res) -> None:
+        e = res.scattering.energy_per_order
+        self.src_order.data = _bars({f"S{o}": e[o] for o in sorted(e)})
+        if res.jtfs_pending:          # JTFS still computing: keep the last bars
+            return
+        jt = res.jtfs
+        if jt is None:
+            self.jtfs_message.object = res.jtfs_error or JTFS_UNAVAILABLE
+            self.jtfs_message.visible = True
+            self.src_pair.data = _bars({})
+            self.src_spin.data = dict(x=[], energy=[], bottom=[], color=[], share=[])
+            self.fig_spin.x_range.factors = []
+            return
+        self.jtfs_message.visible = False
+        pair_e = {}
+        for k in JTFS_PAIRS:
+            if k in jt.pairs:
+                pair_e[k] = float(np.sum(np.abs(np.asarray(jt.pairs[k], np.float64)) ** 2))
+        self.src_pair.data = _bars(pair_e)
+        up = (np.asarray(jt.up, np.float64) ** 2).sum(axis=(1, 2, 3))
+        dn = (np.asarray(jt.dn, np.float64) ** 2).sum(axis=(1, 2, 3))
+        total = float(up.sum() + dn.sum()) or 1.0
+        labels = [f"n2={i} ({hz:.3g} Hz)" for i, hz in enumerate(jt.n2_hz)]
+        xs, vals, cols = [], [], []
+        for lbl, u, d in zip(labels, up, dn):
+            xs += [(lbl, "↑"), (lbl, "↓")]
+            vals += [u, d]
+            cols += [SPIN_UP, SPIN_DOWN]
+        vals = np.asarray(vals)
+        floor = max(vals[vals > 0].min() / 10 if (vals > 0).any() else 1e-12, 1e-30)
+        self.fig_spin.x_range.factors = xs
+        self.src_spin.data = dict(x=xs, energy=np.maximum(vals, floor),
+                                  bottom=np.full(len(vals), floor), color=cols,
+                                  share=100 * vals / total)

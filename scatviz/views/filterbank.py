@@ -1,0 +1,211 @@
+"""Filter bank: the wavelets and the low-pass in frequency (Hz, linear or log axis) with their
+Littlewood-Paley sum, the same filters in time as a heatmap, and JTFS's frequential wavelets
+with both spins.
+
+Every array comes from the engine (the `FilterBank` of the transform, JTFS's frequential
+filters); the Littlewood-Paley sum from `engine.toolkit.lp_sum`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import panel as pn
+import param
+from bokeh.models import ColumnDataSource, HoverTool, LinearColorMapper
+from bokeh.plotting import figure
+
+from scatviz.state import JTFS_UNAVAILABLE
+from scatviz.theme import DIVERGING, LOWPASS, LP_SUM, SPIN_DOWN, SPIN_UP, line_colors, style_figure
+from scatviz.views.base import BaseView
+
+__all__ = ["FilterBankView", "lp_sum_half", "time_heatmap"]
+
+#: Columns of the time-domain heatmap.
+MAX_TIME_COLUMNS = 512
+
+
+def lp_sum_half(psi: np.ndarray, phi: np.ndarray) -> np.ndarray | None:
+    """Littlewood-Paley sum of a full-grid family ``(K, N)`` and low-pass ``(N,)`` (the
+    toolkit's `lp_sum`), on the non-negative half ``(N // 2 + 1,)``; None if the toolkit is
+    not installed."""
+    try:
+        from engine.toolkit import lp_sum
+    except ImportError:
+        return None
+    A = lp_sum(psi, phi)
+    return np.asarray(A[: psi.shape[-1] // 2 + 1], dtype=np.float64)
+
+
+def time_heatmap(psi_full: np.ndarray, sample_rate: float, max_cols: int = MAX_TIME_COLUMNS
+                 ) -> tuple[np.ndarray, float, float]:
+    """Impulse responses of a family given in frequency ``(K, N)``: the real part, centred,
+    each row scaled to its own peak, cropped to where the widest filter lives.
+
+    Returns ``(image (K, M), t_start s, t_width s)``; rows in the family's order.
+    """
+    h = np.fft.fftshift(np.fft.ifft(psi_full, axis=-1), axes=-1)
+    N = h.shape[-1]
+    env = np.abs(h)
+    peak = env.max(axis=1, keepdims=True)
+    peak[peak == 0] = 1
+    # crop: where any filter is above 1e-3 of its peak
+    alive = np.flatnonzero((env / peak).max(axis=0) > 1e-3)
+    lo, hi = (alive.min(), alive.max() + 1) if alive.size else (0, N)
+    half = max(N // 2 - lo, hi - N // 2, 8)
+    lo, hi = max(N // 2 - half, 0), min(N // 2 + half, N)
+    img = (h.real / peak)[:, lo:hi]
+    step = max(1, int(np.ceil(img.shape[1] / max_cols)))
+    img = img[:, ::step]
+    return img.astype(np.float32), (lo - N // 2) / sample_rate, (hi - lo) / sample_rate
+
+
+class FilterBankView(BaseView):
+    """The filter bank of the current setting.
+
+    * Frequency domain (Hz, ``log_freq`` for a log axis): the first-order wavelets (colours,
+      high to low), the second-order ones (dashed), the low-pass (grey) and the
+      Littlewood-Paley sum of the first-order family with the low-pass (thick).
+    * Time domain: the first-order wavelets' real parts as a heatmap, one row per wavelet
+      (labelled by centre frequency), each scaled to its peak.
+    * JTFS frequential wavelets, spin up and spin down, over the log-frequency axis (n1).
+    """
+
+    title = "Filter bank"
+    log_freq = param.Boolean(default=True, doc="Logarithmic frequency axis.")
+
+    def _build(self) -> None:
+        self.src_psi1 = ColumnDataSource(data=dict(xs=[], ys=[], color=[], label=[]))
+        self.src_psi2 = ColumnDataSource(data=dict(xs=[], ys=[], label=[]))
+        self.src_phi = ColumnDataSource(data=dict(f=[], y=[]))
+        self.src_lp = ColumnDataSource(data=dict(f=[], y=[]))
+        self.figs_freq = {}
+        for log in (False, True):
+            fig = figure(height=300, sizing_mode="stretch_width",
+                         x_axis_type="log" if log else "linear",
+                         x_axis_label="frequency (Hz)", y_axis_label="|ψ̂(f)|",
+                         tools="pan,wheel_zoom,box_zoom,reset,save", name=f"fb_freq_{log}")
+            style_figure(fig, "Wavelets in frequency: ψ1 (colour), ψ2 (dashed), φ (grey), "
+                              "Littlewood-Paley sum")
+            r1 = fig.multi_line("xs", "ys", source=self.src_psi1, line_color="color",
+                                line_width=1.5)
+            fig.multi_line("xs", "ys", source=self.src_psi2, line_color="#888888",
+                           line_dash="dashed", line_width=1)
+            fig.line("f", "y", source=self.src_phi, line_color=LOWPASS, line_width=2,
+                     legend_label="φ (low-pass)")
+            fig.line("f", "y", source=self.src_lp, line_color=LP_SUM, line_width=3,
+                     legend_label="LP sum")
+            fig.legend.location = "top_left"
+            fig.legend.background_fill_alpha = 0.5
+            fig.add_tools(HoverTool(renderers=[r1], tooltips=[("wavelet", "@label")]))
+            fig.visible = log == self.log_freq
+            self.figs_freq[log] = fig
+
+        self.src_time = ColumnDataSource(data=dict(image=[np.zeros((1, 1), np.float32)],
+                                                   x=[0.0], y=[0.0], dw=[1.0], dh=[1.0]))
+        self.time_mapper = LinearColorMapper(palette=DIVERGING, low=-1, high=1)
+        ft = figure(height=300, sizing_mode="stretch_width", x_axis_label="time (s)",
+                    y_axis_label="centre frequency (Hz)", tools="pan,wheel_zoom,reset,save",
+                    name="fb_time")
+        style_figure(ft, "Wavelets in time: Re ψ1(t), each row scaled to its peak")
+        ft.image("image", x="x", y="y", dw="dw", dh="dh", source=self.src_time,
+                 color_mapper=self.time_mapper)
+        ft.add_tools(HoverTool(tooltips=[("t", "$x{0.0000} s"), ("Re ψ", "@image{0.00}")]))
+        self.fig_time = ft
+
+        self.src_fr_up = ColumnDataSource(data=dict(xs=[], ys=[], label=[]))
+        self.src_fr_dn = ColumnDataSource(data=dict(xs=[], ys=[], label=[]))
+        ff = figure(height=260, sizing_mode="stretch_width",
+                    x_axis_label="frequential frequency (cycles per n1 bin)",
+                    y_axis_label="|ψ̂_fr|", tools="pan,wheel_zoom,reset,save", name="fb_fr")
+        style_figure(ff, "JTFS frequential wavelets: spin up (red) and spin down (blue)")
+        rup = ff.multi_line("xs", "ys", source=self.src_fr_up, line_color=SPIN_UP,
+                            line_width=1.5, legend_label="spin up (ψ_fr↑)")
+        rdn = ff.multi_line("xs", "ys", source=self.src_fr_dn, line_color=SPIN_DOWN,
+                            line_width=1.5, legend_label="spin down (ψ_fr↓)")
+        ff.add_tools(HoverTool(renderers=[rup, rdn], tooltips=[("wavelet", "@label")]))
+        ff.legend.location = "top_left"
+        self.fig_fr = ff
+        self.fr_message = pn.pane.Alert(JTFS_UNAVAILABLE, alert_type="info", visible=False,
+                                        sizing_mode="stretch_width", name="fb_fr_message")
+
+        self.log_toggle = pn.widgets.Checkbox.from_param(self.param.log_freq,
+                                                         label="log frequency axis")
+        self.param.watch(self._on_log, "log_freq")
+        self.panes = [pn.pane.Bokeh(self.figs_freq[False], sizing_mode="stretch_width"),
+                      pn.pane.Bokeh(self.figs_freq[True], sizing_mode="stretch_width")]
+        self.panes[0].visible = not self.log_freq
+        self.panes[1].visible = self.log_freq
+        self.pane_time = pn.pane.Bokeh(ft, sizing_mode="stretch_width")
+        self.pane_fr = pn.pane.Bokeh(ff, sizing_mode="stretch_width")
+
+    def _panels(self) -> list:
+        return [self.log_toggle, *self.panes,
+                pn.Row(self.pane_time, pn.Column(self.fr_message, self.pane_fr,
+                                                 sizing_mode="stretch_width"),
+                       sizing_mode="stretch_width")]
+
+    def _on_log(self, event) -> None:
+        self.panes[0].visible = not event.new
+        self.panes[1].visible = event.new
+        self.figs_freq[False].visible = not event.new
+        self.figs_freq[True].visible = event.new
+
+    def freq_data(self) -> dict:
+        """What the frequency plot draws: ``freqs`` Hz, ``psi1`` list of arrays, ``phi``,
+        ``lp`` (LP sum, or empty), ``psi2``."""
+        return dict(freqs=np.asarray(self.src_phi.data["f"]),
+                    psi1=[np.asarray(y) for y in self.src_psi1.data["ys"]],
+                    psi2=[np.asarray(y) for y in self.src_psi2.data["ys"]],
+                    phi=np.asarray(self.src_phi.data["y"]), lp=np.asarray(self.src_lp.data["y"]))
+
+    def _update(self, res) -> None:
+        bank = res.bank
+        f = bank.freqs
+        keep = f > 0                      # the log axis cannot show 0 Hz
+        fk = f[keep]
+        psi1 = np.abs(bank.psi1[:, keep])
+        psi2 = np.abs(bank.psi2[:, keep])
+        xi1 = bank.xi1_hz
+        self.src_psi1.data = dict(xs=[fk] * len(psi1), ys=list(psi1),
+                                  color=line_colors(len(psi1)),
+                                  label=[f"ψ1 n1={i}: {x:.1f} Hz" for i, x in enumerate(xi1)])
+        self.src_psi2.data = dict(xs=[fk] * len(psi2), ys=list(psi2),
+                                  label=[f"ψ2 n2={i}: {x:.1f} Hz"
+                                         for i, x in enumerate(bank.xi2_hz)])
+        self.src_phi.data = dict(f=fk, y=np.abs(bank.phi[keep]))
+        lp = lp_sum_half(bank.full["psi1"], bank.full["phi"])
+        self.src_lp.data = dict(f=fk, y=lp[keep]) if lp is not None else dict(f=[], y=[])
+        for log, fig in self.figs_freq.items():
+            fig.x_range.update(start=max(fk[0], 1.0) if log else 0.0, end=f[-1])
+
+        img, t0, tw = time_heatmap(bank.full["psi1"], bank.sample_rate)
+        img = img[::-1]                   # low frequencies at the bottom
+        n = img.shape[0]
+        self.src_time.data = dict(image=[img], x=[t0], y=[0.0], dw=[tw], dh=[float(n)])
+        self.fig_time.x_range.update(start=t0, end=t0 + tw)
+        self.fig_time.y_range.update(start=0, end=n)
+        from bokeh.models import FixedTicker
+
+        from scatviz.views.scalogram import frequency_ticks
+        ticks = frequency_ticks(xi1[::-1], max_ticks=8)
+        self.fig_time.yaxis.ticker = FixedTicker(ticks=list(ticks))
+        self.fig_time.yaxis.major_label_overrides = ticks
+        self._update_fr(res)
+
+    def _update_fr(self, res) -> None:
+        if res.jtfs_pending:
+            return
+        jt = res.jtfs
+        if jt is None or not jt.fr_filters:
+            self.fr_message.object = res.jtfs_error or JTFS_UNAVAILABLE
+            self.fr_message.visible = True
+            self.src_fr_up.data = dict(xs=[], ys=[], label=[])
+            self.src_fr_dn.data = dict(xs=[], ys=[], label=[])
+            return
+        self.fr_message.visible = False
+        fr = jt.fr_filters
+        q = fr["freqs"]
+        self.src_fr_up.data = dict(xs=[q] * len(fr["up"]), ys=[np.abs(u) for u in fr["up"]],
+                                   label=[f"spin up n1_fr={i}" for i in range(len(fr["up"]))])
+        self.src_fr_dn.data = dict(xs=[q] * len(fr["dn"]), ys=[np.abs(d) for d in fr["dn"]],
+                                   label=[f"spin down n1_fr={i}" for i in range(len(fr["dn"]))])

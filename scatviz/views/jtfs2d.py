@@ -1,0 +1,240 @@
+"""JTFS 2D: the grid of (n2, n1_fr) slices at one time instant, spin up above spin down.
+
+At a time instant the spinned JTFS coefficients form a 3-D array ``(n2, n1_fr, n1)``. The
+view lays it out as one mosaic image, the layout of the JTFS literature: one column of cells
+per temporal scale ``n2`` (slowest modulation on the left, fastest on the right), one row of
+cells per frequential scale ``n1_fr``, spin up (rising, ``psi_f_up``) in the upper half and
+spin down (falling) in the lower half, mirrored about the middle so that the coarsest
+frequential scales of both spins meet there. Each cell is the slice over ``n1`` (the
+first-order frequency, low at the bottom of the cell). Colours are linear magnitudes, on one
+scale for every instant (so that an animation compares instants).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import panel as pn
+from bokeh.models import (
+    ColorBar,
+    ColumnDataSource,
+    CustomJSHover,
+    FixedTicker,
+    HoverTool,
+    LinearColorMapper,
+    Span,
+)
+from bokeh.plotting import figure
+
+from scatviz.state import JTFS_UNAVAILABLE
+from scatviz.theme import SEQUENTIAL, style_figure
+from scatviz.views.base import BaseView
+
+__all__ = ["JTFS2DView", "Mosaic", "jtfs_mosaic", "mosaic_layout"]
+
+#: The colour scale tops out at this fraction of the largest spinned coefficient.
+SATURATION = 0.6
+
+
+@dataclass(frozen=True)
+class Mosaic:
+    """Layout of the (n2, n1_fr, spin) grid in one image.
+
+    ``rows`` ``(H,)``: per image row, a label (spin, n1_fr, n1 in Hz) or "" for separators;
+    ``cols`` ``(W,)``: per column, the n2 label; ``xticks``/``yticks``: {position: label};
+    ``row_of``: per (spin, n1_fr) the first image row of its cell; ``col_of``: per n2 its
+    column.
+    """
+
+    shape: tuple[int, int]
+    rows: list
+    cols: list
+    xticks: dict
+    yticks: dict
+    row_of: dict
+    col_of: dict
+    n1: int
+
+
+def mosaic_layout(n2: int, nfr: int, n1: int, n1_hz, n2_hz, fr_labels) -> Mosaic:
+    """Where each (n2, n1_fr, spin) cell goes in the mosaic (separators one pixel wide)."""
+    cell_h = n1 + 1                         # + 1 separator row
+    H = 2 * nfr * cell_h + 1                # + 1 middle separator
+    W = 2 * n2 + 1                          # cells 1 px wide, separators between
+    rows = [""] * H
+    row_of = {}
+    yticks = {}
+    # bottom half: spin down, coarsest scale (last n1_fr) nearest the middle
+    for k in range(nfr):
+        j_dn = k                            # bottom-most cell: n1_fr = 0 (finest)
+        r0 = k * cell_h
+        row_of[("down", j_dn)] = r0
+        j_up = k                            # top-most cell: n1_fr = 0
+        r_up = H - (k + 1) * cell_h
+        row_of[("up", j_up)] = r_up
+        for spin, j, r in (("down", j_dn, r0), ("up", j_up, r_up)):
+            arrow = "↑" if spin == "up" else "↓"
+            for i in range(n1):
+                hz = n1_hz[n1 - 1 - i] if len(n1_hz) == n1 else float("nan")
+                rows[r + i] = f"spin {spin} · {fr_labels[j]} · n1 {hz:.0f} Hz"
+            yticks[r + n1 / 2] = f"{arrow} {fr_labels[j]}"
+    cols = [""] * W
+    col_of = {}
+    xticks = {}
+    for n in range(n2):
+        c = 2 * (n2 - 1 - n) + 1            # slowest (largest n2) on the left
+        col_of[n] = c
+        cols[c] = f"n2={n} · {n2_hz[n]:.3g} Hz"
+        xticks[c + 0.5] = f"{n2_hz[n]:.3g}"
+    return Mosaic((H, W), rows, cols, xticks, yticks, row_of, col_of, n1)
+
+
+def jtfs_mosaic(up_t: np.ndarray, dn_t: np.ndarray, lay: Mosaic) -> np.ndarray:
+    """The mosaic image ``(H, W)`` of one instant: ``up_t``/``dn_t`` are ``(n2, n1_fr, n1)``;
+    separators are NaN (drawn transparent)."""
+    img = np.full(lay.shape, np.nan, dtype=np.float32)
+    n2, nfr, n1 = up_t.shape
+    for spin, arr in (("up", up_t), ("down", dn_t)):
+        for j in range(nfr):
+            r = lay.row_of[(spin, j)]
+            for n in range(n2):
+                c = lay.col_of[n]
+                # n1 = 0 is the highest frequency: reverse so low is at the bottom of the cell
+                img[r:r + n1, c] = arr[n, j, ::-1]
+    return img
+
+
+_LABEL_JS = """
+const i = Math.floor(value);
+const a = src.data[key];
+return (i >= 0 && i < a.length) ? a[i] : '';
+"""
+
+
+def make_mosaic_figure(name: str, title: str, height: int = 420):
+    """Figure, image source, colour mapper and label source for a mosaic."""
+    src = ColumnDataSource(data=dict(image=[np.full((1, 1), np.nan, np.float32)], x=[0.0],
+                                     y=[0.0], dw=[1.0], dh=[1.0]))
+    labels = (ColumnDataSource(data=dict(rows=[])), ColumnDataSource(data=dict(cols=[])))
+    mapper = LinearColorMapper(palette=SEQUENTIAL, low=0, high=1, nan_color=(0, 0, 0, 0))
+    fig = figure(height=height, sizing_mode="stretch_width", tools="save,reset,box_zoom",
+                 x_axis_label="temporal modulation rate of ψ2, n2 (Hz)",
+                 y_axis_label="spin · frequential scale n1_fr (cells: n1, low at bottom)",
+                 name=name)
+    style_figure(fig, title)
+    fig.image("image", x="x", y="y", dw="dw", dh="dh", source=src, color_mapper=mapper)
+    fig.add_layout(ColorBar(color_mapper=mapper, width=10, title="|coef|"), "right")
+    fig.add_tools(HoverTool(tooltips=[("cell", "$y{row}"), ("", "$x{col}"),
+                                      ("value", "@image{0.000e}")],
+                            formatters={"$y": CustomJSHover(args=dict(src=labels[0], key="rows"),
+                                                            code=_LABEL_JS),
+                                        "$x": CustomJSHover(args=dict(src=labels[1], key="cols"),
+                                                            code=_LABEL_JS)}))
+    mid = Span(location=0, dimension="width", line_color="#888888", line_width=1)
+    fig.add_layout(mid)
+    fig.xgrid.visible = False
+    fig.ygrid.visible = False
+    return fig, src, mapper, labels, mid
+
+
+def set_mosaic_axes(fig, lay: Mosaic, labels, mid) -> None:
+    H, W = lay.shape
+    labels[0].data = dict(rows=lay.rows)
+    labels[1].data = dict(cols=lay.cols)
+    fig.x_range.update(start=0, end=W)
+    fig.y_range.update(start=0, end=H)
+    fig.xaxis.ticker = FixedTicker(ticks=list(lay.xticks))
+    fig.xaxis.major_label_overrides = lay.xticks
+    fig.yaxis.ticker = FixedTicker(ticks=list(lay.yticks))
+    fig.yaxis.major_label_overrides = lay.yticks
+    mid.location = H / 2
+
+
+class JTFS2DView(BaseView):
+    """The spinned JTFS coefficients at one time instant (``state.jtfs_frame``) as the
+    (n2, n1_fr) grid, spin up above spin down.
+
+    >>> v = JTFS2DView.from_signal(x, 8000, J=6, Q1=16, J_fr=4)   # doctest: +SKIP
+    >>> v.mosaic_data()["image"].shape                           # doctest: +SKIP
+    """
+
+    title = "JTFS 2D"
+
+    def _build(self) -> None:
+        self.figure, self.source, self.mapper, self.labels, self.mid = make_mosaic_figure(
+            "jtfs2d", "JTFS at one instant: spin up (top) / spin down (bottom)")
+        self.frame_slider = pn.widgets.IntSlider(label="time frame", start=0, end=1, value=0,
+                                                 sizing_mode="stretch_width")
+        self.frame_slider.param.watch(self._on_slider, "value_throttled")
+        self.state.param.watch(self._on_frame, "jtfs_frame")
+        self.time_label = pn.pane.Markdown("", margin=(0, 10), name="jtfs2d_time")
+        self.pane = pn.pane.Bokeh(self.figure, sizing_mode="stretch_width")
+        self._sig_key = None
+        self._jt = None
+
+    def _panels(self) -> list:
+        return [pn.Row(self.frame_slider, self.time_label, sizing_mode="stretch_width"),
+                self.pane]
+
+    def _keep_message(self) -> bool:
+        return self._jt is None
+
+    def mosaic_data(self) -> dict:
+        """What is drawn: ``image`` ``(H, W)`` (NaN separators), ``frame``, ``time`` s,
+        ``layout`` (`Mosaic`)."""
+        return dict(image=self.source.data["image"][0], frame=self.state.jtfs_frame,
+                    time=self._time(), layout=getattr(self, "_lay", None))
+
+    def _time(self) -> float:
+        jt = self._jt
+        if jt is None:
+            return 0.0
+        return float(jt.times[min(self.state.jtfs_frame, len(jt.times) - 1)])
+
+    def _update(self, res) -> None:
+        if res.jtfs_pending:          # JTFS still computing: keep the last picture
+            return
+        jt = res.jtfs
+        self._jt = jt
+        if jt is None:
+            self.message = res.jtfs_error or JTFS_UNAVAILABLE
+            self.source.data = dict(image=[np.full((1, 1), np.nan, np.float32)], x=[0.0],
+                                    y=[0.0], dw=[1.0], dh=[1.0])
+            return
+        self.message = ""
+        n2, nfr, n1, L = jt.up.shape
+        self._lay = mosaic_layout(n2, nfr, n1, jt.n1_hz, jt.n2_hz, jt.n1_fr_labels)
+        set_mosaic_axes(self.figure, self._lay, self.labels, self.mid)
+        top = float(max(jt.up.max(), jt.dn.max())) * SATURATION
+        self.mapper.update(low=0.0, high=top if top > 0 else 1.0)
+        if res.key[0] != self._sig_key:   # new signal: start at its most active instant
+            self._sig_key = res.key[0]
+            energy = (jt.up.astype(np.float64) ** 2).sum(axis=(0, 1, 2)) + \
+                (jt.dn.astype(np.float64) ** 2).sum(axis=(0, 1, 2))
+            frame = int(np.argmax(energy))
+        else:
+            frame = min(self.state.jtfs_frame, L - 1)
+        self.frame_slider.param.update(end=max(L - 1, 1), value=frame)
+        if frame != self.state.jtfs_frame:
+            self.state.jtfs_frame = frame       # redraws through _on_frame
+        else:
+            self._draw()
+
+    def _draw(self) -> None:
+        jt = self._jt
+        if jt is None:
+            return
+        t = min(self.state.jtfs_frame, jt.up.shape[-1] - 1)
+        img = jtfs_mosaic(jt.up[..., t], jt.dn[..., t], self._lay)
+        H, W = img.shape
+        self.source.data = dict(image=[img], x=[0.0], y=[0.0], dw=[float(W)], dh=[float(H)])
+        self.time_label.object = f"t = **{jt.times[t]:.3f} s** (frame {t + 1}/{len(jt.times)})"
+
+    def _on_slider(self, event) -> None:
+        self.state.jtfs_frame = int(event.new)
+
+    def _on_frame(self, event) -> None:
+        if self.frame_slider.value != event.new:
+            self.frame_slider.value = int(event.new)
+        self._draw()

@@ -1,0 +1,201 @@
+"""JTFS 4D animation: the (n2, n1_fr) grid of `JTFS2DView` played over time in the browser,
+and exported offline to GIF or MP4 (frames drawn by matplotlib, file written by imageio;
+MP4 through imageio-ffmpeg's bundled ffmpeg).
+
+>>> from scatviz.views.jtfs_animation import export_jtfs_animation
+>>> export_jtfs_animation(state.result, "jtfs.gif", fps=8)          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import panel as pn
+import param
+
+from scatviz.state import JTFS_UNAVAILABLE, Transforms
+from scatviz.theme import SEQUENTIAL
+from scatviz.views.base import BaseView
+from scatviz.views.jtfs2d import (
+    SATURATION,
+    jtfs_mosaic,
+    make_mosaic_figure,
+    mosaic_layout,
+    set_mosaic_axes,
+)
+
+__all__ = ["JTFSAnimationView", "export_jtfs_animation", "render_frames"]
+
+
+def render_frames(res: Transforms, max_frames: int = 120, width_px: int = 640,
+                  dpi: int = 100) -> list[np.ndarray]:
+    """RGB frames ``(H, W, 3)`` uint8 of the JTFS grid over time (matplotlib, off-screen).
+
+    At most ``max_frames`` frames, evenly spaced over the output's time axis.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.colors import ListedColormap
+    from matplotlib.figure import Figure
+
+    jt = res.jtfs
+    if jt is None:
+        raise ValueError(res.jtfs_error or JTFS_UNAVAILABLE)
+    n2, nfr, n1, L = jt.up.shape
+    lay = mosaic_layout(n2, nfr, n1, jt.n1_hz, jt.n2_hz, jt.n1_fr_labels)
+    top = float(max(jt.up.max(), jt.dn.max())) * SATURATION or 1.0
+    cmap = ListedColormap(SEQUENTIAL)
+    cmap.set_bad((0, 0, 0, 0))
+    idx = np.unique(np.linspace(0, L - 1, min(L, max_frames)).round().astype(int))
+    frames = []
+    fig = Figure(figsize=(width_px / dpi, 0.75 * width_px / dpi), dpi=dpi)
+    canvas = FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    H, W = lay.shape
+    im = ax.imshow(jtfs_mosaic(jt.up[..., 0], jt.dn[..., 0], lay), origin="lower", aspect="auto",
+                   cmap=cmap, vmin=0, vmax=top, extent=(0, W, 0, H), interpolation="nearest")
+    ax.set_xticks(list(lay.xticks), list(lay.xticks.values()), fontsize=7)
+    ax.set_yticks(list(lay.yticks), list(lay.yticks.values()), fontsize=7)
+    ax.axhline(H / 2, color="#888888", lw=0.8)
+    ax.set_xlabel("temporal modulation rate n2 (Hz)")
+    ax.set_ylabel("spin up (top) / spin down (bottom)")
+    fig.colorbar(im, ax=ax, label="|coef|")
+    title = ax.set_title("")
+    fig.tight_layout()
+    for t in idx:
+        im.set_data(jtfs_mosaic(jt.up[..., t], jt.dn[..., t], lay))
+        title.set_text(f"JTFS {res.name[:40]} · t = {jt.times[t]:.3f} s")
+        canvas.draw()
+        rgba = np.asarray(canvas.buffer_rgba())
+        frames.append(rgba[..., :3].copy())
+    return frames
+
+
+def export_jtfs_animation(res: Transforms, target, fmt: str | None = None, fps: float = 8.0,
+                          max_frames: int = 120) -> Path | bytes:
+    """Write the JTFS animation to ``target`` (a path, or ``None`` for bytes) as GIF or MP4.
+
+    ``fmt`` defaults to the path's suffix ("gif" or "mp4"). Returns the path, or the bytes.
+    """
+    import imageio.v3 as iio
+
+    if fmt is None:
+        fmt = Path(target).suffix.lstrip(".").lower() if target is not None else "gif"
+    if fmt not in ("gif", "mp4"):
+        raise ValueError(f"fmt must be 'gif' or 'mp4'; got {fmt!r}.")
+    frames = render_frames(res, max_frames=max_frames)
+    if fmt == "mp4":
+        # H.264 wants even sizes
+        frames = [f[: f.shape[0] // 2 * 2, : f.shape[1] // 2 * 2] for f in frames]
+        if target is None:
+            import tempfile
+
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "jtfs.mp4"
+                _write_mp4(path, frames, fps)
+                return path.read_bytes()
+        _write_mp4(Path(target), frames, fps)
+        return Path(target)
+    data = iio.imwrite("<bytes>", np.stack(frames), extension=".gif", duration=1000 / fps,
+                       loop=0)
+    if target is None:
+        return data
+    Path(target).write_bytes(data)
+    return Path(target)
+
+
+def _write_mp4(path: Path, frames, fps: float) -> None:
+    """MP4 (H.264) through imageio's ffmpeg plugin (imageio-ffmpeg ships the binary)."""
+    import imageio.v2 as iio2
+
+    with iio2.get_writer(str(path), format="FFMPEG", fps=fps, codec="libx264",
+                         macro_block_size=2, quality=7) as w:
+        for f in frames:
+            w.append_data(f)
+
+
+class JTFSAnimationView(BaseView):
+    """The JTFS grid animated over time: a player steps through the time frames in the
+    browser; buttons export the animation to GIF or MP4."""
+
+    title = "JTFS 4D animation"
+    frame = param.Integer(default=0, bounds=(0, None))
+
+    def _build(self) -> None:
+        self.figure, self.source, self.mapper, self.labels, self.mid = make_mosaic_figure(
+            "jtfs_anim", "JTFS over time (player)")
+        self.player = pn.widgets.Player(label="JTFS player", start=0, end=1, value=0,
+                                        interval=200, loop_policy="loop", show_loop_controls=True,
+                                        sizing_mode="stretch_width", value_align="start")
+        self.player.param.watch(self._on_player, "value")
+        self.time_label = pn.pane.Markdown("", name="jtfs_anim_time", margin=(0, 10))
+        self.gif_button = pn.widgets.FileDownload(callback=self._gif_bytes, filename="jtfs.gif",
+                                                  label="Export GIF", button_type="default",
+                                                  embed=False)
+        self.mp4_button = pn.widgets.FileDownload(callback=self._mp4_bytes, filename="jtfs.mp4",
+                                                  label="Export MP4", button_type="default",
+                                                  embed=False)
+        self.pane = pn.pane.Bokeh(self.figure, sizing_mode="stretch_width")
+        self._jt = None
+        self._res = None
+
+    def _panels(self) -> list:
+        return [pn.Row(self.player, self.time_label, sizing_mode="stretch_width"),
+                self.pane, pn.Row(self.gif_button, self.mp4_button)]
+
+    def _keep_message(self) -> bool:
+        return self._jt is None
+
+    def _update(self, res) -> None:
+        if res.jtfs_pending:          # JTFS still computing: keep the last picture
+            return
+        self._res = res
+        jt = res.jtfs
+        self._jt = jt
+        if jt is None:
+            self.message = res.jtfs_error or JTFS_UNAVAILABLE
+            self.player.disabled = True
+            self.source.data = dict(image=[np.full((1, 1), np.nan, np.float32)], x=[0.0],
+                                    y=[0.0], dw=[1.0], dh=[1.0])
+            return
+        self.message = ""
+        self.player.disabled = False
+        n2, nfr, n1, L = jt.up.shape
+        self._lay = mosaic_layout(n2, nfr, n1, jt.n1_hz, jt.n2_hz, jt.n1_fr_labels)
+        set_mosaic_axes(self.figure, self._lay, self.labels, self.mid)
+        top = float(max(jt.up.max(), jt.dn.max())) * SATURATION
+        self.mapper.update(low=0.0, high=top if top > 0 else 1.0)
+        self.player.param.update(end=max(L - 1, 1), value=min(self.player.value, L - 1))
+        self._draw(self.player.value)
+
+    def _draw(self, t: int) -> None:
+        jt = self._jt
+        if jt is None:
+            return
+        t = int(min(max(t, 0), jt.up.shape[-1] - 1))
+        self.frame = t
+        img = jtfs_mosaic(jt.up[..., t], jt.dn[..., t], self._lay)
+        H, W = img.shape
+        self.source.data = dict(image=[img], x=[0.0], y=[0.0], dw=[float(W)], dh=[float(H)])
+        self.time_label.object = (f"t = **{jt.times[t]:.3f} s** · frame {t + 1}/"
+                                  f"{len(jt.times)}")
+
+    def _on_player(self, event) -> None:
+        self._draw(event.new)
+
+    def frame_data(self) -> dict:
+        """What is drawn: ``image``, ``frame`` index, ``frames`` count."""
+        n = 0 if self._jt is None else self._jt.up.shape[-1]
+        return dict(image=self.source.data["image"][0], frame=self.frame, frames=n)
+
+    def _export(self, fmt: str):
+        if self._res is None or self._res.jtfs is None:
+            return io.BytesIO(b"")
+        return io.BytesIO(export_jtfs_animation(self._res, None, fmt=fmt))
+
+    def _gif_bytes(self):
+        return self._export("gif")
+
+    def _mp4_bytes(self):
+        return self._export("mp4")

@@ -1,0 +1,254 @@
+"""Spin inspector: pick a time-frequency region and see whether its energy rises or falls.
+
+The JTFS spin up pair (``psi_t * psi_f_up``) responds to frequencies that rise over time, spin
+down to falling ones. For each first-order frequency ``n1`` and time the view sums the energy of
+each spin over all (n2, n1_fr) and shows their contrast ``(up - down) / (up + down)`` as an
+image aligned with the scalogram (red: rising, blue: falling; faint where there is little
+energy). In the chosen region (drag a box on the map, or use the sliders) it reports the
+rising and falling energies, the verdict ("rising", "falling", or neither) and the
+(n2, n1_fr) cells where each spin concentrates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import panel as pn
+import param
+from bokeh.events import SelectionGeometry
+from bokeh.models import (
+    BoxSelectTool,
+    ColorBar,
+    ColumnDataSource,
+    CustomJSHover,
+    FixedTicker,
+    HoverTool,
+    LinearColorMapper,
+    Span,
+)
+from bokeh.plotting import figure
+
+from scatviz.state import JTFS_UNAVAILABLE
+from scatviz.theme import SEQUENTIAL, SPIN_DIVERGING, SPIN_DOWN, SPIN_UP, style_figure
+from scatviz.views.base import BaseView
+from scatviz.views.scalogram import _FREQ_HOVER, frequency_ticks
+
+__all__ = ["SpinInspectorView", "spin_maps", "region_summary"]
+
+#: A spin dominates when its energy exceeds the other's by this factor.
+DOMINANCE = 1.25
+
+
+def spin_maps(up: np.ndarray, dn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Energy per (n1, t) of each spin, summed over (n2, n1_fr): two ``(n1, L)`` arrays."""
+    up = np.asarray(up, np.float64)
+    dn = np.asarray(dn, np.float64)
+    return (up ** 2).sum(axis=(0, 1)), (dn ** 2).sum(axis=(0, 1))
+
+
+def region_summary(up: np.ndarray, dn: np.ndarray, n1_hz: np.ndarray, times: np.ndarray,
+                   t_range: tuple[float, float], f_range: tuple[float, float]) -> dict:
+    """Rising/falling energy in a region of (time s, frequency Hz).
+
+    Returns ``up``, ``down`` (energies), ``verdict`` ("rising" / "falling" / "neither"),
+    ``ratio_db`` (10 log10 up/down), ``cells_up``/``cells_down`` ``(n2, n1_fr)`` energies
+    in the region, and the selected ``n1``/``t`` index arrays.
+    """
+    n1_sel = np.flatnonzero((n1_hz >= min(f_range)) & (n1_hz <= max(f_range)))
+    t_sel = np.flatnonzero((times >= min(t_range)) & (times <= max(t_range)))
+    if n1_sel.size == 0 or t_sel.size == 0:
+        z = np.zeros(up.shape[:2])
+        return dict(up=0.0, down=0.0, verdict="neither", ratio_db=0.0, cells_up=z,
+                    cells_down=z, n1=n1_sel, t=t_sel)
+    sub_up = np.asarray(up, np.float64)[:, :, n1_sel][..., t_sel] ** 2
+    sub_dn = np.asarray(dn, np.float64)[:, :, n1_sel][..., t_sel] ** 2
+    cu, cd = sub_up.sum(axis=(2, 3)), sub_dn.sum(axis=(2, 3))
+    eu, ed = float(cu.sum()), float(cd.sum())
+    tiny = 1e-30
+    ratio_db = 10 * np.log10((eu + tiny) / (ed + tiny))
+    if eu > DOMINANCE * ed:
+        verdict = "rising"
+    elif ed > DOMINANCE * eu:
+        verdict = "falling"
+    else:
+        verdict = "neither"
+    return dict(up=eu, down=ed, verdict=verdict, ratio_db=float(ratio_db), cells_up=cu,
+                cells_down=cd, n1=n1_sel, t=t_sel)
+
+
+class SpinInspectorView(BaseView):
+    """Where the energy rises (spin up) and falls (spin down), and the verdict in a region."""
+
+    title = "Spin inspector"
+    t_range = param.Range(default=(0.0, 1.0), doc="Region: time, seconds.")
+    f_range = param.Range(default=(0.0, 1.0), doc="Region: frequency, Hz.")
+
+    def _build(self) -> None:
+        self.src_map = ColumnDataSource(data=dict(image=[np.zeros((1, 1), np.float32)],
+                                                  alpha=[np.zeros((1, 1), np.float32)],
+                                                  x=[0.0], y=[0.0], dw=[1.0], dh=[1.0]))
+        self.freq_source = ColumnDataSource(data=dict(freq=[]))
+        self.src_box = ColumnDataSource(data=dict(left=[], right=[], bottom=[], top=[]))
+        self.mapper = LinearColorMapper(palette=SPIN_DIVERGING, low=-1, high=1)
+        fig = figure(height=300, sizing_mode="stretch_width", x_range=self._x_range,
+                     x_axis_label="time (s)", y_axis_label="frequency (Hz)",
+                     tools="xpan,xwheel_zoom,reset,save", name="spin_map")
+        style_figure(fig, "Spin contrast (up − down)/(up + down): red rising, blue falling")
+        fig.image("image", x="x", y="y", dw="dw", dh="dh", source=self.src_map,
+                  color_mapper=self.mapper, global_alpha=1.0)
+        fig.quad(left="left", right="right", bottom="bottom", top="top", source=self.src_box,
+                 fill_alpha=0.0, line_color="#00e5ff", line_width=2, line_dash="dashed")
+        fig.add_layout(ColorBar(color_mapper=self.mapper, width=10, title="contrast"), "right")
+        box = BoxSelectTool(dimensions="both", name="region")
+        fig.add_tools(box)
+        fig.toolbar.active_drag = box
+        fig.add_tools(HoverTool(tooltips=[("time", "$x{0.000} s"), ("frequency", "$y{f}"),
+                                          ("contrast", "@image{+0.00}")],
+                                formatters={"$y": CustomJSHover(args=dict(
+                                    src=self.freq_source), code=_FREQ_HOVER)}))
+        fig.on_event(SelectionGeometry, self._on_box)
+        self.playhead = Span(location=0, dimension="height", line_color="#00e5ff",
+                             line_width=2, line_alpha=0.9)
+        fig.add_layout(self.playhead)
+        self.state.param.watch(lambda e: setattr(self.playhead, "location", float(e.new)),
+                               "playhead")
+        self.figure = fig
+
+        self.src_bars = ColumnDataSource(data=dict(spin=["rising (up)", "falling (down)"],
+                                                   energy=[0.0, 0.0],
+                                                   color=[SPIN_UP, SPIN_DOWN]))
+        fb = figure(height=300, width=260, x_range=["rising (up)", "falling (down)"],
+                    y_axis_label="energy in region", tools="save", name="spin_bars")
+        style_figure(fb, "Region")
+        fb.vbar(x="spin", top="energy", width=0.7, color="color", source=self.src_bars)
+        self.fig_bars = fb
+
+        self.src_cells = ColumnDataSource(data=dict(image=[np.zeros((1, 1), np.float32)],
+                                                    x=[0.0], y=[0.0], dw=[1.0], dh=[1.0]))
+        self.cells_mapper = LinearColorMapper(palette=SEQUENTIAL, low=0, high=1)
+        fc = figure(height=300, width=320, tools="save", name="spin_cells",
+                    x_axis_label="n2 (Hz)", y_axis_label="spin · n1_fr")
+        style_figure(fc, "Where the spins concentrate")
+        fc.image("image", x="x", y="y", dw="dw", dh="dh", source=self.src_cells,
+                 color_mapper=self.cells_mapper)
+        self.cells_mid = Span(location=0, dimension="width", line_color="#888888")
+        fc.add_layout(self.cells_mid)
+        self.fig_cells = fc
+
+        self.t_slider = pn.widgets.RangeSlider(label="time (s)", start=0, end=1, value=(0, 1),
+                                               step=0.001, sizing_mode="stretch_width")
+        self.f_slider = pn.widgets.RangeSlider(label="frequency (Hz)", start=0, end=1,
+                                               value=(0, 1), step=1,
+                                               sizing_mode="stretch_width")
+        self.t_slider.param.watch(lambda e: setattr(self, "t_range", e.new), "value_throttled")
+        self.f_slider.param.watch(lambda e: setattr(self, "f_range", e.new), "value_throttled")
+        self.param.watch(self._on_region, ["t_range", "f_range"])
+        self.verdict = pn.pane.Markdown("", name="spin_verdict", margin=(0, 10))
+        self.pane = pn.pane.Bokeh(fig, sizing_mode="stretch_width")
+        self._jt = None
+        self._sig_key = None
+
+    def _panels(self) -> list:
+        return [pn.Row(self.t_slider, self.f_slider, sizing_mode="stretch_width"),
+                self.verdict,
+                pn.Row(self.pane, pn.pane.Bokeh(self.fig_bars), pn.pane.Bokeh(self.fig_cells),
+                       sizing_mode="stretch_width")]
+
+    def _keep_message(self) -> bool:
+        return self._jt is None
+
+    def summary(self) -> dict:
+        """`region_summary` of the current region (None without JTFS)."""
+        jt = self._jt
+        if jt is None:
+            return None
+        return region_summary(jt.up, jt.dn, jt.n1_hz, jt.times, self.t_range, self.f_range)
+
+    def _update(self, res) -> None:
+        if res.jtfs_pending:          # JTFS still computing: keep the last picture
+            return
+        jt = res.jtfs
+        self._jt = jt
+        if jt is None:
+            self.message = res.jtfs_error or JTFS_UNAVAILABLE
+            self.verdict.object = ""
+            return
+        self.message = ""
+        eu, ed = spin_maps(jt.up, jt.dn)
+        tot = eu + ed
+        contrast = np.where(tot > 0, (eu - ed) / np.where(tot > 0, tot, 1), 0.0)
+        # fade where there is little energy: scale towards 0 below 1 % of the max
+        weight = np.clip(tot / (0.01 * tot.max() if tot.max() > 0 else 1), 0, 1)
+        img = (contrast * weight).astype(np.float32)
+        order = np.argsort(jt.n1_hz)                 # low frequencies at the bottom
+        img = img[order]
+        freqs = jt.n1_hz[order]
+        n = img.shape[0]
+        dur = len(res.x) / res.sample_rate
+        self.freq_source.data = dict(freq=freqs.tolist())
+        self.src_map.data = dict(image=[img], alpha=[weight[order].astype(np.float32)],
+                                 x=[0.0], y=[0.0], dw=[dur], dh=[float(n)])
+        self.figure.y_range.update(start=0, end=n)
+        ticks = frequency_ticks(freqs)
+        self.figure.yaxis.ticker = FixedTicker(ticks=list(ticks))
+        self.figure.yaxis.major_label_overrides = ticks
+        self._freqs_sorted = freqs
+        fmax = float(np.ceil(freqs.max())) if n else 1.0
+        if res.key[0] != self._sig_key or self.t_slider.end != round(dur, 6):
+            self._sig_key = res.key[0]
+            self.t_slider.param.update(start=0.0, end=round(dur, 6), value=(0.0, round(dur, 6)))
+            self.f_slider.param.update(start=0.0, end=fmax, value=(0.0, fmax))
+            self.param.update(t_range=(0.0, dur), f_range=(0.0, fmax))
+        self._draw_region()
+
+    def _on_region(self, *events) -> None:
+        self._draw_region()
+
+    def _on_box(self, event) -> None:
+        g = event.geometry
+        if g.get("type") != "rect" or getattr(self, "_freqs_sorted", None) is None:
+            return
+        f = self._freqs_sorted
+        r0 = int(np.clip(np.floor(min(g["y0"], g["y1"])), 0, len(f) - 1))
+        r1 = int(np.clip(np.ceil(max(g["y0"], g["y1"])) - 1, 0, len(f) - 1))
+        t0, t1 = sorted((float(g["x0"]), float(g["x1"])))
+        self.t_slider.value = (t0, t1)
+        self.f_slider.value = (float(np.floor(f[r0])), float(np.ceil(f[r1])))
+        self.param.update(t_range=(t0, t1), f_range=(float(f[r0]), float(f[r1])))
+
+    def _draw_region(self) -> None:
+        s = self.summary()
+        if s is None:
+            return
+        jt = self._jt
+        f = self._freqs_sorted
+        rows = np.flatnonzero((f >= min(self.f_range)) & (f <= max(self.f_range)))
+        if rows.size:
+            self.src_box.data = dict(left=[self.t_range[0]], right=[self.t_range[1]],
+                                     bottom=[float(rows.min())], top=[float(rows.max() + 1)])
+        else:
+            self.src_box.data = dict(left=[], right=[], bottom=[], top=[])
+        self.src_bars.data = dict(spin=["rising (up)", "falling (down)"],
+                                  energy=[s["up"], s["down"]], color=[SPIN_UP, SPIN_DOWN])
+        # cells: spin up rows above spin down rows, n2 slow -> fast left to right
+        cu, cd = s["cells_up"][::-1].T, s["cells_down"][::-1].T     # (n1_fr, n2)
+        img = np.concatenate([cd, cu[::-1]], axis=0).astype(np.float32)
+        nfr, n2 = cu.shape
+        self.src_cells.data = dict(image=[img], x=[0.0], y=[0.0], dw=[float(n2)],
+                                   dh=[float(2 * nfr)])
+        self.cells_mapper.update(low=0.0, high=float(img.max()) or 1.0)
+        self.fig_cells.x_range.update(start=0, end=n2)
+        self.fig_cells.y_range.update(start=0, end=2 * nfr)
+        self.cells_mid.location = nfr
+        xt = {i + 0.5: f"{jt.n2_hz[n2 - 1 - i]:.3g}" for i in range(n2)}
+        yt = {**{j + 0.5: f"↓ {jt.n1_fr_labels[j]}" for j in range(nfr)},
+              **{2 * nfr - j - 0.5: f"↑ {jt.n1_fr_labels[j]}" for j in range(nfr)}}
+        self.fig_cells.xaxis.ticker = FixedTicker(ticks=list(xt))
+        self.fig_cells.xaxis.major_label_overrides = xt
+        self.fig_cells.yaxis.ticker = FixedTicker(ticks=list(yt))
+        self.fig_cells.yaxis.major_label_overrides = yt
+        word = {"rising": "**rising** (spin up dominates)",
+                "falling": "**falling** (spin down dominates)",
+                "neither": "**no dominant direction**"}[s["verdict"]]
+        self.verdict.object = (f"Region {self.t_range[0]:.3f}–{self.t_range[1]:.3f} s, "
+                               f"{min(self.f_range):.0f}–{max(self.f_range):.0f} Hz: {word}; "
+                               f"up/down = {s['ratio_db']:+.1f} dB")
