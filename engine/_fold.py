@@ -33,6 +33,8 @@ class FoldPlan:
     reversed (``start = m_in - q m_out``). ``m_in == m_out`` (no subsampling) is one block
     over the full spectrum, rebuilt from its half (``start = -1``).
     ``weights``: float64 ``(F, n_blocks, cols, 2)``, real and imaginary weight per bin.
+    ``ranges``: per block, the output columns ``[c0, c1)`` where any filter's weight is
+    non-zero; the fold touches only those.
     """
 
     m_in: int
@@ -40,6 +42,7 @@ class FoldPlan:
     cols: int
     blocks: tuple[tuple[int, bool], ...]
     weights: np.ndarray
+    ranges: tuple[tuple[int, int], ...]
 
 
 def fold_plan(filters: list[np.ndarray], m_out: int, half: bool,
@@ -56,7 +59,7 @@ def fold_plan(filters: list[np.ndarray], m_out: int, half: bool,
     cols = m_out // 2 + 1 if half else m_out
     if r == 1:   # no subsampling: a half output is the first block, a full one all bins
         w = np.stack([h[:, :cols], h[:, :cols]], axis=-1)[:, None]
-        return FoldPlan(m_in, m_out, cols, ((0 if half else -1, False),), w)
+        return FoldPlan(m_in, m_out, cols, ((0 if half else -1, False),), w, ((0, cols),))
     blocks = h.reshape(len(h), r, m_out)[:, :, :cols]
     peak = np.abs(h).max(axis=1)[:, None]
     kept = np.flatnonzero((np.abs(blocks).max(axis=2) > threshold * peak).any(axis=0))
@@ -66,56 +69,76 @@ def fold_plan(filters: list[np.ndarray], m_out: int, half: bool,
         specs.append((int(m_in - q * m_out) if mirrored else int(q * m_out), mirrored))
         w = blocks[:, q] / r
         weights.append(np.stack([w, -w if mirrored else w], axis=-1))
-    return FoldPlan(m_in, m_out, cols, tuple(specs), np.stack(weights, axis=1))
+    weights = np.stack(weights, axis=1)
+    ranges = []
+    for b in range(len(specs)):
+        nonzero = np.flatnonzero(np.abs(weights[:, b, :, 0]).max(axis=0) > 0)
+        ranges.append((int(nonzero[0]), int(nonzero[-1]) + 1))
+    return FoldPlan(m_in, m_out, cols, tuple(specs), weights, tuple(ranges))
 
 
-def block_view(spec: torch.Tensor, start: int, mirrored: bool, cols: int) -> torch.Tensor:
-    """The bins of one block of ``spec`` (half spectra, last dim), as a real ``(..., cols, 2)``
-    view (mirrored blocks are a reversed copy; their conjugation is in the weights)."""
+def block_view(spec: torch.Tensor, start: int, mirrored: bool, c0: int, c1: int
+               ) -> torch.Tensor:
+    """Columns ``c0:c1`` of one block of ``spec`` (half spectra, last dim), as a real
+    ``(..., c1 - c0, 2)`` view (a mirrored block is a reversed copy; its conjugation is in the
+    weights)."""
     if start < 0:   # the whole spectrum, from its half: [R, conj(R[n/2-1 .. 1])]
         full = torch.cat([spec, spec[..., 1:-1].flip(-1).conj()], dim=-1)
-        return torch.view_as_real(full.resolve_conj())[..., :cols, :]
+        return torch.view_as_real(full.resolve_conj())[..., c0:c1, :]
     if mirrored:
-        return torch.view_as_real(spec[..., start - cols + 1: start + 1]).flip(-2)
-    return torch.view_as_real(spec[..., start: start + cols])
+        return torch.view_as_real(spec[..., start - c1 + 1: start - c0 + 1]).flip(-2)
+    return torch.view_as_real(spec[..., start + c0: start + c1])
 
 
 def _fold_forward(spec, plan, weights, shared):
+    """The fold without autograd (in-place accumulation on the touched columns)."""
+    batch = spec.shape[:-1] if shared else spec.shape[:-1] + weights.shape[:1]
     out = None
-    for b, (start, mirrored) in enumerate(plan.blocks):
-        piece = block_view(spec, start, mirrored, plan.cols)
+    for b, ((start, mirrored), (c0, c1)) in enumerate(zip(plan.blocks, plan.ranges)):
+        piece = block_view(spec, start, mirrored, c0, c1)
         if shared:
-            w = weights[0, b]
+            w = weights[0, b, c0:c1]
         else:
-            piece, w = piece.unsqueeze(-3), weights[:, b]
-        out = piece * w if out is None else torch.addcmul(out, piece, w)
+            piece, w = piece.unsqueeze(-3), weights[:, b, c0:c1]
+        if out is None and (c0, c1) == (0, plan.cols):
+            out = piece * w
+            continue
+        if out is None:
+            out = spec.new_zeros(batch + (plan.cols, 2), dtype=weights.dtype)
+        out[..., c0:c1, :].addcmul_(piece, w)
     return torch.view_as_complex(out)
 
 
-class _Fold(torch.autograd.Function):
-    """The fold with a backward that writes the gradient's blocks into one zero buffer,
-    instead of autograd's full-size zeros per slice."""
+class _Folds(torch.autograd.Function):
+    """Several folds of one spectrum. The backward writes every fold's gradient blocks into
+    one zero buffer, instead of autograd's full-size zeros per slice and per fold."""
 
     @staticmethod
-    def forward(ctx, spec, weights, plan, shared):
-        ctx.plan, ctx.shared, ctx.spec_shape = plan, shared, spec.shape
-        ctx.save_for_backward(weights)
-        return _fold_forward(spec, plan, weights, shared)
+    def forward(ctx, spec, plans, shared, *weights):
+        ctx.plans, ctx.shared, ctx.spec_shape = plans, shared, spec.shape
+        ctx.save_for_backward(*weights)
+        return tuple(_fold_forward(spec, p, w, sh) for p, w, sh in zip(plans, weights, shared))
 
     @staticmethod
-    def backward(ctx, grad_out):
-        (weights,) = ctx.saved_tensors
-        plan, cols = ctx.plan, ctx.plan.cols
-        g = torch.view_as_real(grad_out.resolve_conj())
-        grad = torch.zeros(ctx.spec_shape, dtype=grad_out.dtype, device=grad_out.device)
-        acc = torch.view_as_real(grad)
-        for b, (start, mirrored) in enumerate(plan.blocks):
-            piece = g * weights[0, b] if ctx.shared else (g * weights[:, b]).sum(-3)
-            if mirrored:
-                acc[..., start - cols + 1: start + 1, :] += piece.flip(-2)
-            else:
-                acc[..., start: start + cols, :] += piece
-        return grad, None, None, None
+    def backward(ctx, *grads):
+        weights = ctx.saved_tensors
+        grad = None
+        for plan, w, shared, grad_out in zip(ctx.plans, weights, ctx.shared, grads):
+            if grad_out is None:
+                continue
+            if grad is None:
+                grad = torch.zeros(ctx.spec_shape, dtype=grad_out.dtype,
+                                   device=grad_out.device)
+                acc = torch.view_as_real(grad)
+            g = torch.view_as_real(grad_out.resolve_conj())
+            for b, ((start, mirrored), (c0, c1)) in enumerate(zip(plan.blocks, plan.ranges)):
+                gb = g[..., c0:c1, :]
+                piece = gb * w[0, b, c0:c1] if shared else (gb * w[:, b, c0:c1]).sum(-3)
+                if mirrored:
+                    acc[..., start - c1 + 1: start - c0 + 1, :] += piece.flip(-2)
+                else:
+                    acc[..., start + c0: start + c1, :] += piece
+        return (grad, None, None) + (None,) * len(weights)
 
 
 def apply_fold(spec: torch.Tensor, plan: FoldPlan, weights: torch.Tensor,
@@ -126,9 +149,27 @@ def apply_fold(spec: torch.Tensor, plan: FoldPlan, weights: torch.Tensor,
     signal meets every filter, ``(..., m_in//2+1) -> (..., F, cols)``. ``shared=True`` (one
     filter, ``F == 1``): ``(..., m_in//2+1) -> (..., cols)``. Differentiable in ``spec``.
     """
-    if plan.blocks[0][0] < 0 or not spec.requires_grad:   # full-spectrum plans: autograd
-        return _fold_forward(spec, plan, weights, shared)
-    return _Fold.apply(spec, weights, plan, shared)
+    return next(iter(apply_folds(spec, [(plan, weights, shared)])))
+
+
+def apply_folds(spec: torch.Tensor, folds: list[tuple[FoldPlan, torch.Tensor, bool]]):
+    """`apply_fold` for several ``(plan, weights, shared)`` on one spectrum, as an iterable.
+
+    Without gradients the folds are computed lazily, one at a time (low memory); with
+    gradients all at once, sharing one gradient buffer in the backward pass.
+    """
+    if not spec.requires_grad:
+        return (_fold_forward(spec, p, w, sh) for p, w, sh in folds)
+    if any(p.blocks[0][0] < 0 for p, _, _ in folds):   # full spectra: plain autograd
+        return [_full_fold(spec, p, w, sh) for p, w, sh in folds]
+    plans, weights, shared = zip(*folds)
+    return _Folds.apply(spec, plans, shared, *weights)
+
+
+def _full_fold(spec, plan, weights, shared):
+    piece = block_view(spec, -1, False, 0, plan.cols)
+    w = weights[0, 0] if shared else weights[:, 0]
+    return torch.view_as_complex((piece if shared else piece.unsqueeze(-3)) * w)
 
 
 class _Modulus(torch.autograd.Function):
@@ -144,7 +185,8 @@ class _Modulus(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         z, u = ctx.saved_tensors
-        scale = torch.where(u > 0, grad / u, torch.zeros((), dtype=u.dtype, device=u.device))
+        scale = grad / u
+        scale.masked_fill_(u == 0, 0)       # z = 0 there: the gradient is 0, as torch.abs's
         return torch.view_as_complex(torch.view_as_real(z) * scale.unsqueeze(-1))
 
 

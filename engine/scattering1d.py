@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from engine._fold import apply_fold, fold_plan, modulus, rfft
+from engine._fold import apply_fold, apply_folds, fold_plan, modulus, rfft
 from engine.filterbank import (
     SIGMA0,
     FilterBank,
@@ -378,16 +378,20 @@ class Scattering1D(nn.Module):
             u1 = modulus(torch.fft.ifft(self._fold(spec0, g["psi1"])))          # (B, G, m1)
             if g["phi"] is None:
                 out.append(self._finish(u1, g["k1"]))
-            if not g["phi"] and not g["order2"]:
+            if g["phi"] is None and not g["order2"]:
                 continue
             spec1 = rfft(u1)
             del u1
+            # The S1 low-pass and every psi2 of the group read spec1: fold them together.
+            names = [(g["phi"], True)] if g["phi"] is not None else []
+            names += [(o["psi2"], False) for o in g["order2"]]
+            folds = [(self._fold_plans[n], getattr(self, n), shared) for n, shared in names]
+            folded = iter(apply_folds(spec1, folds))
             if g["phi"] is not None:
-                s1 = torch.fft.irfft(self._fold(spec1, g["phi"], True), n=m_out)
+                s1 = torch.fft.irfft(next(folded), n=m_out)
                 out.append(self._finish(s1, self.log2_stride))
-            for o in g["order2"]:
-                y2 = self._fold(spec1, o["psi2"])                          # (B, G, n2s, m2)
-                y2 = y2.reshape(y2.shape[0], -1, o["m2"])
+            for o, y2 in zip(g["order2"], folded):
+                y2 = y2.reshape(y2.shape[0], -1, o["m2"])                  # (B, G n2s, m2)
                 if o["valid"] is not None:
                     y2 = y2.index_select(1, getattr(self, o["valid"]))
                 u2 = modulus(torch.fft.ifft(y2))
@@ -395,8 +399,7 @@ class Scattering1D(nn.Module):
                 if o["phi"] is None:
                     out.append(self._finish(u2, g["k1"] + o["k2"]))
                 else:
-                    s2 = torch.fft.irfft(self._fold(rfft(u2), o["phi"], True),
-                                         n=m_out)
+                    s2 = torch.fft.irfft(self._fold(rfft(u2), o["phi"], True), n=m_out)
                     out.append(self._finish(s2, self.log2_stride))
         return out
 
