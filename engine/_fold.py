@@ -185,8 +185,8 @@ class _Modulus(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         z, u = ctx.saved_tensors
-        scale = grad / u
-        scale.masked_fill_(u == 0, 0)       # z = 0 there: the gradient is 0, as torch.abs's
+        # Where z = 0 the quotient is not finite: the gradient is 0 there, as torch.abs's.
+        scale = (grad / u).nan_to_num_(nan=0.0, posinf=0.0, neginf=0.0)
         return torch.view_as_complex(torch.view_as_real(z) * scale.unsqueeze(-1))
 
 
@@ -211,12 +211,13 @@ class _RFFT(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad):
-        # d/du of Re-linear maps: grad_u[t] = Re(sum_k g_k e^{2 pi i k t / n}), k = 0..n/2;
-        # irfft doubles the bins strictly between DC and Nyquist, so halve those first.
+        # grad_u[t] = Re(sum_k g_k e^{2 pi i k t / n}), k = 0..n/2: an unnormalised irfft
+        # (norm="forward"), which doubles the bins strictly between DC and Nyquist, so those
+        # are halved first.
         n = ctx.n
-        g = grad.clone()
-        g[..., 1: n // 2] *= 0.5
-        return torch.fft.irfft(g, n=n) * n
+        half = torch.full((n // 2 + 1,), 0.5, dtype=grad.real.dtype, device=grad.device)
+        half[0] = half[-1] = 1.0
+        return torch.fft.irfft(grad * half, n=n, norm="forward")
 
 
 def rfft(u: torch.Tensor) -> torch.Tensor:

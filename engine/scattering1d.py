@@ -157,7 +157,7 @@ class Scattering1D(nn.Module):
 
     def __init__(self, J: int, shape, Q=1, T=None, stride=None, max_order: int = 2,
                  oversampling: int = 0, out_type: str = "array", filterbank: str = "kymatio",
-                 chunk_bytes: int = 16 * 2**20):
+                 chunk_bytes: int = 8 * 2**20):
         super().__init__()
         if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
             shape = (int(shape),)
