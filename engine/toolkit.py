@@ -190,16 +190,13 @@ def _families_of(obj, phi_f=None) -> tuple[dict[str, tuple[np.ndarray, np.ndarra
         arr = obj.as_arrays()
         params = dict(design=obj.design, N=obj.N, J=obj.J, Q=obj.Q, T=obj.T)
         return {"psi1": (arr["psi1"], arr["phi"]), "psi2": (arr["psi2"], arr["phi"])}, params
-    if hasattr(obj, "filterbank_arrays"):        # JTFS (or any transform that exposes its banks)
-        fams = obj.filterbank_arrays()
-        out = {k: (_np(v[0]), None if v[1] is None else _np(v[1])) for k, v in fams.items()}
-        params = {k: getattr(obj, k) for k in ("J", "Q", "J_fr", "Q_fr", "T", "F", "filterbank")
-                  if hasattr(obj, k)}
-        return out, params
-    if hasattr(obj, "bank") and isinstance(obj.bank, FilterBank):      # Scattering1D
+    if hasattr(obj, "bank") and isinstance(obj.bank, FilterBank):      # a transform
         fams, params = _families_of(obj.bank)
         params = {"transform": type(obj).__name__, "shape": getattr(obj, "shape", None),
                   **params}
+        if hasattr(obj, "J_fr") and hasattr(obj, "N1"):                 # JTFS
+            fams["psi_fr"] = _frequential_family(obj)
+            params.update(J_fr=obj.J_fr, Q_fr=obj.Q_fr, F=getattr(obj, "F", None))
         return fams, params
     if isinstance(obj, Mapping):
         return ({k: (_np(v), None if phi_f is None else _np(phi_f)) for k, v in obj.items()}, {})
@@ -210,6 +207,27 @@ def _families_of(obj, phi_f=None) -> tuple[dict[str, tuple[np.ndarray, np.ndarra
         raise ValueError(f"psi_f must have shape (K, N) (K filters' frequency responses on an "
                          f"N-point FFT grid); got shape {psi.shape}.")
     return {"psi": (psi, None if phi_f is None else _np(phi_f))}, {}
+
+
+def _frequential_family(jtfs) -> tuple[np.ndarray, np.ndarray]:
+    """JTFS's frequential wavelets (both spins) and ``phi_f`` as frequency responses along
+    ``n1``, from the very kernels (taps) the transform applies, on a grid of ``L`` bins."""
+    from engine.jtfs import frequential_filters
+
+    filters, _ = frequential_filters(jtfs.filterbank, jtfs.J_fr, jtfs.Q_fr, None, jtfs.N1)
+    H = max(f["taps"].size // 2 for f in filters)
+    L = 1 << max(10, (4 * H + 1).bit_length())
+
+    def response(taps):
+        h = np.zeros(L, complex)
+        k = taps.size // 2
+        h[:k + 1] = taps[k:]
+        h[L - k:] = taps[:k]
+        return np.fft.fft(h)
+
+    phi = [response(f["taps"]) for f in filters if f["name"] == "phi_f"]
+    psi = np.stack([response(f["taps"]) for f in filters if f["name"] == "psi_f"])
+    return psi, (np.abs(phi[0]) if phi else None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -676,9 +694,9 @@ def energy_conservation(x, transform) -> dict[str, float]:
 
     Each output sample stands for ``N / n_t`` input samples (``n_t`` the number of time
     samples of that coefficient: the stride, or ``N`` for ``T="global"``, or ``2**j`` for
-    unaveraged paths), so a coefficient's energy is counted as ``N / n_t * sum |S|^2``. No
-    factor is applied along JTFS's frequential axis: with ``stride_fr > 1`` the joint pairs
-    are under-counted by about that stride. The input energy is ``sum x^2``.
+    unaveraged paths), so a coefficient's energy is counted as ``N / n_t * sum |S|^2``; JTFS's
+    joint pairs (a "dict" output) are also multiplied by ``stride_fr`` (each row along ``n1``
+    stands for that many). The input energy is ``sum x^2``.
 
     For analytic wavelets, a real input keeps about half of its energy in the wavelet outputs
     when the Littlewood-Paley sum (see `lp_sum`) is 1, since the negative frequencies are
@@ -715,10 +733,15 @@ def energy_conservation(x, transform) -> dict[str, float]:
         raise ValueError("The input has zero energy; pass a non-zero signal.")
     N = int(x.shape[-1])
     meta = transform.meta() if isinstance(out, torch.Tensor) else None
+    stride_fr = 1
+    if hasattr(transform, "J_fr") and isinstance(out, Mapping):
+        stride_fr = int(transform.meta().get("stride_fr", 1)) if transform.average_fr else 1
     res = {}
     for k, coefs in _groups(out, meta).items():
-        # each output sample stands for N / (number of time samples) input samples
-        res[k] = sum(_energy(c) * N / _np(c).shape[-1] for c in coefs) / Ex
+        # each output sample stands for N / (number of time samples) input samples, and each
+        # JTFS row along n1 for stride_fr rows
+        fr = stride_fr if k not in ("S0", "S1") else 1
+        res[k] = sum(_energy(c) * N / _np(c).shape[-1] * fr for c in coefs) / Ex
     res["total"] = sum(res.values())
     return res
 

@@ -208,3 +208,24 @@ def test_normalize_and_sparse_mean():
         normalize(X[0])
     with pytest.raises(ValueError, match="non-negative"):
         normalize(-X)
+
+
+def test_jtfs_frequential_family_and_packing():
+    jtfs_mod = pytest.importorskip("engine.jtfs")
+    J = jtfs_mod.TimeFrequencyScattering(6, 3, 8, 4096, out_type="dict")
+    r = validate_filterbank(J)
+    assert set(r.families) == {"psi1", "psi2", "psi_fr"}
+    d = r.families["psi_fr"]
+    assert not d.analytic and (d.peaks > 0).any() and (d.peaks < 0).any()   # both spins
+    (flat,) = r.get("lp_flatness", "psi_fr")
+    assert flat.ok and flat.value > 0.99              # the tight frequential bank: LP = 1
+    assert r.params["J_fr"] == 3
+    x = torch.randn(2, 4096, generator=torch.Generator().manual_seed(0))
+    out = J(x)
+    P = pack_coeffs_jtfs(out)
+    n2, nfr = out["psi_t * psi_f_up"].shape[1:3]
+    assert P.shape[:3] == (2, n2 + 1, 2 * nfr + 1)
+    joint = sum(v for k, v in coeff_energy(out).items() if k not in ("S0", "S1", "total"))
+    assert float((P.astype(np.float64) ** 2).sum()) == pytest.approx(joint, rel=1e-5)
+    e = energy_conservation(x, J)
+    assert set(e) == set(out) | {"total"}
