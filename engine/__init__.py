@@ -7,6 +7,8 @@ or on a GPU.
 """
 
 from engine.filterbank import FilterBank, available_designs, build_filterbank
+from engine.jtfs import TimeFrequencyScattering
 from engine.scattering1d import Scattering1D
 
 __all__ = ["Scattering1D", "FilterBank", "build_filterbank", "available_designs"]
+__all__ += ["TimeFrequencyScattering"]

@@ -1,0 +1,79 @@
+"""JTFS forward vs Scattering1D forward, forward+backward, and peak memory (RSS, child process).
+
+Run: OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/bench_jtfs.py [--repeats 3]
+Settings (WaveSpin's defaults): N=8192, J=8, Q=16, J_fr=5, Q_fr=2, F=16, batch 8, 2 threads.
+"""
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import torch  # noqa: E402
+
+ARGS = dict(N=8192, J=8, Q=16, J_fr=5, Q_fr=2, F=16, B=8)
+
+
+def build(kind):
+    from engine import Scattering1D, TimeFrequencyScattering
+    a = ARGS
+    if kind == "s1":
+        return Scattering1D(J=a["J"], shape=a["N"], Q=a["Q"])
+    return TimeFrequencyScattering(J=a["J"], J_fr=a["J_fr"], Q=a["Q"], shape=a["N"],
+                                   Q_fr=a["Q_fr"], F=a["F"])
+
+
+def timed(fn, repeats):
+    fn()
+    ts = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t)
+    return statistics.median(ts)
+
+
+def child(kind):
+    """Peak RSS increase of one forward pass in this fresh process (MiB)."""
+    torch.set_num_threads(2)
+    m = build(kind)
+    x = torch.randn(ARGS["B"], ARGS["N"])
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    m(x)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"kind": kind, "delta_mib": (peak - base) / 1024,
+                      "peak_mib": peak / 1024}))
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--child")
+    args = p.parse_args()
+    if args.child:
+        return child(args.child)
+    torch.set_num_threads(2)
+    x = torch.randn(ARGS["B"], ARGS["N"])
+    s1, jt = build("s1"), build("jtfs")
+    t_s1 = timed(lambda: s1(x), args.repeats)
+    t_j = timed(lambda: jt(x), args.repeats)
+    xg = x.clone().requires_grad_(True)
+    t_jb = timed(lambda: jt(xg).sum().backward(), args.repeats)
+    print(f"Scattering1D forward      {t_s1:8.3f} s")
+    print(f"JTFS forward              {t_j:8.3f} s   ({t_j / t_s1:.1f}x Scattering1D)")
+    print(f"JTFS forward + backward   {t_jb:8.3f} s   ({t_jb / t_j:.1f}x forward)")
+    for kind in ("s1", "jtfs"):
+        out = subprocess.run([sys.executable, __file__, "--child", kind], capture_output=True,
+                             text=True, check=True).stdout
+        r = json.loads(out.strip().splitlines()[-1])
+        print(f"peak RSS, {kind:5s} (whole process) {r['peak_mib']:8.0f} MiB, "
+              f"increase during forward {r['delta_mib']:6.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,815 @@
+"""`TimeFrequencyScattering`: Joint Time-Frequency Scattering (JTFS), batched and fast.
+
+JTFS (Andén, Lostanlen and Mallat 2019; Muradeli et al. 2022) scatters the first-order
+scalogram ``U1(n1, t) = |x * psi1_n1|(t)`` jointly along time and along log-frequency ``n1``:
+
+* ``S0 = x * phi_t``; ``S1 = U1 * phi_t`` (time scattering's first order);
+* time wavelets: ``Y2[n2] = U1 * psi2_n2`` (complex, for the ``n1`` with ``j1 < j2``);
+* frequential wavelets along ``n1``: ``psi_f`` with both *spins* (``psi_f_up`` is analytic
+  along ``n1``, ``psi_f_dn`` its mirror) and a frequential low-pass ``phi_f`` of width
+  ``2**J_fr``; then the modulus, then averaging by ``phi_t`` (time, support ``T``) and by
+  ``phi_F`` (frequency, width ``F``).
+
+This gives the seven named pairs of the literature:
+
+============================  ===================================================  ======
+pair                          coefficient                                          spin
+============================  ===================================================  ======
+``S0``                        ``x * phi_t``                                        0
+``S1``                        ``U1 * phi_t``                                       0
+``phi_t * phi_f``             ``|S1 *_fr phi_f| *_fr phi_F``                       0
+``phi_t * psi_f``             ``sqrt(2) |S1 *_fr psi_f_up| *_fr phi_F``            0
+``psi_t * phi_f``             ``|Y2 *_fr phi_f| * phi_t *_fr phi_F``               0
+``psi_t * psi_f_up``          ``|Y2 *_fr psi_f_up| * phi_t *_fr phi_F``            +1
+``psi_t * psi_f_dn``          ``|Y2 *_fr psi_f_dn| * phi_t *_fr phi_F``            -1
+============================  ===================================================  ======
+
+**Orientation and spin.** ``n1`` is ordered as Kymatio's: ``n1 = 0`` is the *highest*
+frequency. ``psi_f_up`` (spin +1) has a positive centre frequency along increasing ``n1``. A
+**rising** chirp draws a ridge whose ``n1`` *decreases* with time; against the analytic time
+wavelet ``psi_t`` its phase advances along ``n1``, so it lights up ``psi_t * psi_f_up``; a
+**falling** chirp lights up ``psi_t * psi_f_dn`` (checked by ``tests/engine/test_jtfs.py``).
+Plain words for displays are in `SPIN_DIRECTION` and in ``meta()["direction"]``.
+
+``phi_t * psi_f`` sees a real input (``S1``), for which both spins have the same modulus: it is
+computed with spin up only and scaled by ``sqrt 2`` so that it carries both spins' energy.
+
+**Energy.** With ``filterbank="tight"`` (the default, see `engine.tight`) every filtering
+stage is a tight frame, and the modulus preserves energy, so with ``average=False,
+average_fr=False`` (no averaging after the last modulus; ``stride=1``) the pairs other than
+``S1`` (which they decompose) hold the input's energy up to boundary and Nyquist-taper losses:
+``||S0||^2 + ||phi_t*phi_f||^2 + ||phi_t*psi_f||^2 + ||psi_t*phi_f||^2 + ||up||^2 +
+||dn||^2 ~= ||x||^2`` (`energy_ratio`).
+
+**Schedule.** The time part follows Scattering1D (reflect padding, one batched fold per
+resolution, ``rfft``). The frequential part works at the time resolution that ``Y2`` already
+has (``2**min(j2, log2 stride)``), as a dense complex matrix product over ``n1`` per ``n2``
+(only the output rows the averaging needs, subsampled by ``2**min(j_fr, log2 stride_fr)``),
+then the modulus, then the frequential averaging (a second small matrix product, so the time
+low-pass runs on the averaged rows only), then one ``rfft``-fold-``irfft`` in time. Filters
+are processed in chunks bounded by ``chunk_bytes``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from functools import lru_cache
+
+import numpy as np
+import torch
+from torch import nn
+
+from engine.filterbank import (
+    SIGMA0,
+    build_filterbank,
+    gauss_1d,
+    kymatio_frequencies,
+    max_subsampling,
+    morlet_1d,
+    periodise,
+    temporal_support,
+)
+from engine.scattering1d import _parse_Q, border_indices, compute_padding, parse_T
+from engine.tight import FREQUENTIAL_CROSSFADE, subsampling, tight_lowpass, tight_wavelets
+
+__all__ = ["TimeFrequencyScattering", "PAIRS", "SPIN_DIRECTION", "energy_ratio"]
+
+#: The seven pairs, in output order.
+PAIRS = ("S0", "S1", "phi_t * phi_f", "phi_t * psi_f", "psi_t * phi_f",
+         "psi_t * psi_f_up", "psi_t * psi_f_dn")
+#: Plain words for the spins: what a pattern must do to light up that spin.
+SPIN_DIRECTION = {1: "rising", -1: "falling", 0: "none"}
+#: Spin of each pair.
+PAIR_SPIN = {"S0": 0, "S1": 0, "phi_t * phi_f": 0, "phi_t * psi_f": 0, "psi_t * phi_f": 0,
+             "psi_t * psi_f_up": 1, "psi_t * psi_f_dn": -1}
+#: Frequential kernels are cut where their tails hold less than this fraction of their energy.
+TAP_ENERGY = 1e-7
+
+
+def energy_ratio(out: dict, x: torch.Tensor) -> torch.Tensor:
+    """Output over input energy per signal, for ``out_type="dict"`` with ``average=False,
+    average_fr=False`` (the frame settings): ``S1`` is left out, as the ``phi_t`` pairs
+    decompose it. Returns ``(...)``."""
+    e_in = (x.double() ** 2).sum(-1)
+    e_out = sum(out[p].double().pow(2).flatten(x.ndim - 1).sum(-1) for p in PAIRS if p != "S1")
+    return e_out / e_in
+
+
+# --------------------------------------------------------------------------------------------
+# Fourier-domain filtering + subsampling on the blocks where a filter is non-negligible
+# --------------------------------------------------------------------------------------------
+
+def _fold_plan(filters: np.ndarray, m_out: int, half: bool, threshold: float = 1e-12):
+    """Blocks ``q`` (of ``m_out`` bins) where any of ``filters`` ``(F, m_in)`` matters, and the
+    weights ``(F, n_blocks, cols)`` (scaled by ``1 / r``) to fold them into ``cols`` bins."""
+    F, m_in = filters.shape
+    r = m_in // m_out
+    cols = m_out // 2 + 1 if half else m_out
+    blocks = filters.reshape(F, r, m_out)[:, :, :cols]
+    peak = np.abs(filters).max(axis=1)[:, None]
+    keep = np.flatnonzero((np.abs(blocks).max(axis=2) > threshold * peak).any(axis=0))
+    return [int(q) * m_out for q in keep], cols, blocks[:, keep] / r
+
+
+def _full_spectrum(half_spec: torch.Tensor, n: int) -> torch.Tensor:
+    """The full spectrum ``(..., n)`` of a real signal from its ``rfft`` ``(..., n//2+1)``."""
+    return torch.cat([half_spec, half_spec[..., 1:n - n // 2].flip(-1).conj()], dim=-1)
+
+
+def _apply_fold(full: torch.Tensor, starts: list[int], cols: int, w: torch.Tensor,
+                paired: bool) -> torch.Tensor:
+    """``sum_q full[..., start_q : start_q + cols] * w[:, q]``.
+
+    ``paired=False``: every signal ``(B, 1, m_in)`` meets every filter -> ``(B, F, cols)``;
+    ``paired=True``: signal ``g`` of ``(B, G, m_in)`` meets filter ``g`` -> ``(B, G, cols)``.
+    """
+    out = None
+    for i, a in enumerate(starts):
+        piece = full[..., a:a + cols] * w[:, i]
+        out = piece if out is None else out + piece
+    del paired
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Frequential filters (along n1), as short kernels
+# --------------------------------------------------------------------------------------------
+
+@lru_cache(maxsize=32)
+def frequential_filters(design: str, J_fr: int, Q_fr: int, F: int | None, n1_max: int):
+    """Kernels along ``n1`` of the frequential bank, cached.
+
+    Returns ``(filters, phi_F)``: ``filters`` a list of dicts (``name`` in ``{"phi_f",
+    "psi_f"}``, ``spin``, ``n_fr``, ``xi`` cycles per ``n1`` bin, signed, ``sigma``, ``j``,
+    ``taps`` complex ``(2H+1,)`` for offsets ``-H..H``), ordered ``phi_f``, ``psi_f_up`` by
+    ``n_fr``, ``psi_f_dn`` by ``n_fr``; ``phi_F`` the real averaging kernel (``None`` when
+    ``F`` is ``None``). The filters satisfy ``|phi_f|^2 + sum |psi_up|^2 + |psi_dn|^2 = 1``
+    (``"tight"``).
+    """
+    L = max(1024, 64 * 2**J_fr, 4 * n1_max)
+    L = 1 << (L - 1).bit_length()
+    freqs = list(kymatio_frequencies(J_fr, Q_fr))
+    centres = [xi for xi, _ in freqs]
+    if design == "tight":
+        phi = tight_lowpass(L, 2**J_fr)
+        sigmas = [sg for _, sg in freqs]
+        psi = tight_wavelets(L, centres, 2**J_fr, gain=1.0, sigmas=sigmas,
+                             delta=FREQUENTIAL_CROSSFADE, crossfade=True)
+        js = [subsampling(n, centres, sigmas) for n in range(len(centres))]
+        phi_F = tight_lowpass(L, F) if F is not None else None
+    else:
+        phi = gauss_1d(L, SIGMA0 / 2**J_fr)
+        psi = np.stack([morlet_1d(L, xi, sigma) for xi, sigma in freqs])
+        js = [max_subsampling(xi, sigma) for xi, sigma in freqs]
+        phi_F = gauss_1d(L, SIGMA0 / F) if F is not None else None
+
+    def kernel(resp):
+        """Taps at offsets ``-H..H`` of the impulse response of ``resp``, ``H`` the smallest
+        half-width that keeps all but `TAP_ENERGY` of the kernel's energy."""
+        h = np.fft.ifft(resp)
+        dist = np.minimum(np.arange(L), L - np.arange(L))
+        e = np.bincount(dist, weights=np.abs(h) ** 2)
+        tail = e.sum() - np.cumsum(e)
+        H = int(np.flatnonzero(tail <= TAP_ENERGY * e.sum())[0])
+        return np.concatenate([h[L - H:], h[:H + 1]])
+
+    filters = [dict(name="phi_f", spin=0, n_fr=-1, xi=0.0, sigma=SIGMA0 / 2**J_fr, j=J_fr,
+                    taps=kernel(phi))]
+    ups = [kernel(p) for p in psi]
+    for spin in (1, -1):
+        for n, (taps, (xi, sigma)) in enumerate(zip(ups, freqs)):
+            filters.append(dict(name="psi_f", spin=spin, n_fr=n, xi=spin * xi, sigma=sigma,
+                                j=js[n], taps=taps if spin == 1 else np.conj(taps)))
+    phi_F_taps = kernel(phi_F).real.copy() if phi_F is not None else None
+    return filters, phi_F_taps
+
+
+def _taps_at(taps: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Kernel values at integer offsets ``d`` (zero outside its support)."""
+    H = taps.size // 2
+    out = np.zeros(d.shape, dtype=taps.dtype)
+    inside = np.abs(d) <= H
+    out[inside] = taps[d[inside] + H]
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# The module
+# --------------------------------------------------------------------------------------------
+
+class TimeFrequencyScattering(nn.Module):
+    """Joint Time-Frequency Scattering, Kymatio-compatible constructor.
+
+    Parameters
+    ----------
+    J : int
+        Octaves of the time wavelets; ``2**J <= shape``.
+    J_fr : int
+        Octaves of the frequential wavelets (along ``n1``); needs ``2**J_fr <= N1``, the
+        number of first-order wavelets.
+    Q : int or (int, int)
+        Wavelets per octave at orders 1 and 2 (default ``Q2 = 1``).
+    shape : int or (int,)
+        Signal length ``N``.
+    T : None, int or "global"
+        Support (samples) of the time low-pass ``phi_t``; default ``2**J``.
+    stride : int, optional
+        Time step of the output (power of two ``<= T``); default ``T``.
+    Q_fr : int
+        Frequential wavelets per octave (default 1).
+    F : None, int or "global"
+        Width (in ``n1`` bins) of the frequential averaging ``phi_F``; default ``2**J_fr``;
+        ``1 <= F <= N1``; ``"global"`` averages over all of ``n1``.
+    stride_fr : int, optional
+        Step along ``n1`` of the output (power of two ``<= F``); default the largest power of
+        two ``<= F``.
+    out_type : "array" or "dict"
+        "array": one tensor (see ``format``). "dict": the seven `PAIRS`, each a tensor:
+        ``S0`` ``(..., 1, time)``, ``S1`` ``(..., N1, time)``, and the joint pairs
+        ``(..., n2, n1_fr, n1, time)``: ``phi_t * phi_f`` ``(..., 1, 1, F_bins, time)``,
+        ``phi_t * psi_f`` ``(..., 1, n_fr, F_bins, time)``, ``psi_t * phi_f``
+        ``(..., n2, 1, F_bins, time)``, spinned pairs ``(..., n2, n_fr, F_bins, time)``.
+    format : "time" or "joint"
+        "time": ``(..., C, time)``, the channels of the pairs in `PAIRS` order, each pair
+        flattened as ``(n2, n1_fr, n1)``. "joint": ``(..., C, F_bins, time)`` with the joint
+        pairs only (``S1`` is represented by ``phi_t * phi_f``; ``S0`` has no ``n1`` axis).
+    filterbank : "tight" or "kymatio"
+        ``"tight"`` (default; `engine.tight`) or Kymatio's Morlet design, for time and
+        frequential filters alike.
+    average : bool
+        ``True`` (default): average the time wavelet paths by ``phi_t`` and subsample to
+        ``stride``. ``False``: no time averaging after the modulus; ``stride`` must be 1 and
+        ``S1`` is the scalogram ``U1``.
+    average_fr : bool
+        ``True`` (default): average along ``n1`` by ``phi_F`` and subsample to ``stride_fr``.
+        ``False``: no frequential averaging (``F_bins = N1``).
+    pad_mode : "reflect" or "zero"
+        Time padding (default "reflect", as Kymatio). Along ``n1`` the padding is zero.
+    chunk_bytes : int
+        Upper bound on one batched complex intermediate; lower it to save memory.
+
+    Example
+    -------
+    >>> jtfs = TimeFrequencyScattering(J=6, J_fr=4, Q=8, shape=4096, F=1, out_type="dict")
+    >>> out = jtfs(torch.randn(2, 4096))
+    >>> out["psi_t * psi_f_up"].shape[:2]         # (batch, n2, n1_fr, n1, time)
+    torch.Size([2, 5])
+
+    Input ``(..., N)`` float32/float64, torch or numpy; ``.to(device)``, ``.double()`` work;
+    gradients flow to the input.
+    """
+
+    def __init__(self, J: int, J_fr: int, Q, shape, T=None, stride=None, Q_fr: int = 1,
+                 F=None, stride_fr=None, out_type: str = "array", format: str = "time",
+                 filterbank: str = "tight", average: bool = True, average_fr: bool = True,
+                 pad_mode: str = "zero", chunk_bytes: int = 32 * 2**20):
+        super().__init__()
+        N = self._parse_shape(shape)
+        if isinstance(J, bool) or not isinstance(J, numbers.Integral) or J < 1:
+            raise ValueError(f"J must be an integer >= 1; got {J!r}.")
+        if 2**J > N:
+            raise ValueError(f"J={J} is too large for signals of length {N}: the wavelets "
+                             f"need 2**J <= shape. Use J <= {int(math.log2(N))}.")
+        if out_type not in ("array", "dict"):
+            raise ValueError(f"out_type must be 'array' or 'dict'; got {out_type!r}.")
+        if format not in ("time", "joint"):
+            raise ValueError(f"format must be 'time' ((..., C, time)) or 'joint' "
+                             f"((..., C, F_bins, time)); got {format!r}.")
+        if pad_mode not in ("reflect", "zero"):
+            raise ValueError(f"pad_mode must be 'reflect' or 'zero'; got {pad_mode!r}.")
+        if filterbank not in ("tight", "kymatio"):
+            raise ValueError(f"filterbank must be 'tight' or 'kymatio'; got {filterbank!r}.")
+        if average not in (True, False) or average_fr not in (True, False):
+            raise TypeError("average and average_fr must be True or False.")
+        self.J, self.shape, self.Q = int(J), (N,), _parse_Q(Q)
+        self.out_type, self.format, self.filterbank = out_type, format, filterbank
+        self.pad_mode, self.chunk_bytes = pad_mode, int(chunk_bytes)
+        self.average, self.average_fr = average, average_fr
+        self._T_arg, self._F_arg = T, F
+
+        # ---- time parameters
+        if T == 0:
+            raise ValueError("T=0 is not a JTFS setting; pass average=False for unaveraged "
+                             "time paths (T then sets phi_t for S0 and the phi_t pairs).")
+        self.T, mode = parse_T(T, self.J, N)
+        if not average:
+            if mode == "global":
+                raise ValueError("average=False needs a local T (an integer or None), not "
+                                 "'global'.")
+            if stride not in (None, 1):
+                raise ValueError(f"average=False keeps every sample: stride must be 1 or "
+                                 f"None; got {stride!r}.")
+            stride = 1
+        self._t_mode = mode                          # "local" or "global"
+        self.log2_T = int(math.floor(math.log2(self.T)))
+        self.log2_stride = self._parse_stride(stride)
+
+        # ---- padding and time filter bank
+        phi_N = tight_lowpass(N, self.T) if filterbank == "tight" else \
+            gauss_1d(N, SIGMA0 / self.T)
+        min_to_pad = 3 * temporal_support(phi_N[None], criterion=1e-3)
+        J_pad = min(int(math.ceil(math.log2(N + 2 * min_to_pad))),
+                    int(math.floor(math.log2(3 * N - 2))))
+        J_pad = max(J_pad, int(math.ceil(math.log2(N))))
+        self.N_padded = 2**J_pad
+        self.pad_left, self.pad_right = compute_padding(self.N_padded, N)
+        self.ind_start, self.ind_end = border_indices(
+            max(self.log2_T, self.J) + 2, self.pad_left, self.pad_left + N)
+        self.bank = build_filterbank(self.N_padded, self.J, self.Q, self.T, filterbank)
+        self.N1 = len(self.bank.psi1)
+
+        # ---- frequential parameters
+        if isinstance(J_fr, bool) or not isinstance(J_fr, numbers.Integral) or J_fr < 1:
+            raise ValueError(f"J_fr must be an integer >= 1; got {J_fr!r}.")
+        jfr_max = int(math.floor(math.log2(self.N1)))
+        if J_fr > jfr_max:
+            raise ValueError(f"J_fr={J_fr} is too large for the N1={self.N1} first-order "
+                             f"wavelets (J={J}, Q={self.Q[0]}): frequential wavelets need "
+                             f"2**J_fr <= N1. Use J_fr <= {jfr_max}, or a larger Q or J.")
+        if isinstance(Q_fr, bool) or not isinstance(Q_fr, numbers.Integral) or Q_fr < 1:
+            raise ValueError(f"Q_fr must be an integer >= 1; got {Q_fr!r}.")
+        self.J_fr, self.Q_fr = int(J_fr), int(Q_fr)
+        F = 2**self.J_fr if F is None else F
+        if isinstance(F, str):
+            if F != "global":
+                raise ValueError(f"F={F!r} is not understood; use an integer 1 <= F <= "
+                                 f"{self.N1}, None (2**J_fr) or 'global'.")
+            self._f_mode, self.F = "global", self.N1
+        else:
+            if isinstance(F, bool) or not isinstance(F, numbers.Integral) or F < 1:
+                raise ValueError(f"F must be an integer >= 1, None or 'global'; got {F!r}.")
+            if F > self.N1:
+                raise ValueError(f"F={F} is larger than allowed: the frequential averaging "
+                                 f"cannot exceed the N1={self.N1} first-order wavelets. Use "
+                                 f"1 <= F <= {self.N1}, or F='global'.")
+            self._f_mode, self.F = "local", int(F)
+        if not average_fr:
+            if stride_fr not in (None, 1):
+                raise ValueError(f"average_fr=False keeps every n1: stride_fr must be 1 or "
+                                 f"None; got {stride_fr!r}.")
+            self._f_mode = "none"
+        self.log2_stride_fr = self._parse_stride_fr(stride_fr)
+        # Output rows along n1: their first index (negative: above the highest wavelet) and count.
+        self.bin_start = 0
+        if self._f_mode == "global":
+            self.F_bins = 1
+        elif self._f_mode == "none":
+            # Nothing is cropped: rows cover every n1 the frequential filters spread to.
+            filters, _ = frequential_filters(self.filterbank, self.J_fr, self.Q_fr, None,
+                                             self.N1)
+            H = max(f["taps"].size // 2 for f in filters)
+            self.bin_start, self.F_bins = -H, self.N1 + 2 * H
+        else:
+            self.F_bins = -(-self.N1 // 2**self.log2_stride_fr)
+
+        self._masters: dict[str, np.ndarray] = {}
+        self._build()
+
+    # ---- parameter helpers --------------------------------------------------------------
+
+    @staticmethod
+    def _parse_shape(shape) -> int:
+        if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
+            shape = (int(shape),)
+        if (not isinstance(shape, tuple) or len(shape) != 1
+                or not isinstance(shape[0], numbers.Integral) or shape[0] < 1):
+            raise ValueError(f"shape must be a positive integer or a 1-tuple; got {shape!r}.")
+        return int(shape[0])
+
+    @staticmethod
+    def _log2_pow2(value, name: str, limit: int, limit_name: str) -> int:
+        if (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1
+                or value & (value - 1)):
+            raise ValueError(f"{name} must be a power of two; got {value!r}.")
+        if value > limit:
+            raise ValueError(f"{name}={value} exceeds {limit_name}={limit}, which would "
+                             f"alias; use {name} <= {limit}.")
+        return int(value).bit_length() - 1
+
+    def _parse_stride(self, stride) -> int:
+        if self._t_mode == "global":
+            if stride is not None:
+                raise ValueError("stride needs local averaging; it is incompatible with "
+                                 "T='global'.")
+            return self.log2_T
+        if stride is None:
+            return self.log2_T
+        return self._log2_pow2(stride, "stride", 2**self.log2_T, "T")
+
+    def _parse_stride_fr(self, stride_fr) -> int:
+        if self._f_mode == "none":
+            return 0
+        if self._f_mode == "global":
+            if stride_fr is not None:
+                raise ValueError("stride_fr is incompatible with F='global'.")
+            return 0
+        limit = 1 << (self.F.bit_length() - 1)
+        if stride_fr is None:
+            return limit.bit_length() - 1
+        return self._log2_pow2(stride_fr, "stride_fr", limit, "F (rounded down to a power "
+                               "of two)")
+
+    def _buffer(self, name: str, array: np.ndarray) -> str:
+        """Register a float plan array (float32 by default) with a float64 master, so that
+        ``.double()`` gets exact values."""
+        array = np.ascontiguousarray(array, dtype=np.float64)
+        self._masters[name] = array
+        self.register_buffer(name, torch.as_tensor(array).to(torch.get_default_dtype()),
+                             persistent=False)
+        return name
+
+    def _apply(self, fn, recurse=True):
+        super()._apply(fn, recurse)
+        for name, master in self._masters.items():
+            buf = getattr(self, name)
+            if buf.dtype == torch.float64:
+                setattr(self, name, torch.as_tensor(master, device=buf.device))
+        return self
+
+    # ---- construction -------------------------------------------------------------------
+
+    def _k(self, j: int) -> int:
+        """Time resolution (log2 subsampling) of a path whose filter tolerates ``2**j``."""
+        return j if self._t_mode == "global" else min(j, self.log2_stride)
+
+    def _phi_plan(self, level: int):
+        """Low-pass from resolution ``2**level`` to the output stride (None when global)."""
+        if self._t_mode == "global":
+            return None
+        name = f"phi_{level}"
+        if name not in self._plans:
+            h = periodise(self.bank.phi.response, level)[None]
+            starts, cols, w = _fold_plan(h, self.N_padded >> self.log2_stride, half=True)
+            self._plans[name] = (starts, cols, self._buffer(name, w[0]))
+        return name
+
+    def _build(self) -> None:
+        bank, Np = self.bank, self.N_padded
+        self._plans: dict = {}
+        j1s = [p.j for p in bank.psi1]
+        if any(b < a for a, b in zip(j1s, j1s[1:])):
+            raise RuntimeError("first-order subsamplings must not decrease with n1")
+        k1s = [self._k(j) for j in j1s]
+        self._phi_plan(0)
+        self._groups = []
+        for k1 in sorted(set(k1s)):
+            n1s = [n for n, k in enumerate(k1s) if k == k1]
+            g = len(self._groups)
+            starts, cols, w = _fold_plan(np.stack([bank.psi1[n].response for n in n1s]),
+                                         Np >> k1, half=False)
+            self._plans[f"g{g}_psi1"] = (starts, cols, self._buffer(f"g{g}_psi1", w))
+            self._groups.append({"k1": k1, "n1": n1s, "phi": self._phi_plan(k1)})
+
+        # Second order: for each n2, the prefix n1 < n1_max with j1 < j2, gathered per group.
+        self._order2 = []
+        # Without time averaging (stride 1) every pair is computed: a frame needs them all.
+        def valid(j1, j2):
+            return j1 < j2 or not self.average
+
+        for n2, psi2 in enumerate(bank.psi2):
+            n_valid = sum(valid(j, psi2.j) for j in j1s)
+            if n_valid == 0:
+                continue
+            k2 = self._k(psi2.j)
+            parts = []
+            for g, grp in enumerate(self._groups):
+                count = sum(valid(j1s[n], psi2.j) for n in grp["n1"])
+                if count == 0:
+                    continue
+                h = periodise(psi2.response, grp["k1"])[None]
+                starts, cols, w = _fold_plan(h, Np >> k2, half=False)
+                name = f"o2_{n2}_g{g}"
+                self._plans[name] = (starts, cols, self._buffer(name, w))
+                parts.append((g, count, name))
+            self._order2.append({"n2": n2, "j2": psi2.j, "k2": k2, "n": n_valid,
+                                 "parts": parts, "phi": self._phi_plan(k2),
+                                 "fr": self._fr_plan(f"fr{n2}", n_valid, spinned=True)})
+        if not self._order2:
+            raise ValueError("No second-order path: every psi2 has j2 <= j1; increase J.")
+        # The phi_t branch: S1 (real) along all N1.
+        self._fr_s1 = self._fr_plan("frs1", self.N1, spinned=False)
+        self._build_meta()
+
+    def _fr_plan(self, prefix: str, n: int, spinned: bool) -> dict:
+        """Frequential plan for an input of ``n`` rows ``n1 = 0..n-1``: groups of filters
+        sharing a subsampling ``k``, each with ``W`` ``(nf * R, n)`` complex (rows: output
+        positions) and ``A`` ``(nf, F_bins, R)`` (averaging to the output bins)."""
+        filters, phi_F = frequential_filters(
+            self.filterbank, self.J_fr, self.Q_fr,
+            self.F if self._f_mode == "local" else None, self.N1)
+        if not spinned:
+            filters = [f for f in filters if f["spin"] >= 0]
+        s_fr = self.log2_stride_fr
+        N1, Fb = self.N1, self.F_bins
+        if self._f_mode == "local":
+            HF = phi_F.size // 2
+            need = (-HF, (Fb - 1) * 2**s_fr + HF)
+        elif self._f_mode == "none":
+            need = (self.bin_start, self.bin_start + Fb - 1)
+        else:
+            need = (0, N1 - 1)
+        by_k: dict[int, list[int]] = {}
+        for i, f in enumerate(filters):
+            k = {"local": min(f["j"], s_fr), "global": f["j"], "none": 0}[self._f_mode]
+            by_k.setdefault(k, []).append(i)
+        groups = []
+        for k, idx in sorted(by_k.items()):
+            step = 2**k
+            rows = []
+            for i in idx:
+                H = filters[i]["taps"].size // 2
+                lo, hi = max(need[0], -H), min(need[1], n - 1 + H)
+                first = -(-lo // step) * step
+                rows.append(np.arange(first, hi + 1, step))
+            R = max(1, max(r.size for r in rows))
+            W = np.zeros((len(idx), R, n), dtype=complex)
+            A = np.zeros((len(idx), Fb, R))
+            for a, (i, p) in enumerate(zip(idx, rows)):
+                f = filters[i]
+                W[a, :p.size] = _taps_at(f["taps"], p[:, None] - np.arange(n)[None, :])
+                gain = math.sqrt(2) if (not spinned and f["spin"] == 1) else 1.0
+                if self._f_mode == "local":
+                    q = np.arange(Fb) * 2**s_fr
+                    A[a, :, :p.size] = gain * step * _taps_at(phi_F, q[:, None] - p[None, :])
+                elif self._f_mode == "global":
+                    A[a, 0, :p.size] = gain * step / N1
+                else:
+                    A[a, p - self.bin_start, np.arange(p.size)] = gain
+            name = f"{prefix}_k{k}"
+            W = W.reshape(len(idx) * R, n)
+            groups.append({"k": k, "R": R, "filters": idx,
+                           "W_re": self._buffer(name + "_Wre", W.real),
+                           "W_im": self._buffer(name + "_Wim", W.imag),
+                           "A": self._buffer(name + "_A", A)})
+        return {"groups": groups, "filters": filters}
+
+    # ---- forward --------------------------------------------------------------------------
+
+    def _check_input(self, x) -> torch.Tensor:
+        ref = getattr(self, "phi_0" if hasattr(self, "phi_0") else self._plans["g0_psi1"][2])
+        dtype = ref.dtype
+        if isinstance(x, np.ndarray):
+            if x.dtype.kind not in "fiu":
+                raise TypeError(f"Input must be real-valued floats; got a numpy array of "
+                                f"dtype {x.dtype}.")
+            x = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64)).to(
+                device=ref.device, dtype=dtype)
+        elif not torch.is_tensor(x):
+            raise TypeError(f"Input must be a torch tensor or a numpy array; got "
+                            f"{type(x).__name__}.")
+        if x.is_complex() or not x.is_floating_point():
+            raise TypeError(f"Input must be a real floating-point tensor; got {x.dtype}.")
+        if x.dtype != dtype:
+            raise TypeError(f"Input dtype {x.dtype} does not match the transform's {dtype}. "
+                            f"Convert the input with x.to({dtype}) or the transform with "
+                            f".to({x.dtype}).")
+        if x.device != ref.device:
+            raise ValueError(f"Input is on {x.device} but the transform is on {ref.device}; "
+                             f"move one of them with .to(device).")
+        if x.ndim < 1 or x.shape[-1] != self.shape[0]:
+            raise ValueError(f"Input's last dimension must be the signal length "
+                             f"shape={self.shape[0]}; got an input of shape {tuple(x.shape)}.")
+        if x.numel() == 0:
+            raise ValueError("Input batch is empty; pass at least one signal.")
+        return x
+
+    def _fold(self, full: torch.Tensor, name: str, paired: bool = False) -> torch.Tensor:
+        starts, cols, buf = self._plans[name]
+        return _apply_fold(full, starts, cols, getattr(self, buf), paired)
+
+    def _lowpass(self, spec_half: torch.Tensor, level: int) -> torch.Tensor:
+        """Real signals given by their ``rfft`` at resolution ``2**level`` -> low-passed at
+        the stride (padded time axis), local averaging only."""
+        n_in = self.N_padded >> level
+        starts, cols, buf = self._plans[self._phi_plan(level)]
+        w = getattr(self, buf)
+        full = spec_half if starts == [0] else _full_spectrum(spec_half, n_in)
+        out = None
+        for i, a in enumerate(starts):
+            piece = full[..., a:a + cols] * w[i]
+            out = piece if out is None else out + piece
+        return torch.fft.irfft(out, n=self.N_padded >> self.log2_stride)
+
+    def _time_average(self, u: torch.Tensor, level: int) -> torch.Tensor:
+        """Average (or only crop) real ``u`` ``(..., time at 2**level)``: the final step."""
+        if self._t_mode == "global":
+            return u[..., self.ind_start[level]:self.ind_end[level]].mean(-1, keepdim=True)
+        if not self.average:                           # stride 1, level 0
+            return u[..., self.ind_start[level]:self.ind_end[level]]
+        s = self.log2_stride
+        u = self._lowpass(torch.fft.rfft(u), level)
+        return u[..., self.ind_start[s]:self.ind_end[s]]
+
+    def _frequential(self, y: torch.Tensor, plan: dict, level: int | None) -> torch.Tensor:
+        """Frequential scattering of ``y`` ``(B, n, time)`` (complex, or real for the
+        ``phi_t`` branch), modulus, frequential averaging, then time averaging from
+        resolution ``2**level`` (``None``: only crop, the input is already averaged).
+        Returns ``(B, n_filters, F_bins, time_out)`` in the plan's filter order."""
+        B, _, M = y.shape
+        out = [None] * len(plan["filters"])
+        cplx = y.is_complex()
+        elt = (2 if y.dtype in (torch.float64, torch.complex128) else 1) * 8
+        for grp in plan["groups"]:
+            W_re, W_im, A = getattr(self, grp["W_re"]), getattr(self, grp["W_im"]), \
+                getattr(self, grp["A"])
+            R, nf = grp["R"], len(grp["filters"])
+            step = max(1, self.chunk_bytes // max(1, B * R * M * elt * 2))
+            for a in range(0, nf, step):
+                b = min(a + step, nf)
+                wr, wi = W_re[a * R:b * R], W_im[a * R:b * R]
+                if cplx:
+                    z = torch.matmul(torch.complex(wr, wi), y)
+                else:
+                    z = torch.complex(torch.matmul(wr, y), torch.matmul(wi, y))
+                u = torch.linalg.vector_norm(torch.view_as_real(z), dim=-1).reshape(
+                    B, b - a, R, M)
+                del z
+                v = torch.matmul(A[a:b], u)                       # (B, nf_c, F_bins, M)
+                del u
+                if level is None:
+                    v = self._crop_avg(v)
+                else:
+                    v = self._time_average(v, level)
+                for i, fi in enumerate(grp["filters"][a:b]):
+                    out[fi] = v[:, i]
+        return torch.stack(out, dim=1)
+
+    def _crop_avg(self, v: torch.Tensor) -> torch.Tensor:
+        if self._t_mode == "global":
+            return v
+        s = self.log2_stride
+        return v[..., self.ind_start[s]:self.ind_end[s]]
+
+    def forward(self, x) -> torch.Tensor | dict:
+        """Scatter ``x`` ``(..., N)``; see the class docstring for the output."""
+        x = self._check_input(x)
+        batch_shape = x.shape[:-1]
+        x = x.reshape(-1, 1, self.shape[0])
+        mode = "reflect" if self.pad_mode == "reflect" else "constant"
+        xp = nn.functional.pad(x, (self.pad_left, self.pad_right), mode=mode)[:, 0]
+        B, Np = xp.shape[0], self.N_padded
+        spec0 = torch.fft.rfft(xp)
+        full0 = _full_spectrum(spec0, Np)[:, None]
+        s = self.log2_stride
+        glob = self._t_mode == "global"
+
+        # Order 0 and 1.
+        if glob:
+            S0 = xp[:, None, self.ind_start[0]:self.ind_end[0]].mean(-1, keepdim=True)
+        else:
+            S0 = self._lowpass(spec0, 0)[:, None, self.ind_start[s]:self.ind_end[s]]
+        u1s, spec1s, s1s = [], [], []
+        for g, grp in enumerate(self._groups):
+            u1 = torch.fft.ifft(self._fold(full0, f"g{g}_psi1")).abs()     # (B, G, m1)
+            spec1 = torch.fft.rfft(u1)
+            spec1s.append(_full_spectrum(spec1, u1.shape[-1]))
+            if glob:
+                s1s.append(u1[..., self.ind_start[grp["k1"]]:self.ind_end[grp["k1"]]]
+                           .mean(-1, keepdim=True))
+            else:
+                s1s.append(self._lowpass(spec1, grp["k1"]))
+            if not self.average:
+                u1s.append(u1)
+        s1_pad = torch.cat(s1s, dim=1)                                   # (B, N1, M_out)
+        if not self.average:
+            S1 = torch.cat(u1s, dim=1)[..., self.ind_start[0]:self.ind_end[0]]
+        else:
+            S1 = self._crop_avg(s1_pad)
+        del u1s, s1s
+
+        # phi_t branch: frequential scattering of S1 (already averaged in time).
+        fr1 = self._frequential(s1_pad, self._fr_s1, None)               # (B, 1+K, Fb, t)
+        K = (fr1.shape[1] - 1)
+        pairs = {"S0": S0, "S1": S1,
+                 "phi_t * phi_f": fr1[:, None, :1], "phi_t * psi_f": fr1[:, None, 1:]}
+        del fr1
+
+        # psi_t branches, one n2 at a time, at the time resolution of Y2.
+        phi_f, up, dn = [], [], []
+        for o in self._order2:
+            ys = []
+            for g, count, name in o["parts"]:
+                spec = spec1s[g][:, :count]
+                starts, cols, buf = self._plans[name]
+                y = _apply_fold(spec, starts, cols, getattr(self, buf), True)
+                ys.append(torch.fft.ifft(y))
+            y2 = torch.cat(ys, dim=1) if len(ys) > 1 else ys[0]        # (B, n, M2)
+            del ys
+            fr = self._frequential(y2, o["fr"], o["k2"])                 # (B, 1+2K, Fb, t)
+            phi_f.append(fr[:, 0])
+            up.append(fr[:, 1:1 + K])
+            dn.append(fr[:, 1 + K:])
+        pairs["psi_t * phi_f"] = torch.stack(phi_f, dim=1)[:, :, None]
+        pairs["psi_t * psi_f_up"] = torch.stack(up, dim=1)
+        pairs["psi_t * psi_f_dn"] = torch.stack(dn, dim=1)
+
+        if self.out_type == "dict":
+            return {p: pairs[p].reshape(batch_shape + pairs[p].shape[1:]) for p in PAIRS}
+        t = S0.shape[-1]
+        if self.format == "time":
+            out = torch.cat([pairs[p].reshape(B, -1, t) for p in PAIRS], dim=1)
+        else:
+            out = torch.cat([pairs[p].reshape(B, -1, self.F_bins, t) for p in PAIRS[2:]],
+                            dim=1)
+        return out.reshape(batch_shape + out.shape[1:])
+
+    #: Kymatio's name for the forward pass.
+    scattering = forward
+
+    # ---- meta -------------------------------------------------------------------------------
+
+    def _build_meta(self) -> None:
+        """One record per output channel of format "time" (format "joint" drops ``n1``)."""
+        filters = self._fr_s1["filters"]
+        K = len(filters) - 1
+        full = self._order2[0]["fr"]["filters"]
+        bins = self.bin_start + np.arange(self.F_bins) * 2**self.log2_stride_fr
+        if self._f_mode == "global":
+            bins = np.array([-1])
+        recs = {p: [] for p in PAIRS}
+
+        def rec(pair, n2=-1, fr=None, n1=None):
+            return dict(pair=pair, n2=n2, n1_fr=-1 if fr is None else fr["n_fr"], n1=n1,
+                        spin=PAIR_SPIN[pair], fr=fr)
+        recs["S0"].append(rec("S0"))
+        recs["S1"] = [rec("S1", n1=n1) for n1 in range(self.N1)]
+        recs["phi_t * phi_f"] = [rec("phi_t * phi_f", fr=filters[0], n1=b) for b in bins]
+        recs["phi_t * psi_f"] = [rec("phi_t * psi_f", fr=f, n1=b)
+                                 for f in filters[1:] for b in bins]
+        for o in self._order2:
+            recs["psi_t * phi_f"] += [rec("psi_t * phi_f", o["n2"], full[0], b) for b in bins]
+            recs["psi_t * psi_f_up"] += [rec("psi_t * psi_f_up", o["n2"], f, b)
+                                         for f in full[1:1 + K] for b in bins]
+            recs["psi_t * psi_f_dn"] += [rec("psi_t * psi_f_dn", o["n2"], f, b)
+                                         for f in full[1 + K:] for b in bins]
+        self._records = recs
+
+    def meta(self, sample_rate: float | None = None) -> dict:
+        """What each output channel holds, for the module's ``format``.
+
+        Returns a dict of arrays ``(C,)``: ``pair`` (name), ``spin`` (+1, -1, 0),
+        ``direction`` ("rising", "falling", "none": the plain word for the spin), ``n2``
+        (time wavelet, -1 for ``phi_t``), ``n1_fr`` (frequential wavelet, -1 for
+        ``phi_f``), ``n1`` (the ``n1`` index of the channel's bin, float; NaN where the channel
+        has no ``n1`` axis (``S0``, format "joint"); without frequential averaging bins extend
+        past ``0..N1-1`` by the filters' spread), ``j`` (log2 scale of the time wavelet, NaN
+        for ``phi_t``), ``j_fr``,
+        ``xi`` (temporal centre frequency of the time wavelet, cycles per sample, 0 for
+        ``phi_t``), ``xi_fr`` (signed frequential centre frequency, cycles per ``n1`` bin),
+        ``xi1`` (frequency of the ``n1`` bin, cycles per sample), ``stride`` and
+        ``stride_fr``. With ``sample_rate`` (Hz): ``xi_hz``, ``xi1_hz`` (Hz) and
+        ``xi_fr_octave`` (cycles per octave, ``xi_fr * Q1``). ``bins`` gives the ``n1`` index
+        of each of the ``F_bins`` rows.
+
+        >>> m = TimeFrequencyScattering(6, 4, 8, 4096).meta()
+        >>> sorted(set(m["direction"]))
+        ['falling', 'none', 'rising']
+        """
+        pairs = PAIRS if self.format == "time" else PAIRS[2:]
+        recs = [r for p in pairs for r in self._records[p]]
+        if self.format == "joint":
+            seen, kept = set(), []
+            for r in recs:
+                key = (r["pair"], r["n2"], r["n1_fr"])
+                if key not in seen:
+                    seen.add(key)
+                    kept.append(dict(r, n1=None))
+            recs = kept
+        psi1, psi2 = self.bank.psi1, self.bank.psi2
+        nan = float("nan")
+        m = {
+            "pair": np.array([r["pair"] for r in recs]),
+            "spin": np.array([r["spin"] for r in recs]),
+            "direction": np.array([SPIN_DIRECTION[r["spin"]] for r in recs]),
+            "n2": np.array([r["n2"] for r in recs]),
+            "n1_fr": np.array([r["n1_fr"] for r in recs]),
+            "n1": np.array([nan if r["n1"] is None else r["n1"] for r in recs], dtype=float),
+            "j": np.array([psi2[r["n2"]].j if r["n2"] >= 0 else nan for r in recs]),
+            "j_fr": np.array([r["fr"]["j"] if r["fr"] is not None else nan for r in recs]),
+            "xi": np.array([psi2[r["n2"]].xi if r["n2"] >= 0 else 0.0 for r in recs]),
+            "xi_fr": np.array([r["fr"]["xi"] if r["fr"] is not None else nan for r in recs]),
+            "xi1": np.array([psi1[r["n1"]].xi if r["n1"] is not None and 0 <= r["n1"] < self.N1
+                             else nan for r in recs]),
+            "stride": 2**self.log2_stride if self._t_mode == "local" else self.shape[0],
+            "stride_fr": 2**self.log2_stride_fr if self._f_mode != "global" else self.N1,
+            "bins": self.bin_start + np.arange(self.F_bins) * 2**self.log2_stride_fr,
+        }
+        if sample_rate is not None:
+            if not sample_rate > 0:
+                raise ValueError(f"sample_rate must be positive (Hz); got {sample_rate!r}.")
+            m["xi_hz"] = m["xi"] * sample_rate
+            m["xi1_hz"] = m["xi1"] * sample_rate
+            m["xi_fr_octave"] = m["xi_fr"] * self.Q[0]
+        return m
+
+    def output_size(self) -> int:
+        """Number of output channels ``C`` for the module's ``format``."""
+        return len(self.meta()["pair"])
+
+    def extra_repr(self) -> str:
+        return (f"J={self.J}, J_fr={self.J_fr}, Q={self.Q}, shape={self.shape[0]}, "
+                f"T={self._T_arg!r}, Q_fr={self.Q_fr}, F={self._F_arg!r}, "
+                f"stride={2**self.log2_stride}, stride_fr={2**self.log2_stride_fr}, "
+                f"filterbank={self.filterbank!r}, average={self.average}, "
+                f"average_fr={self.average_fr}, format={self.format!r}")
