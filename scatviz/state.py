@@ -51,6 +51,10 @@ JTFS_UNAVAILABLE = ("JTFS engine not available: engine/jtfs.py (TimeFrequencySca
 #: Widest scalogram image sent to the browser (columns); longer signals are pooled.
 MAX_COLUMNS = 1024
 
+#: The dashboard publishes the Scattering1D views before the JTFS ones when the last JTFS of
+#: the session took longer than this (seconds); otherwise one message per change.
+PROGRESSIVE_ABOVE = 0.3
+
 #: Teaching presets: name -> parameter values.
 PRESETS: dict[str, dict[str, Any]] = {
     "Default": dict(J=6, Q1=8, Q2=1, T=0, J_fr=3, Q_fr=1, F=1),
@@ -452,6 +456,7 @@ class ScatState(param.Parameterized):
                "with_jtfs")
 
     def __init__(self, **params):
+        self._jtfs_seconds = 0.0
         designs = list(available_designs())
         super().__init__(**params)
         self.param.design.objects = designs
@@ -513,6 +518,8 @@ class ScatState(param.Parameterized):
         if res is None:
             self.error = error
             return
+        if "jtfs" in res.timings:
+            self._jtfs_seconds = res.timings["jtfs"]
         frames = 1 if res.jtfs is None else len(res.jtfs.times)
         if not error and res.jtfs_error and res.jtfs_error.startswith("JTFS:"):
             error = res.jtfs_error           # an invalid JTFS combination: say so by the controls
@@ -548,8 +555,11 @@ class ScatState(param.Parameterized):
         try:
             while True:
                 key = self.key()
+                # Publish the Scattering1D views first only when JTFS is slow for this signal
+                # (one message per change otherwise).
+                stage = "base" if self._jtfs_seconds > PROGRESSIVE_ABOVE else "all"
                 try:
-                    res = await loop.run_in_executor(None, partial(self.compute, "base"))
+                    res = await loop.run_in_executor(None, partial(self.compute, stage))
                     err = ""
                 except (ValueError, TypeError) as exc:
                     res, err = None, str(exc)

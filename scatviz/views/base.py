@@ -5,11 +5,23 @@ from __future__ import annotations
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import Range1d
+from bokeh.models import FixedTicker, Range1d
 
 from scatviz.state import ScatState
 
-__all__ = ["BaseView", "shared_time_range"]
+__all__ = ["BaseView", "shared_time_range", "set_fixed_ticks"]
+
+
+def set_fixed_ticks(axes, ticks: dict) -> None:
+    """Ticks at fixed positions with labels, reusing the axis' `FixedTicker`: assigning a new
+    model to a figure in a live document re-walks the whole document, changing a property
+    does not."""
+    for axis in axes:
+        if isinstance(axis.ticker, FixedTicker):
+            axis.ticker.ticks = list(ticks)
+        else:
+            axis.ticker = FixedTicker(ticks=list(ticks))
+        axis.major_label_overrides = {k: v for k, v in ticks.items()}
 
 
 def shared_time_range(state: ScatState) -> Range1d:

@@ -16,6 +16,8 @@ Live behaviour:
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from functools import partial
 
@@ -24,6 +26,7 @@ import panel as pn
 import param
 from panel.io import hold
 
+from engine import available_designs
 from scatviz import signals_io
 from scatviz.signals_io import LoadedSignal, SignalLoadError
 from scatviz.state import PRESETS, ScatState
@@ -36,6 +39,9 @@ from scatviz.views.signal import SignalView
 from scatviz.views.spin import SpinInspectorView
 
 __all__ = ["Dashboard", "DEFAULT_ASSET"]
+
+#: ``SCATVIZ_DEBUG=1``: print each publication's latency to stderr (the benchmark uses it).
+_DEBUG = bool(os.environ.get("SCATVIZ_DEBUG"))
 
 DEFAULT_ASSET = "chirp_exp"
 T_OPTIONS = {"2^J (default)": 0, **{str(2**k): 2**k for k in range(2, 16)}}
@@ -88,15 +94,28 @@ class Dashboard(param.Parameterized):
     status = param.String(default="")
     generation = param.Integer(default=0, doc="Number of published results (for tests).")
 
-    def __init__(self, asset: str = DEFAULT_ASSET, live: bool = True, **params):
+    def __init__(self, asset: str = DEFAULT_ASSET, live: bool = True,
+                 generator: tuple[str, int, float] | None = None,
+                 settings: dict | None = None, **params):
         super().__init__(**params)
         self.live = live
         self.state = ScatState(auto=False)
-        sig = signals_io.load_asset(asset if asset in signals_io.list_assets()
-                                    else next(iter(signals_io.list_assets())))
+        if settings:
+            self.state.param.update(**settings)
+        sig = None
+        if generator is not None and generator[0] in _generators():
+            name, N, sr = generator
+            x = np.asarray(_generators()[name](int(N), float(sr)), dtype=np.float32)
+            sig = LoadedSignal(x, float(sr), f"{name} (generated)", {"source": "engine.signals"})
+        if sig is None:
+            sig = signals_io.load_asset(asset if asset in signals_io.list_assets()
+                                        else next(iter(signals_io.list_assets())))
         self.state.set_signal(sig)
         self.state.refresh()
         self._t_change = None
+        #: Seconds from a parameter change to each published result (server side), for
+        #: the benchmark: ``(stage, seconds)`` with stage "base" or "all".
+        self.latencies: list[tuple[str, float]] = []
         self._build_views()
         self._build_controls()
         self.state.param.watch(self._on_input, list(ScatState._inputs))
@@ -270,14 +289,55 @@ class Dashboard(param.Parameterized):
         finally:
             self._running = False
 
+    @classmethod
+    def from_query(cls, args: dict | None = None) -> Dashboard:
+        """A dashboard configured by URL query arguments (``pn.state.session_args``):
+        ``?asset=vibrato``, ``?gen=exponential_chirp&N=65536&sr=22050``, and any of
+        ``J, Q1, Q2, T, J_fr, Q_fr, F, design``. Unknown or invalid values are ignored."""
+        args = args or {}
+
+        def get(key):
+            v = args.get(key)
+            if isinstance(v, list):
+                v = v[0] if v else None
+            return v.decode() if isinstance(v, bytes) else v
+
+        settings = {}
+        for key in ("J", "Q1", "Q2", "T", "J_fr", "Q_fr", "F"):
+            v = get(key)
+            if v is not None and str(v).isdigit():
+                settings[key] = int(v)
+        if get("design") in available_designs():
+            settings["design"] = get("design")
+        gen = None
+        if get("gen"):
+            try:
+                gen = (get("gen"), int(get("N") or 8192), float(get("sr") or 8000))
+            except ValueError:
+                gen = None
+        try:
+            return cls(asset=get("asset") or DEFAULT_ASSET, generator=gen, settings=settings)
+        except (ValueError, TypeError):
+            return cls()
+
     def _on_result(self, *events) -> None:
         res = self.state.result
         if res is None:
             return
         self.generation += 1
         sc = res.scalogram.mag.shape
-        self.status = (f"#{self.generation} · {res.name} · J={res.key[1]} · scalogram "
-                       f"{sc[0]}×{sc[1]} · computed in {res.seconds * 1e3:.0f} ms")
+        if self._t_change is not None:
+            self.latencies.append(("base" if res.jtfs_pending else "all",
+                                   time.perf_counter() - self._t_change))
+            if _DEBUG:
+                print(f"[scatviz] published {self.latencies[-1][0]} "
+                      f"{self.latencies[-1][1]:.3f} s after the change; compute "
+                      f"{ {k: round(v, 3) for k, v in res.timings.items()} }",
+                      file=sys.stderr, flush=True)
+        done = "JTFS computing…" if res.jtfs_pending else "all views updated"
+        self.status = (f"#{self.generation} · {res.name} · J={res.key[1]} Q1={res.key[2][0]} · "
+                       f"scalogram {sc[0]}×{sc[1]} · computed in {res.seconds * 1e3:.0f} ms · "
+                       f"{done}")
         self.status_pane.object = self.status
 
     # ---- layout ----------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from bokeh.plotting import figure
 
 from scatviz.state import JTFS_UNAVAILABLE
 from scatviz.theme import DIVERGING, LOWPASS, LP_SUM, SPIN_DOWN, SPIN_UP, line_colors, style_figure
-from scatviz.views.base import BaseView
+from scatviz.views.base import BaseView, set_fixed_ticks
 
 __all__ = ["FilterBankView", "lp_sum_half", "time_heatmap"]
 
@@ -34,6 +34,31 @@ def lp_sum_half(psi: np.ndarray, phi: np.ndarray) -> np.ndarray | None:
         return None
     A = lp_sum(psi, phi)
     return np.asarray(A[: psi.shape[-1] // 2 + 1], dtype=np.float64)
+
+
+#: Points per drawn frequency response.
+MAX_FREQ_POINTS = 800
+
+
+def display_grid(freqs: np.ndarray, curves: np.ndarray, log: bool,
+                 n: int = MAX_FREQ_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """Resample responses ``(K, F)`` on ``freqs`` ``(F,)`` (ascending, > 0) to at most ``n``
+    points for drawing: the maximum over each bucket (so that no peak is lost), buckets equal
+    in Hz or, with ``log``, in log-frequency. Returns ``(f (M,), curves (K, M))``."""
+    freqs = np.asarray(freqs, dtype=np.float64)
+    curves = np.atleast_2d(np.asarray(curves, dtype=np.float64))
+    if len(freqs) <= n:
+        return freqs, curves
+    if log:
+        edges = np.geomspace(freqs[0], freqs[-1], n + 1)
+    else:
+        edges = np.linspace(freqs[0], freqs[-1], n + 1)
+    starts = np.unique(np.searchsorted(freqs, edges[:-1], side="left"))
+    starts = starts[starts < len(freqs)]
+    peaks = np.maximum.reduceat(curves, starts, axis=1)
+    ends = np.append(starts[1:], len(freqs))
+    centre = freqs[(starts + ends - 1) // 2]
+    return centre, peaks
 
 
 def time_heatmap(psi_full: np.ndarray, sample_rate: float, max_cols: int = MAX_TIME_COLUMNS
@@ -74,31 +99,36 @@ class FilterBankView(BaseView):
     log_freq = param.Boolean(default=True, doc="Logarithmic frequency axis.")
 
     def _build(self) -> None:
-        self.src_psi1 = ColumnDataSource(data=dict(xs=[], ys=[], color=[], label=[]))
-        self.src_psi2 = ColumnDataSource(data=dict(xs=[], ys=[], label=[]))
-        self.src_phi = ColumnDataSource(data=dict(f=[], y=[]))
-        self.src_lp = ColumnDataSource(data=dict(f=[], y=[]))
+        self.sources = {}
         self.figs_freq = {}
         for log in (False, True):
+            src = dict(psi1=ColumnDataSource(data=dict(xs=[], ys=[], color=[], label=[])),
+                       psi2=ColumnDataSource(data=dict(xs=[], ys=[], label=[])),
+                       phi=ColumnDataSource(data=dict(f=[], y=[])),
+                       lp=ColumnDataSource(data=dict(f=[], y=[])))
+            self.sources[log] = src
             fig = figure(height=300, sizing_mode="stretch_width",
                          x_axis_type="log" if log else "linear",
                          x_axis_label="frequency (Hz)", y_axis_label="|ψ̂(f)|",
                          tools="pan,wheel_zoom,box_zoom,reset,save", name=f"fb_freq_{log}")
             style_figure(fig, "Wavelets in frequency: ψ1 (colour), ψ2 (dashed), φ (grey), "
                               "Littlewood-Paley sum")
-            r1 = fig.multi_line("xs", "ys", source=self.src_psi1, line_color="color",
+            r1 = fig.multi_line("xs", "ys", source=src["psi1"], line_color="color",
                                 line_width=1.5)
-            fig.multi_line("xs", "ys", source=self.src_psi2, line_color="#888888",
+            fig.multi_line("xs", "ys", source=src["psi2"], line_color="#888888",
                            line_dash="dashed", line_width=1)
-            fig.line("f", "y", source=self.src_phi, line_color=LOWPASS, line_width=2,
+            fig.line("f", "y", source=src["phi"], line_color=LOWPASS, line_width=2,
                      legend_label="φ (low-pass)")
-            fig.line("f", "y", source=self.src_lp, line_color=LP_SUM, line_width=3,
+            fig.line("f", "y", source=src["lp"], line_color=LP_SUM, line_width=3,
                      legend_label="LP sum")
             fig.legend.location = "top_left"
             fig.legend.background_fill_alpha = 0.5
             fig.add_tools(HoverTool(renderers=[r1], tooltips=[("wavelet", "@label")]))
             fig.visible = log == self.log_freq
             self.figs_freq[log] = fig
+        # kept for tests and notebooks: the sources of the visible (log) figure
+        self.src_psi1, self.src_psi2 = self.sources[True]["psi1"], self.sources[True]["psi2"]
+        self.src_phi, self.src_lp = self.sources[True]["phi"], self.sources[True]["lp"]
 
         self.src_time = ColumnDataSource(data=dict(image=[np.zeros((1, 1), np.float32)],
                                                    x=[0.0], y=[0.0], dw=[1.0], dh=[1.0]))
@@ -163,20 +193,24 @@ class FilterBankView(BaseView):
         f = bank.freqs
         keep = f > 0                      # the log axis cannot show 0 Hz
         fk = f[keep]
-        psi1 = np.abs(bank.psi1[:, keep])
-        psi2 = np.abs(bank.psi2[:, keep])
         xi1 = bank.xi1_hz
-        self.src_psi1.data = dict(xs=[fk] * len(psi1), ys=list(psi1),
-                                  color=line_colors(len(psi1)),
-                                  label=[f"ψ1 n1={i}: {x:.1f} Hz" for i, x in enumerate(xi1)])
-        self.src_psi2.data = dict(xs=[fk] * len(psi2), ys=list(psi2),
-                                  label=[f"ψ2 n2={i}: {x:.1f} Hz"
-                                         for i, x in enumerate(bank.xi2_hz)])
-        self.src_phi.data = dict(f=fk, y=np.abs(bank.phi[keep]))
         lp = lp_sum_half(bank.full["psi1"], bank.full["phi"])
-        self.src_lp.data = dict(f=fk, y=lp[keep]) if lp is not None else dict(f=[], y=[])
-        for log, fig in self.figs_freq.items():
-            fig.x_range.update(start=max(fk[0], 1.0) if log else 0.0, end=f[-1])
+        rows = np.vstack([np.abs(bank.psi1[:, keep]), np.abs(bank.psi2[:, keep]),
+                          np.abs(bank.phi[keep])[None]] +
+                         ([lp[keep][None]] if lp is not None else []))
+        n1, n2 = len(bank.psi1), len(bank.psi2)
+        labels1 = [f"ψ1 n1={i}: {x:.1f} Hz" for i, x in enumerate(xi1)]
+        labels2 = [f"ψ2 n2={i}: {x:.1f} Hz" for i, x in enumerate(bank.xi2_hz)]
+        for log, src in self.sources.items():
+            fx, ys = display_grid(fk, rows, log)
+            src["psi1"].data = dict(xs=[fx] * n1, ys=list(ys[:n1]), color=line_colors(n1),
+                                    label=labels1)
+            src["psi2"].data = dict(xs=[fx] * n2, ys=list(ys[n1:n1 + n2]), label=labels2)
+            src["phi"].data = dict(f=fx, y=ys[n1 + n2])
+            src["lp"].data = dict(f=fx, y=ys[n1 + n2 + 1]) if lp is not None else \
+                dict(f=[], y=[])
+            self.figs_freq[log].x_range.update(start=max(fk[0], 1.0) if log else 0.0,
+                                               end=f[-1])
 
         img, t0, tw = time_heatmap(bank.full["psi1"], bank.sample_rate)
         img = img[::-1]                   # low frequencies at the bottom
@@ -184,12 +218,9 @@ class FilterBankView(BaseView):
         self.src_time.data = dict(image=[img], x=[t0], y=[0.0], dw=[tw], dh=[float(n)])
         self.fig_time.x_range.update(start=t0, end=t0 + tw)
         self.fig_time.y_range.update(start=0, end=n)
-        from bokeh.models import FixedTicker
-
         from scatviz.views.scalogram import frequency_ticks
         ticks = frequency_ticks(xi1[::-1], max_ticks=8)
-        self.fig_time.yaxis.ticker = FixedTicker(ticks=list(ticks))
-        self.fig_time.yaxis.major_label_overrides = ticks
+        set_fixed_ticks(self.fig_time.yaxis, ticks)
         self._update_fr(res)
 
     def _update_fr(self, res) -> None:

@@ -20,7 +20,6 @@ from bokeh.models import (
     ColorBar,
     ColumnDataSource,
     CustomJSHover,
-    FixedTicker,
     HoverTool,
     LinearColorMapper,
     Span,
@@ -29,7 +28,7 @@ from bokeh.plotting import figure
 
 from scatviz.state import JTFS_UNAVAILABLE
 from scatviz.theme import SEQUENTIAL, style_figure
-from scatviz.views.base import BaseView
+from scatviz.views.base import BaseView, set_fixed_ticks
 
 __all__ = ["JTFS2DView", "Mosaic", "jtfs_mosaic", "mosaic_layout"]
 
@@ -144,10 +143,8 @@ def set_mosaic_axes(fig, lay: Mosaic, labels, mid) -> None:
     labels[1].data = dict(cols=lay.cols)
     fig.x_range.update(start=0, end=W)
     fig.y_range.update(start=0, end=H)
-    fig.xaxis.ticker = FixedTicker(ticks=list(lay.xticks))
-    fig.xaxis.major_label_overrides = lay.xticks
-    fig.yaxis.ticker = FixedTicker(ticks=list(lay.yticks))
-    fig.yaxis.major_label_overrides = lay.yticks
+    set_fixed_ticks(fig.xaxis, lay.xticks)
+    set_fixed_ticks(fig.yaxis, lay.yticks)
     mid.location = H / 2
 
 

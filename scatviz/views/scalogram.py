@@ -17,7 +17,7 @@ from bokeh.models import (
 from bokeh.plotting import figure
 
 from scatviz.theme import SEQUENTIAL, style_figure
-from scatviz.views.base import BaseView
+from scatviz.views.base import BaseView, set_fixed_ticks
 
 __all__ = ["ScalogramView", "scalogram_db", "frequency_ticks"]
 
@@ -122,8 +122,7 @@ class ScalogramView(BaseView):
                                 dw=[sc.duration], dh=[float(n)])
         self.figure.y_range.update(start=0, end=n)
         ticks = frequency_ticks(freqs)
-        self.figure.yaxis.ticker = FixedTicker(ticks=list(ticks))
-        self.figure.yaxis.major_label_overrides = ticks
+        set_fixed_ticks(self.figure.yaxis, ticks)
         self._apply_db_range()
 
     def _apply_db_range(self) -> None:

@@ -20,7 +20,6 @@ from bokeh.models import (
     ColorBar,
     ColumnDataSource,
     CustomJSHover,
-    FixedTicker,
     HoverTool,
     LinearColorMapper,
     Span,
@@ -29,7 +28,7 @@ from bokeh.plotting import figure
 
 from scatviz.state import JTFS_UNAVAILABLE
 from scatviz.theme import SEQUENTIAL, SPIN_DIVERGING, SPIN_DOWN, SPIN_UP, style_figure
-from scatviz.views.base import BaseView
+from scatviz.views.base import BaseView, set_fixed_ticks
 from scatviz.views.scalogram import _FREQ_HOVER, frequency_ticks
 
 __all__ = ["SpinInspectorView", "spin_maps", "region_summary"]
@@ -189,8 +188,7 @@ class SpinInspectorView(BaseView):
                                  x=[0.0], y=[0.0], dw=[dur], dh=[float(n)])
         self.figure.y_range.update(start=0, end=n)
         ticks = frequency_ticks(freqs)
-        self.figure.yaxis.ticker = FixedTicker(ticks=list(ticks))
-        self.figure.yaxis.major_label_overrides = ticks
+        set_fixed_ticks(self.figure.yaxis, ticks)
         self._freqs_sorted = freqs
         fmax = float(np.ceil(freqs.max())) if n else 1.0
         if res.key[0] != self._sig_key or self.t_slider.end != round(dur, 6):
@@ -242,10 +240,8 @@ class SpinInspectorView(BaseView):
         xt = {i + 0.5: f"{jt.n2_hz[n2 - 1 - i]:.3g}" for i in range(n2)}
         yt = {**{j + 0.5: f"↓ {jt.n1_fr_labels[j]}" for j in range(nfr)},
               **{2 * nfr - j - 0.5: f"↑ {jt.n1_fr_labels[j]}" for j in range(nfr)}}
-        self.fig_cells.xaxis.ticker = FixedTicker(ticks=list(xt))
-        self.fig_cells.xaxis.major_label_overrides = xt
-        self.fig_cells.yaxis.ticker = FixedTicker(ticks=list(yt))
-        self.fig_cells.yaxis.major_label_overrides = yt
+        set_fixed_ticks(self.fig_cells.xaxis, xt)
+        set_fixed_ticks(self.fig_cells.yaxis, yt)
         word = {"rising": "**rising** (spin up dominates)",
                 "falling": "**falling** (spin down dominates)",
                 "neither": "**no dominant direction**"}[s["verdict"]]
