@@ -186,7 +186,7 @@ class Scattering1D(nn.Module):
         self.oversampling = int(oversampling)
         self.chunk_bytes = int(chunk_bytes)
         self.log2_T = int(math.floor(math.log2(self.T)))
-        if self.average != "local" and out_type == "array" and self.average is False:
+        if self.average is False and out_type == "array":
             raise ValueError("T=0 gives outputs of different lengths per order; use "
                              "out_type='list' or 'dict', or set T > 0.")
         self.log2_stride = self._parse_stride(stride)
@@ -272,8 +272,8 @@ class Scattering1D(nn.Module):
         self._fold_plans: dict = {}
         self._s0 = self._phi_plan(0)
         self._groups = []
-        # Each output block: (paths it holds, resolution level of its time axis).
-        blocks: list[tuple[list[tuple], int]] = [([()], s if local else 0)]
+        # The paths of each block of output channels, in the order _scatter_blocks makes them.
+        blocks: list[list[tuple]] = [[()]]
         per_sample = 0
         for k1 in sorted(set(k1s)):
             g = len(self._groups)
@@ -282,7 +282,7 @@ class Scattering1D(nn.Module):
             group = {"k1": k1, "m1": m1, "n1": n1s, "order2": [], "phi": self._phi_plan(k1),
                      "psi1": self._plan(f"g{g}_psi1", [bank.psi1[n].response for n in n1s],
                                         m1, half=False)}
-            blocks.append(([(n,) for n in n1s], s if local else k1))
+            blocks.append([(n,) for n in n1s])
             per_sample = max(per_sample, len(n1s) * m1)
             by_k2: dict[int, list[int]] = {}
             for n2, psi2 in enumerate(bank.psi2 if self.max_order == 2 else ()):
@@ -301,13 +301,13 @@ class Scattering1D(nn.Module):
                     "valid": name + "_valid" if len(valid) < len(grid) else None,
                     "psi2": self._plan(name, [periodise(bank.psi2[n2].response, k1)
                                               for n2 in n2s], m2, half=False)})
-                blocks.append(([grid[i] for i in valid], s if local else k1 + k2))
+                blocks.append([grid[i] for i in valid])
                 per_sample = max(per_sample, len(grid) * m2)
             self._groups.append(group)
 
         # Kymatio orders the output by (order, n): a permutation of the computed blocks.
         self._blocks = blocks
-        computed = [p for paths, _ in blocks for p in paths]
+        computed = [p for paths in blocks for p in paths]
         self._paths = sorted(computed, key=lambda p: (len(p), p))
         where = {p: i for i, p in enumerate(computed)}
         self.register_buffer("_order", torch.tensor([where[p] for p in self._paths]),
@@ -420,7 +420,7 @@ class Scattering1D(nn.Module):
             out = torch.cat(blocks, dim=1).index_select(1, self._order)
             return out.reshape(batch_shape + out.shape[1:])
         coefs = {p: block[:, i].reshape(batch_shape + block.shape[-1:])
-                 for (paths, _), block in zip(self._blocks, blocks)
+                 for paths, block in zip(self._blocks, blocks)
                  for i, p in enumerate(paths)}
         if self.out_type == "dict":
             return {p: coefs[p] for p in self._paths}
