@@ -16,8 +16,8 @@ __all__ = ["SEQUENTIAL", "DIVERGING", "SPIN_DIVERGING", "CATEGORICAL", "LINES", 
 SEQUENTIAL = list(cc.palette["fire"])
 #: Signed values (filter impulse responses).
 DIVERGING = list(cc.palette["coolwarm"])
-#: Spin contrast: blue = falling (spin down), red = rising (spin up).
-SPIN_DIVERGING = list(cc.palette["coolwarm"])
+#: Spin contrast: blue = falling (spin down), black = neither, red = rising (spin up).
+SPIN_DIVERGING = list(cc.palette["bkr"])
 CATEGORICAL = list(cc.palette["glasbey_category10"])
 LINES = list(cc.palette["rainbow4"])
 SPIN_UP = CATEGORICAL[3]      # red

@@ -107,9 +107,11 @@ class Dashboard(param.Parameterized):
             name, N, sr = generator
             x = np.asarray(_generators()[name](int(N), float(sr)), dtype=np.float32)
             sig = LoadedSignal(x, float(sr), f"{name} (generated)", {"source": "engine.signals"})
+        self._asset = None
         if sig is None:
-            sig = signals_io.load_asset(asset if asset in signals_io.list_assets()
-                                        else next(iter(signals_io.list_assets())))
+            self._asset = (asset if asset in signals_io.list_assets()
+                           else next(iter(signals_io.list_assets())))
+            sig = signals_io.load_asset(self._asset)
         self.state.set_signal(sig)
         self.state.refresh()
         self._t_change = None
@@ -144,9 +146,8 @@ class Dashboard(param.Parameterized):
     def _build_controls(self) -> None:
         st = self.state
         assets = signals_io.list_assets()
-        self.asset_select = pn.widgets.Select(label="Bundled signal", options={v: k for k, v in
-                                              assets.items()}, value=DEFAULT_ASSET
-                                              if DEFAULT_ASSET in assets else None)
+        self.asset_select = pn.widgets.Select(label="Bundled signal", options={
+            v: k for k, v in assets.items()}, value=self._asset)
         self.asset_select.param.watch(self._on_asset, "value")
 
         gens = _generators()

@@ -62,14 +62,15 @@ class EnergyView(BaseView):
                 color=CATEGORICAL[1])
         fp.add_tools(HoverTool(tooltips=[("", "@name"), ("energy", "@energy{0.000e}"),
                                          ("share", "@share{0.0} %")]))
-        fs = _log_figure("Spin up (red) beside spin down (blue), per n2", FactorRange(),
+        fs = _log_figure("Spin up ↑ (red) beside spin down ↓ (blue), per n2 rate",
+                         FactorRange(),
                          "energy_spin")
         fs.vbar(x="x", top="energy", bottom="bottom", width=0.9, source=self.src_spin,
                 color="color")
         fs.add_tools(HoverTool(tooltips=[("", "@x"), ("energy", "@energy{0.000e}"),
                                          ("share of spinned", "@share{0.0} %")]))
         fs.xaxis.major_label_orientation = 0.0
-        fs.xaxis.group_label_orientation = 0.8
+        fs.xaxis.group_label_orientation = 0.0
         self.fig_order, self.fig_pair, self.fig_spin = fo, fp, fs
         self.jtfs_message = pn.pane.Alert(JTFS_UNAVAILABLE, alert_type="info", visible=False,
                                           sizing_mode="stretch_width", name="energy_message")
@@ -110,7 +111,7 @@ class EnergyView(BaseView):
         up = (np.asarray(jt.up, np.float64) ** 2).sum(axis=(1, 2, 3))
         dn = (np.asarray(jt.dn, np.float64) ** 2).sum(axis=(1, 2, 3))
         total = float(up.sum() + dn.sum()) or 1.0
-        labels = [f"n2={i} ({hz:.3g} Hz)" for i, hz in enumerate(jt.n2_hz)]
+        labels = [f"{hz:.3g} Hz" for hz in jt.n2_hz]
         xs, vals, cols = [], [], []
         for lbl, u, d in zip(labels, up, dn):
             xs += [(lbl, "↑"), (lbl, "↓")]

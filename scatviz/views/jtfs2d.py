@@ -32,8 +32,22 @@ from scatviz.views.base import BaseView, set_fixed_ticks
 
 __all__ = ["JTFS2DView", "Mosaic", "jtfs_mosaic", "mosaic_layout"]
 
-#: The colour scale tops out at this fraction of the largest spinned coefficient.
+#: The colour scale tops out at this fraction of the largest spinned coefficient (away from
+#: the signal's edges, where boundary effects can dominate).
 SATURATION = 0.6
+
+
+def inner_frames(L: int) -> slice:
+    """The frames away from the first and last 10 % (boundary effects)."""
+    cut = L // 10
+    return slice(cut, L - cut) if L - 2 * cut > 0 else slice(0, L)
+
+
+def colour_top(jt) -> float:
+    """Top of the colour scale of the JTFS grid, shared by every instant."""
+    sl = inner_frames(jt.up.shape[-1])
+    top = float(max(jt.up[..., sl].max(), jt.dn[..., sl].max())) * SATURATION
+    return top if top > 0 else 1.0
 
 
 @dataclass(frozen=True)
@@ -119,7 +133,7 @@ def make_mosaic_figure(name: str, title: str, height: int = 420):
     mapper = LinearColorMapper(palette=SEQUENTIAL, low=0, high=1, nan_color=(0, 0, 0, 0))
     fig = figure(height=height, sizing_mode="stretch_width", tools="save,reset,box_zoom",
                  x_axis_label="temporal modulation rate of ψ2, n2 (Hz)",
-                 y_axis_label="spin · frequential scale n1_fr (cells: n1, low at bottom)",
+                 y_axis_label="spin · n1_fr (in each cell: n1, low at bottom)",
                  name=name)
     style_figure(fig, title)
     fig.image("image", x="x", y="y", dw="dw", dh="dh", source=src, color_mapper=mapper)
@@ -203,13 +217,13 @@ class JTFS2DView(BaseView):
         n2, nfr, n1, L = jt.up.shape
         self._lay = mosaic_layout(n2, nfr, n1, jt.n1_hz, jt.n2_hz, jt.n1_fr_labels)
         set_mosaic_axes(self.figure, self._lay, self.labels, self.mid)
-        top = float(max(jt.up.max(), jt.dn.max())) * SATURATION
-        self.mapper.update(low=0.0, high=top if top > 0 else 1.0)
+        self.mapper.update(low=0.0, high=colour_top(jt))
         if res.key[0] != self._sig_key:   # new signal: start at its most active instant
             self._sig_key = res.key[0]
             energy = (jt.up.astype(np.float64) ** 2).sum(axis=(0, 1, 2)) + \
                 (jt.dn.astype(np.float64) ** 2).sum(axis=(0, 1, 2))
-            frame = int(np.argmax(energy))
+            sl = inner_frames(L)
+            frame = int(np.argmax(energy[sl])) + (sl.start or 0)
         else:
             frame = min(self.state.jtfs_frame, L - 1)
         self.frame_slider.param.update(end=max(L - 1, 1), value=frame)

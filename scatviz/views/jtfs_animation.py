@@ -19,7 +19,7 @@ from scatviz.state import JTFS_UNAVAILABLE, Transforms
 from scatviz.theme import SEQUENTIAL
 from scatviz.views.base import BaseView
 from scatviz.views.jtfs2d import (
-    SATURATION,
+    colour_top,
     jtfs_mosaic,
     make_mosaic_figure,
     mosaic_layout,
@@ -44,7 +44,7 @@ def render_frames(res: Transforms, max_frames: int = 120, width_px: int = 640,
         raise ValueError(res.jtfs_error or JTFS_UNAVAILABLE)
     n2, nfr, n1, L = jt.up.shape
     lay = mosaic_layout(n2, nfr, n1, jt.n1_hz, jt.n2_hz, jt.n1_fr_labels)
-    top = float(max(jt.up.max(), jt.dn.max())) * SATURATION or 1.0
+    top = colour_top(jt)
     cmap = ListedColormap(SEQUENTIAL)
     cmap.set_bad((0, 0, 0, 0))
     idx = np.unique(np.linspace(0, L - 1, min(L, max_frames)).round().astype(int))
@@ -164,8 +164,7 @@ class JTFSAnimationView(BaseView):
         n2, nfr, n1, L = jt.up.shape
         self._lay = mosaic_layout(n2, nfr, n1, jt.n1_hz, jt.n2_hz, jt.n1_fr_labels)
         set_mosaic_axes(self.figure, self._lay, self.labels, self.mid)
-        top = float(max(jt.up.max(), jt.dn.max())) * SATURATION
-        self.mapper.update(low=0.0, high=top if top > 0 else 1.0)
+        self.mapper.update(low=0.0, high=colour_top(jt))
         self.player.param.update(end=max(L - 1, 1), value=min(self.player.value, L - 1))
         self._draw(self.player.value)
 

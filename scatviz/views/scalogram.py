@@ -93,6 +93,11 @@ class ScalogramView(BaseView):
         self.playhead = Span(location=0, dimension="height", line_color="#00e5ff",
                              line_width=2, line_alpha=0.9)
         fig.add_layout(self.playhead)
+        #: The time instant shown by the JTFS 2D view (dashed).
+        self.jtfs_marker = Span(location=0, dimension="height", line_color="#ffffff",
+                                line_width=1.5, line_dash="dashed", line_alpha=0.8,
+                                visible=False)
+        fig.add_layout(self.jtfs_marker)
         fig.y_range.range_padding = 0
         self.figure = fig
         self._db_max = 0.0
@@ -100,6 +105,7 @@ class ScalogramView(BaseView):
         self.pane = pn.pane.Bokeh(fig, sizing_mode="stretch_width")
         self.state.param.watch(self._on_db_range, "db_range")
         self.state.param.watch(self._on_playhead, "playhead")
+        self.state.param.watch(self._on_jtfs_frame, "jtfs_frame")
 
     def _panels(self) -> list:
         return [self.pane]
@@ -124,6 +130,17 @@ class ScalogramView(BaseView):
         ticks = frequency_ticks(freqs)
         set_fixed_ticks(self.figure.yaxis, ticks)
         self._apply_db_range()
+        self._on_jtfs_frame()
+
+    def _on_jtfs_frame(self, *events) -> None:
+        res = self.state.result
+        jt = None if res is None else res.jtfs
+        if jt is None or not len(jt.times):
+            self.jtfs_marker.visible = False
+            return
+        self.jtfs_marker.update(location=float(jt.times[min(self.state.jtfs_frame,
+                                                             len(jt.times) - 1)]),
+                                visible=True)
 
     def _apply_db_range(self) -> None:
         self.mapper.update(low=self._db_max - float(self.state.db_range), high=self._db_max)

@@ -115,7 +115,7 @@ class SpinInspectorView(BaseView):
         self.src_bars = ColumnDataSource(data=dict(spin=["rising (up)", "falling (down)"],
                                                    energy=[0.0, 0.0],
                                                    color=[SPIN_UP, SPIN_DOWN]))
-        fb = figure(height=300, width=260, x_range=["rising (up)", "falling (down)"],
+        fb = figure(height=280, width=300, x_range=["rising (up)", "falling (down)"],
                     y_axis_label="energy in region", tools="save", name="spin_bars")
         style_figure(fb, "Region")
         fb.vbar(x="spin", top="energy", width=0.7, color="color", source=self.src_bars)
@@ -124,7 +124,7 @@ class SpinInspectorView(BaseView):
         self.src_cells = ColumnDataSource(data=dict(image=[np.zeros((1, 1), np.float32)],
                                                     x=[0.0], y=[0.0], dw=[1.0], dh=[1.0]))
         self.cells_mapper = LinearColorMapper(palette=SEQUENTIAL, low=0, high=1)
-        fc = figure(height=300, width=320, tools="save", name="spin_cells",
+        fc = figure(height=280, width=420, tools="save", name="spin_cells",
                     x_axis_label="n2 (Hz)", y_axis_label="spin · n1_fr")
         style_figure(fc, "Where the spins concentrate")
         fc.image("image", x="x", y="y", dw="dw", dh="dh", source=self.src_cells,
@@ -148,9 +148,8 @@ class SpinInspectorView(BaseView):
 
     def _panels(self) -> list:
         return [pn.Row(self.t_slider, self.f_slider, sizing_mode="stretch_width"),
-                self.verdict,
-                pn.Row(self.pane, pn.pane.Bokeh(self.fig_bars), pn.pane.Bokeh(self.fig_cells),
-                       sizing_mode="stretch_width")]
+                self.pane, self.verdict,
+                pn.Row(pn.pane.Bokeh(self.fig_bars), pn.pane.Bokeh(self.fig_cells))]
 
     def _keep_message(self) -> bool:
         return self._jt is None
