@@ -563,12 +563,18 @@ class ScatState(param.Parameterized):
                     err = ""
                 except (ValueError, TypeError) as exc:
                     res, err = None, str(exc)
+                except Exception as exc:   # never let a failure take the session down
+                    res, err = None, f"Internal error ({type(exc).__name__}): {exc}"
                 if key != self.key():      # changed while computing: compute the latest
                     continue
                 publish(res, err)
                 if res is None or not res.jtfs_pending:
                     return res
-                res = await loop.run_in_executor(None, partial(self.compute, "all"))
+                try:
+                    res = await loop.run_in_executor(None, partial(self.compute, "all"))
+                except Exception as exc:
+                    publish(None, f"Internal error ({type(exc).__name__}): {exc}")
+                    return None
                 if key != self.key():
                     continue
                 publish(res, "")
