@@ -113,7 +113,10 @@ def wait_all(page, host, J: int, Q1: int) -> float:
     return page.evaluate(WAIT_JS, [host, pattern])
 
 
-def run_changes(page, url: str, n_changes: int, J0: int = 6, Q0: int = 8) -> list[float]:
+def run_changes(page, url: str, n_changes: int, J0: int = 6, Q0: int = 8
+                ) -> tuple[list[float], tuple[int, int]]:
+    """``n_changes`` slider releases to distinct settings; returns the latencies (s) and the
+    final (J, Q1)."""
     page.goto(url)
     host = status_host(page)
     wait_all(page, host, J0, Q0)
@@ -136,6 +139,26 @@ def run_changes(page, url: str, n_changes: int, J0: int = 6, Q0: int = 8) -> lis
         if ms < 0:
             raise RuntimeError(f"timed out waiting for J={J} Q1={Q1}")
         out.append(ms / 1000)
+    return out, (J, Q1)
+
+
+def run_cached(page, n: int, J: int, Q1: int) -> list[float]:
+    """``n`` changes between two settings already computed (cache hits): the cost of
+    publishing and drawing alone. Starts at (J, Q1), the page's current setting."""
+    host = status_host(page)
+    out = []
+    for i in range(n + 2):                 # the first two presses compute Q1 + 1 if needed
+        key = "ArrowRight" if i % 2 == 0 else "ArrowLeft"
+        q = Q1 + 1 if i % 2 == 0 else Q1
+        handle = slider_handle(page, "Q1")
+        handle.focus()
+        page.evaluate("() => { window.__t0 = performance.now(); }")
+        handle.press(key)
+        ms = wait_all(page, host, J, q)
+        if ms < 0:
+            raise RuntimeError(f"timed out waiting for J={J} Q1={q}")
+        if i >= 2:
+            out.append(ms / 1000)
     return out
 
 
@@ -164,9 +187,11 @@ def main() -> None:
                                ("N=65536 at 22.05 kHz (generated exponential chirp)",
                                 base + "?gen=exponential_chirp&N=65536&sr=22050")]:
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                results[label] = run_changes(page, url, args.changes)
-                page.close()
+                results[label], (J, Q1) = run_changes(page, url, args.changes)
                 print(label, np.round(results[label], 3))
+                results[label + ", cached settings"] = run_cached(page, 10, J, Q1)
+                print("cached", np.round(results[label + ", cached settings"], 3))
+                page.close()
             browser.close()
     finally:
         stop_server(proc)
@@ -183,7 +208,8 @@ def main() -> None:
         "(the Scattering1D views are published first, the JTFS views when JTFS is done), plus "
         "two animation frames for the canvases to paint. Default setting J=6, Q1=8, Q2=1, "
         "J_fr=3, Q_fr=1, F=1; the 20 changes step Q1 up 10 times, J down once, Q1 down 9 "
-        "times.",
+        "times. The \"cached settings\" rows then toggle Q1 between two settings already "
+        "computed (no transform: the cost of publishing and drawing every view).",
         "",
         f"Machine: {platform.platform()}, {os.cpu_count()} CPU cores, Python "
         f"{platform.python_version()}; load average at the end {load[0]:.1f} / {load[1]:.1f} / "

@@ -111,19 +111,39 @@ class Scattering:
 
 @dataclass(frozen=True, eq=False)
 class FilterBankArrays:
-    """The engine's filter bank on its padded grid: freqs ``(K,)`` Hz (non-negative half),
-    phi ``(K,)``, psi1 ``(n1, K)``, psi2 ``(n2, K)`` frequency responses; xi1/xi2 in Hz;
-    the full-grid arrays for time-domain views are ``full`` (the engine's ``as_arrays()``)."""
+    """The engine's filter bank on its padded grid: freqs ``(K,)`` Hz (non-negative half);
+    xi1/xi2 in Hz; ``full`` the engine's ``as_arrays()`` (full grid, for the time-domain and
+    Littlewood-Paley views) and ``phi`` ``(K,)``, ``psi1`` ``(n1, K)``, ``psi2`` ``(n2, K)``
+    the non-negative half, all built on demand from the engine's (cached) `FilterBank`, so
+    that cached results do not hold copies of large banks."""
 
     freqs: np.ndarray
-    phi: np.ndarray
-    psi1: np.ndarray
-    psi2: np.ndarray
     xi1_hz: np.ndarray
     xi2_hz: np.ndarray
-    full: dict
     N_padded: int
     sample_rate: float
+    bank: Any = field(repr=False)
+
+    @property
+    def full(self) -> dict:
+        return self.bank.as_arrays()
+
+    def half(self) -> dict:
+        """``{"phi": (K,), "psi1": (n1, K), "psi2": (n2, K)}`` on ``freqs``."""
+        K = len(self.freqs)
+        return {k: (v[..., :K]) for k, v in self.full.items()}
+
+    @property
+    def psi1(self) -> np.ndarray:
+        return self.half()["psi1"]
+
+    @property
+    def psi2(self) -> np.ndarray:
+        return self.half()["psi2"]
+
+    @property
+    def phi(self) -> np.ndarray:
+        return self.half()["phi"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -201,7 +221,7 @@ class _LRU:
         return len(self._data)
 
 
-TRANSFORM_CACHE = _LRU()
+TRANSFORM_CACHE = _LRU(maxsize=16)
 _COMPUTE_LOCK = threading.Lock()
 
 
@@ -270,13 +290,11 @@ def _scattering(x: torch.Tensor, sr: float, J: int, Q, T, design: str, N: int) -
 
 def _bank_arrays(S: Scattering1D, sr: float) -> FilterBankArrays:
     bank = S.bank
-    arr = bank.as_arrays()
     Np = bank.N
     K = Np // 2 + 1
     freqs = np.arange(K) / Np * sr
-    return FilterBankArrays(freqs, arr["phi"][:K], arr["psi1"][:, :K], arr["psi2"][:, :K],
-                            np.array([p.xi for p in bank.psi1]) * sr,
-                            np.array([p.xi for p in bank.psi2]) * sr, arr, Np, float(sr))
+    return FilterBankArrays(freqs, np.array([p.xi for p in bank.psi1]) * sr,
+                            np.array([p.xi for p in bank.psi2]) * sr, Np, float(sr), bank)
 
 
 def _to_numpy(v):

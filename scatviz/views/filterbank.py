@@ -194,11 +194,14 @@ class FilterBankView(BaseView):
         keep = f > 0                      # the log axis cannot show 0 Hz
         fk = f[keep]
         xi1 = bank.xi1_hz
-        lp = lp_sum_half(bank.full["psi1"], bank.full["phi"])
-        rows = np.vstack([np.abs(bank.psi1[:, keep]), np.abs(bank.psi2[:, keep]),
-                          np.abs(bank.phi[keep])[None]] +
+        full = bank.full
+        K = len(f)
+        lp = lp_sum_half(full["psi1"], full["phi"])
+        rows = np.vstack([np.abs(full["psi1"][:, :K][:, keep]),
+                          np.abs(full["psi2"][:, :K][:, keep]),
+                          np.abs(full["phi"][:K][keep])[None]] +
                          ([lp[keep][None]] if lp is not None else []))
-        n1, n2 = len(bank.psi1), len(bank.psi2)
+        n1, n2 = len(full["psi1"]), len(full["psi2"])
         labels1 = [f"ψ1 n1={i}: {x:.1f} Hz" for i, x in enumerate(xi1)]
         labels2 = [f"ψ2 n2={i}: {x:.1f} Hz" for i, x in enumerate(bank.xi2_hz)]
         for log, src in self.sources.items():
@@ -212,7 +215,7 @@ class FilterBankView(BaseView):
             self.figs_freq[log].x_range.update(start=max(fk[0], 1.0) if log else 0.0,
                                                end=f[-1])
 
-        img, t0, tw = time_heatmap(bank.full["psi1"], bank.sample_rate)
+        img, t0, tw = time_heatmap(full["psi1"], bank.sample_rate)
         img = img[::-1]                   # low frequencies at the bottom
         n = img.shape[0]
         self.src_time.data = dict(image=[img], x=[t0], y=[0.0], dw=[tw], dh=[float(n)])

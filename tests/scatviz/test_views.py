@@ -86,6 +86,13 @@ def test_views_share_time_axis(state):
     assert a.figure.x_range is b.figure.x_range
 
 
+def test_playhead_drawn_on_time_frequency_views(state):
+    sig, scal = SignalView(state), ScalogramView(state)
+    sig.audio.time = 0.25                 # the browser's player reports its position
+    assert state.playhead == 0.25
+    assert sig.playhead.location == 0.25 and scal.playhead.location == 0.25
+
+
 # ------------------------------------------------------------------ filter bank, energies
 
 from scatviz.views import EnergyView, FilterBankView  # noqa: E402
