@@ -60,6 +60,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from engine._fold import modulus
 from engine.filterbank import (
     SIGMA0,
     build_filterbank,
@@ -192,6 +193,65 @@ def _taps_at(taps: np.ndarray, d: np.ndarray) -> np.ndarray:
     inside = np.abs(d) <= H
     out[inside] = taps[d[inside] + H]
     return out
+
+
+#: Frequential padding: the ``n1`` axis of ``n`` rows is zero-padded to about
+#: ``(FR_PAD_FACTOR + 1) n`` rows at most (see ``_fr_length``), fewer when every frequential
+#: kernel fits in less.
+FR_PAD_FACTOR = 1
+#: Smallest frequential grid.
+FR_MIN_LENGTH = 16
+
+
+def _fft_size(target: int, multiple: int) -> int:
+    """The smallest ``multiple * 2**a 3**b 5**c >= target`` (sizes that FFTs handle fast)."""
+    best = multiple << max(0, (-(-target // multiple) - 1).bit_length())
+    m = 1
+    while m * multiple < best:
+        f3 = m
+        while f3 * multiple < best:
+            f5 = f3
+            while f5 * multiple < best:
+                if f5 * multiple >= target:
+                    best = f5 * multiple
+                f5 *= 5
+            f3 *= 3
+        m *= 2
+    return best
+
+
+@lru_cache(maxsize=128)
+def frequential_bank(design: str, J_fr: int, Q_fr: int, L: int):
+    """The frequential filters as frequency responses on the ``L``-point grid along ``n1``.
+
+    Returns ``(meta, responses)``: ``meta`` the list of dicts of `frequential_filters` without
+    ``taps`` (same order: ``phi_f``, ``psi_f`` spin up by ``n_fr``, spin down by ``n_fr``),
+    ``responses`` real float64 ``(n_filters, L)`` in ``fftfreq`` order. Sampling the design on
+    the grid makes the filtering along ``n1`` a circular convolution of period ``L`` whose
+    Littlewood-Paley sum is exactly that of the design at the grid's frequencies
+    (``"tight"``: ``|phi_f|^2 + sum |psi_up|^2 + |psi_dn|^2 = 1``).
+    """
+    freqs = list(kymatio_frequencies(J_fr, Q_fr))
+    centres = [xi for xi, _ in freqs]
+    if design == "tight":
+        phi = tight_lowpass(L, 2**J_fr)
+        sigmas = [sg for _, sg in freqs]
+        psi = tight_wavelets(L, centres, 2**J_fr, gain=1.0, sigmas=sigmas,
+                             delta=FREQUENTIAL_CROSSFADE, crossfade=True)
+        js = [subsampling(n, centres, sigmas) for n in range(len(centres))]
+    else:
+        phi = gauss_1d(L, SIGMA0 / 2**J_fr)
+        psi = np.stack([morlet_1d(L, xi, sigma) for xi, sigma in freqs])
+        js = [max_subsampling(xi, sigma) for xi, sigma in freqs]
+    mirror = (-np.arange(L)) % L
+    meta = [dict(name="phi_f", spin=0, n_fr=-1, xi=0.0, sigma=SIGMA0 / 2**J_fr, j=J_fr)]
+    resp = [phi]
+    for spin in (1, -1):
+        for n, (xi, sigma) in enumerate(freqs):
+            meta.append(dict(name="psi_f", spin=spin, n_fr=n, xi=spin * xi, sigma=sigma,
+                             j=js[n]))
+            resp.append(psi[n] if spin == 1 else psi[n][mirror])
+    return meta, np.stack(resp)
 
 
 # --------------------------------------------------------------------------------------------
@@ -355,11 +415,11 @@ class TimeFrequencyScattering(nn.Module):
         if self._f_mode == "global":
             self.F_bins = 1
         elif self._f_mode == "none":
-            # Nothing is cropped: rows cover every n1 the frequential filters spread to.
-            filters, _ = frequential_filters(self.filterbank, self.J_fr, self.Q_fr, None,
-                                             self.N1)
-            H = max(f["taps"].size // 2 for f in filters)
-            self.bin_start, self.F_bins = -H, self.N1 + 2 * H
+            # Nothing is cropped: the rows are the union of every frequential grid's rows
+            # (inputs of N1 rows for phi_t, of the n1 with j1 < j2 for each psi_t).
+            j1s = [p.j for p in self.bank.psi1]
+            ns = [sum(j1 < p2.j or not average for j1 in j1s) for p2 in self.bank.psi2]
+            self.bin_start, self.F_bins = self._fr_rows([n for n in ns if n] + [self.N1])
         else:
             self.F_bins = -(-self.N1 // 2**self.log2_stride_fr)
 
@@ -491,58 +551,99 @@ class TimeFrequencyScattering(nn.Module):
         self._fr_s1 = self._fr_plan("frs1", self.N1, spinned=False)
         self._build_meta()
 
+    def _fr_length(self, n: int) -> int:
+        """Length ``L`` of the zero-padded ``n1`` grid for an input of ``n`` rows: the
+        shortest FFT-friendly length (``2**a 3**b 5**c``, a multiple of the largest
+        frequential subsampling, at least twice it) that holds the ``n`` rows plus the longest
+        frequential kernel's reach on both sides, but at most about ``FR_PAD_FACTOR + 1``
+        times ``n``
+        (the widest kernels then wrap around: Kymatio's ``max_pad_factor_fr``), and at least
+        `FR_MIN_LENGTH`."""
+        filters, _ = frequential_filters(self.filterbank, self.J_fr, self.Q_fr, None, self.N1)
+        H = max(f["taps"].size // 2 for f in filters)
+        k_max = 0 if self._f_mode == "none" else max(
+            min(f["j"], self.log2_stride_fr) if self._f_mode == "local" else f["j"]
+            for f in filters)
+        target = max(min(n + 2 * H, (FR_PAD_FACTOR + 1) * n), FR_MIN_LENGTH)
+        return _fft_size(max(target, 2 << k_max), 1 << k_max)
+
+    @staticmethod
+    def _fr_positions(n: int, L: int) -> np.ndarray:
+        """Signed ``n1`` position of each of the ``L`` circular rows: the input's ``n`` rows,
+        then half of the padding after them (``n .. n + P - 1``), the other half before them
+        (negative positions)."""
+        c = np.arange(L)
+        P = (L - n) // 2
+        return np.where(c < n + P, c, c - L)
+
+    def _fr_rows(self, ns: list[int]) -> tuple[int, int]:
+        """``(bin_start, F_bins)`` without frequential averaging: the union of the rows of
+        every frequential grid (one per input size in ``ns``)."""
+        lo = hi = 0
+        for n in ns:
+            p = self._fr_positions(n, self._fr_length(n))
+            lo, hi = min(lo, int(p.min())), max(hi, int(p.max()))
+        return lo, hi - lo + 1
+
     def _fr_plan(self, prefix: str, n: int, spinned: bool) -> dict:
-        """Frequential plan for an input of ``n`` rows ``n1 = 0..n-1``: groups of filters
-        sharing a subsampling ``k``, each with ``W`` ``(nf * R, n)`` complex (rows: output
-        positions) and ``A`` ``(nf, F_bins, R)`` (averaging to the output bins)."""
-        filters, phi_F = frequential_filters(
-            self.filterbank, self.J_fr, self.Q_fr,
-            self.F if self._f_mode == "local" else None, self.N1)
-        if not spinned:
-            filters = [f for f in filters if f["spin"] >= 0]
-        s_fr = self.log2_stride_fr
-        N1, Fb = self.N1, self.F_bins
-        if self._f_mode == "local":
-            HF = phi_F.size // 2
-            need = (-HF, (Fb - 1) * 2**s_fr + HF)
-        elif self._f_mode == "none":
-            need = (self.bin_start, self.bin_start + Fb - 1)
-        else:
-            need = (0, N1 - 1)
+        """Frequential plan for an input of ``n`` rows ``n1 = 0..n-1``, zero-padded to a
+        circular grid of ``L`` rows (`_fr_length`). Filters sharing a subsampling ``k`` form a
+        group with ``w``, the responses over ``2**k``, and ``A`` ``(nf, Lk, F_bins)``, the
+        frequential averaging of the ``Lk = L / 2**k`` subsampled rows onto the output bins.
+        When every filter of a subsampled group is zero outside a circular window of ``Lk``
+        bins (compact support: ``"tight"``), ``starts`` holds each window's first bin and ``w``
+        is ``(nf, Lk)``: the fold is a slice. Otherwise ``starts`` is None, ``w`` is
+        ``(nf, L)`` and the product is folded by summing its ``2**k`` blocks."""
+        L = self._fr_length(n)
+        meta, resp = frequential_bank(self.filterbank, self.J_fr, self.Q_fr, L)
+        keep = [i for i, f in enumerate(meta) if spinned or f["spin"] >= 0]
+        filters, resp = [meta[i] for i in keep], resp[keep]
+        _, phi_F = frequential_filters(self.filterbank, self.J_fr, self.Q_fr,
+                                       self.F if self._f_mode == "local" else None, self.N1)
+        s_fr, N1, Fb = self.log2_stride_fr, self.N1, self.F_bins
+        pos = self._fr_positions(n, L)
         by_k: dict[int, list[int]] = {}
         for i, f in enumerate(filters):
             k = {"local": min(f["j"], s_fr), "global": f["j"], "none": 0}[self._f_mode]
             by_k.setdefault(k, []).append(i)
-        groups = []
+        groups, order, cols = [], [], 0
         for k, idx in sorted(by_k.items()):
-            step = 2**k
-            rows = []
+            r, Lk, nf = 2**k, L >> k, len(idx)
+            # Each filter's non-zero bins, if they fit in a circular window of Lk bins: the
+            # fold is then a slice (its start's phase ramp along the output rows is removed by
+            # the modulus). Otherwise (Gaussian tails) the full spectrum is folded.
+            starts = []
             for i in idx:
-                H = filters[i]["taps"].size // 2
-                lo, hi = max(need[0], -H), min(need[1], n - 1 + H)
-                first = -(-lo // step) * step
-                rows.append(np.arange(first, hi + 1, step))
-            R = max(1, max(r.size for r in rows))
-            W = np.zeros((len(idx), R, n), dtype=complex)
-            A = np.zeros((len(idx), Fb, R))
-            for a, (i, p) in enumerate(zip(idx, rows)):
-                f = filters[i]
-                W[a, :p.size] = _taps_at(f["taps"], p[:, None] - np.arange(n)[None, :])
-                gain = math.sqrt(2) if (not spinned and f["spin"] == 1) else 1.0
+                nzb = np.flatnonzero(np.abs(resp[i]) > 1e-12 * np.abs(resp[i]).max())
+                gaps = np.diff(np.concatenate([nzb, nzb[:1] + L]))
+                s = int(nzb[(int(np.argmax(gaps)) + 1) % nzb.size])     # after the widest gap
+                starts.append(s if ((nzb - s) % L).max() < Lk else None)
+            windowed = k > 0 and all(s is not None for s in starts)
+            if windowed:
+                w = np.stack([np.roll(resp[i], -s)[:Lk] / r for i, s in zip(idx, starts)])
+            else:
+                starts = None
+                w = resp[idx] / r
+            p = pos[::r]                                                    # (Lk,)
+            A = np.zeros((nf, Lk, Fb))
+            for a, i in enumerate(idx):
+                gain = math.sqrt(2) if (not spinned and filters[i]["spin"] == 1) else 1.0
                 if self._f_mode == "local":
                     q = np.arange(Fb) * 2**s_fr
-                    A[a, :, :p.size] = gain * step * _taps_at(phi_F, q[:, None] - p[None, :])
+                    A[a] = gain * r * _taps_at(phi_F, q[None, :] - p[:, None])
                 elif self._f_mode == "global":
-                    A[a, 0, :p.size] = gain * step / N1
+                    A[a, :, 0] = gain * r / N1
                 else:
-                    A[a, p - self.bin_start, np.arange(p.size)] = gain
+                    A[a, np.arange(Lk), p - self.bin_start] = gain
             name = f"{prefix}_k{k}"
-            W = W.reshape(len(idx) * R, n)
-            groups.append({"k": k, "R": R, "filters": idx,
-                           "W_re": self._buffer(name + "_Wre", W.real),
-                           "W_im": self._buffer(name + "_Wim", W.imag),
+            groups.append({"k": k, "starts": starts, "w": self._buffer(name + "_w", w),
                            "A": self._buffer(name + "_A", A)})
-        return {"groups": groups, "filters": filters}
+            cols += w.size
+            order += idx
+        inverse = np.argsort(order)
+        self.register_buffer(prefix + "_order", torch.as_tensor(inverse), persistent=False)
+        return {"L": L, "groups": groups, "filters": filters, "order": prefix + "_order",
+                "cols": cols}
 
     # ---- forward --------------------------------------------------------------------------
 
@@ -603,37 +704,43 @@ class TimeFrequencyScattering(nn.Module):
 
     def _frequential(self, y: torch.Tensor, plan: dict, level: int | None) -> torch.Tensor:
         """Frequential scattering of ``y`` ``(B, n, time)`` (complex, or real for the
-        ``phi_t`` branch), modulus, frequential averaging, then time averaging from
+        ``phi_t`` branch): FFT along ``n1`` (zero-padded to the plan's ``L``), per filter
+        group a gather-multiply that filters and subsamples, inverse FFT, modulus, frequential
+        averaging (a small matrix product onto the ``F_bins`` rows), then time averaging from
         resolution ``2**level`` (``None``: only crop, the input is already averaged).
+        Time is processed in chunks so that the intermediates stay under ``chunk_bytes``.
         Returns ``(B, n_filters, F_bins, time_out)`` in the plan's filter order."""
         B, _, M = y.shape
-        out = [None] * len(plan["filters"])
-        cplx = y.is_complex()
-        elt = (2 if y.dtype in (torch.float64, torch.complex128) else 1) * 8
-        for grp in plan["groups"]:
-            W_re, W_im, A = getattr(self, grp["W_re"]), getattr(self, grp["W_im"]), \
-                getattr(self, grp["A"])
-            R, nf = grp["R"], len(grp["filters"])
-            step = max(1, self.chunk_bytes // max(1, B * R * M * elt * 2))
-            for a in range(0, nf, step):
-                b = min(a + step, nf)
-                wr, wi = W_re[a * R:b * R], W_im[a * R:b * R]
-                if cplx:
-                    z = torch.matmul(torch.complex(wr, wi), y)
-                else:
-                    z = torch.complex(torch.matmul(wr, y), torch.matmul(wi, y))
-                u = torch.linalg.vector_norm(torch.view_as_real(z), dim=-1).reshape(
-                    B, b - a, R, M)
-                del z
-                v = torch.matmul(A[a:b], u)                       # (B, nf_c, F_bins, M)
-                del u
-                if level is None:
-                    v = self._crop_avg(v)
-                else:
-                    v = self._time_average(v, level)
-                for i, fi in enumerate(grp["filters"][a:b]):
-                    out[fi] = v[:, i]
-        return torch.stack(out, dim=1)
+        L = plan["L"]
+        yt = y.transpose(1, 2)                                          # (B, M, n)
+        real_size = 8 if y.dtype in (torch.float64, torch.complex128) else 4
+        per_t = B * (2 * L + 4 * plan["cols"]) * 2 * real_size
+        step = max(1, self.chunk_bytes // per_t)
+        chunks = []
+        for a in range(0, M, step):
+            yf = torch.fft.fft(yt[:, a:a + step], n=L, dim=-1).reshape(-1, L)   # (Bm, L)
+            yr = torch.view_as_real(yf)
+            vs = []
+            for grp in plan["groups"]:
+                w, A = getattr(self, grp["w"]), getattr(self, grp["A"])
+                nf, Lk = A.shape[0], A.shape[1]
+                if grp["starts"] is not None:          # one window of Lk bins per filter
+                    ext = torch.cat([yr, yr[:, :Lk]], dim=1)
+                    g = torch.stack([ext[:, s:s + Lk] for s in grp["starts"]], dim=1)
+                    g = g * w[..., None]                                 # (Bm, nf, Lk, 2)
+                else:                                  # multiply everything, then fold
+                    g = yr[:, None] * w[..., None]                       # (Bm, nf, L, 2)
+                    if Lk < L:
+                        g = g.reshape(g.shape[0], nf, L // Lk, Lk, 2).sum(2)
+                u = modulus(torch.fft.ifft(torch.view_as_complex(g), dim=-1))  # (Bm, nf, Lk)
+                vs.append(torch.einsum("bfl,flq->bfq", u, A))
+            v = torch.cat(vs, dim=1) if len(vs) > 1 else vs[0]
+            chunks.append(v.reshape(B, -1, v.shape[1], v.shape[2]))
+        v = torch.cat(chunks, dim=1) if len(chunks) > 1 else chunks[0]  # (B, M, nf, Fb)
+        v = v.index_select(2, getattr(self, plan["order"])).permute(0, 2, 3, 1).contiguous()
+        if level is None:
+            return self._crop_avg(v)
+        return self._time_average(v, level)
 
     def _crop_avg(self, v: torch.Tensor) -> torch.Tensor:
         if self._t_mode == "global":
