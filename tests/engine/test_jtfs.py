@@ -113,12 +113,93 @@ def test_float64_and_gradient():
     torch.testing.assert_close(y32.double(), y.detach(), rtol=1e-3, atol=1e-5)
 
 
+def _rel(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Relative L2 distance ||a - b|| / ||a||."""
+    return ((a - b).norm() / a.norm()).item()
+
+
 def test_time_shift_invariance():
+    """Shifts much smaller than T change the output little, and linearly in the shift.
+
+    Measured on this chirp: 1.4 % (T/16), 2.8 % (T/8), 5.6 % (T/4), 11 % (T/2), the same (to
+    1 %) for Scattering1D, for Kymatio's Gaussian bank and for reflect padding: the error is
+    the averaging's, ~0.22 tau / T here (the chirp's bands last a few T), not a boundary or
+    padding effect, so "under 5 % for any shift below T" does not hold for this signal.
+    """
     S = TimeFrequencyScattering(J=6, J_fr=3, Q=8, shape=N, F=8)
+    T = 2**6
     x = torch.tensor(linear_chirp(N, 0.05, 0.2)) * torch.hann_window(N, periodic=False)
-    y0 = S(x[None])
-    y1 = S(torch.roll(x, 8)[None])          # T / 8 (16 samples gives 5.6 %)
-    assert (y1 - y0).norm() / y0.norm() < 0.05
+    X = torch.stack([torch.roll(x, s) for s in (0, T // 16, T // 8, T // 4)])
+    y = S(X)
+    d = [_rel(y[0], y[i]) for i in (1, 2, 3)]
+    assert d[1] < 0.05, d                               # T / 8: 2.8 %
+    assert 1.8 < d[1] / d[0] < 2.2 and 1.8 < d[2] / d[1] < 2.2, d   # linear in the shift
+    from engine import Scattering1D
+    s1 = Scattering1D(J=6, shape=N, Q=8, filterbank="tight")(X[[0, 3]])
+    assert abs(d[2] / _rel(s1[0], s1[1]) - 1) < 0.1     # same as time scattering's
+
+
+def test_fdts_sensitivity():
+    """Frequency-dependent time shifts: JTFS sees them, time scattering (same J, Q, T) hardly.
+
+    Distance: relative L2 distance ||S(x) - S(xs)|| / ||S(x)|| over the coefficients beyond
+    the first order (Scattering1D: order 2; JTFS: the psi_t pairs), with global time
+    averaging. Measured 0.108 vs 0.0088 (12.4x); over the whole outputs 0.083 vs 0.0082.
+    """
+    from engine import Scattering1D
+    from engine.signals import fdts
+
+    x, xs = fdts(N, total_shift=128)
+    X = torch.tensor(np.stack([x, xs]))
+    S1 = Scattering1D(J=8, shape=N, Q=8, T="global", filterbank="tight")
+    s = S1(X)
+    o2 = torch.tensor(S1.meta()["order"] == 2)
+    d_time = _rel(s[0][o2], s[1][o2])
+    JT = TimeFrequencyScattering(J=8, J_fr=3, Q=8, shape=N, T="global", F=1, out_type="dict")
+    y = JT(X)
+    psi_t = [p for p in PAIRS if p.startswith("psi_t")]
+    d_jtfs = _rel(*(torch.cat([y[p][i].flatten() for p in psi_t]) for i in (0, 1)))
+    assert d_jtfs > 10 * d_time, (d_jtfs, d_time)
+
+
+def test_transposition_invariance_grows_with_F():
+    """Transposing a harmonic sound by two first-order bins (frequencies x 2**(2/Q)) barely
+    changes the frequency-averaged pairs with F=32 (0.3 %), unlike F=1 (23 %): asserted
+    ratio >= 20 (measured 75)."""
+    Q = 8
+    n = np.arange(N)
+
+    def harmonic(f0):
+        return sum(np.sin(2 * np.pi * k * f0 * n) for k in (1, 2, 3, 4)) * np.hanning(N)
+
+    X = torch.tensor(np.stack([harmonic(0.03), harmonic(0.03 * 2 ** (2 / Q))]),
+                     dtype=torch.float32)
+    d = {}
+    for F in (1, 32):
+        y = TimeFrequencyScattering(J=8, J_fr=4, Q=Q, shape=N, F=F, out_type="dict")(X)
+        d[F] = _rel(*(torch.cat([y[p][i].flatten() for p in PAIRS[2:]]) for i in (0, 1)))
+    assert d[32] * 20 < d[1], d
+
+
+def test_reconstruction_by_gradient_descent():
+    """Adam on the input, from noise, matches a chirp's JTFS: the relative loss
+    ||S(y) - S(x)||^2 / ||S(x)||^2 falls >= 50x in 200 steps (measured 1.47 -> 0.0095)."""
+    n = 1024
+    S = TimeFrequencyScattering(J=6, J_fr=3, Q=8, shape=n, F=4)
+    x = torch.tensor(linear_chirp(n, 0.05, 0.3), dtype=torch.float32)
+    target = S(x[None])
+    norm = target.pow(2).sum()
+    gen = torch.Generator().manual_seed(0)
+    y = (torch.randn(1, n, generator=gen) * x.std()).requires_grad_(True)
+    opt = torch.optim.Adam([y], lr=0.05)
+    losses = []
+    for _ in range(200):
+        opt.zero_grad()
+        loss = (S(y) - target).pow(2).sum() / norm
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[0] > 50 * min(losses), (losses[0], min(losses))
 
 
 @pytest.mark.slow
