@@ -41,13 +41,20 @@ average_fr=False`` (no averaging after the last modulus; ``stride=1``) the pairs
 ``||S0||^2 + ||phi_t*phi_f||^2 + ||phi_t*psi_f||^2 + ||psi_t*phi_f||^2 + ||up||^2 +
 ||dn||^2 ~= ||x||^2`` (`energy_ratio`).
 
-**Schedule.** The time part follows Scattering1D (reflect padding, one batched fold per
-resolution, ``rfft``). The frequential part works at the time resolution that ``Y2`` already
-has (``2**min(j2, log2 stride)``), as a dense complex matrix product over ``n1`` per ``n2``
-(only the output rows the averaging needs, subsampled by ``2**min(j_fr, log2 stride_fr)``),
-then the modulus, then the frequential averaging (a second small matrix product, so the time
-low-pass runs on the averaged rows only), then one ``rfft``-fold-``irfft`` in time. Filters
-are processed in chunks bounded by ``chunk_bytes``.
+**Schedule.** The time part follows Scattering1D (one batched fold per resolution). The
+frequential part works at the time resolution that ``Y2`` already has
+(``2**min(j2, log2 stride)``): per ``n2``, the ``n`` valid rows are zero-padded along ``n1``
+to a circular grid of ``L`` rows (about ``2n``, an FFT-friendly size; see ``_fr_length``),
+transformed by one FFT along ``n1`` (time-major layout, the FFT on the contiguous axis), and
+each group of frequential filters sharing a subsampling ``2**k`` (``k = min(j_fr, log2
+stride_fr)``) is applied as a multiply on the spectrum folded to ``L / 2**k`` bins (a slice of
+``L / 2**k`` bins per filter for the compactly supported ``"tight"`` filters), then an inverse
+FFT, the modulus, the frequential averaging onto the ``F_bins`` output rows (a small matrix
+product), and finally one ``rfft``-fold-``irfft`` in time. Time is chunked so that the
+intermediates stay under ``chunk_bytes``. Frequential filters whose reach exceeds the padding
+(the widest ones, when ``2**J_fr`` is comparable with ``N1``) wrap around the circular grid,
+as in Kymatio's JTFS with a bounded ``max_pad_factor_fr``; the frame stays exactly tight on
+the grid.
 """
 
 from __future__ import annotations
@@ -303,7 +310,8 @@ class TimeFrequencyScattering(nn.Module):
         ``S1`` is the scalogram ``U1``.
     average_fr : bool
         ``True`` (default): average along ``n1`` by ``phi_F`` and subsample to ``stride_fr``.
-        ``False``: no frequential averaging (``F_bins = N1``).
+        ``False``: no frequential averaging: every row of the padded frequential grids is
+        kept (``F_bins`` rows from ``n1 = bin_start < 0``, the union of the grids).
     pad_mode : "reflect" or "zero"
         Time padding (default "reflect", as Kymatio). Along ``n1`` the padding is zero.
     chunk_bytes : int
