@@ -38,14 +38,33 @@ def timed(fn, repeats):
     return statistics.median(ts)
 
 
+def _peak_kib():
+    """This process's peak RSS (KiB): VmHWM, which `_reset_peak` can reset (ru_maxrss can
+    carry the parent's peak across fork + exec)."""
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmHWM"))
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _reset_peak():
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
 def child(kind):
     """Peak RSS increase of one forward pass in this fresh process (MiB)."""
     torch.set_num_threads(2)
     m = build(kind)
     x = torch.randn(ARGS["B"], ARGS["N"])
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    _reset_peak()
+    base = _peak_kib()
     m(x)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = _peak_kib()
     print(json.dumps({"kind": kind, "delta_mib": (peak - base) / 1024,
                       "peak_mib": peak / 1024}))
 
@@ -57,6 +76,12 @@ def main():
     args = p.parse_args()
     if args.child:
         return child(args.child)
+    # Memory first, in fresh child processes, before this process grows.
+    mem = {}
+    for kind in ("s1", "jtfs"):
+        out = subprocess.run([sys.executable, __file__, "--child", kind], capture_output=True,
+                             text=True, check=True).stdout
+        mem[kind] = json.loads(out.strip().splitlines()[-1])
     torch.set_num_threads(2)
     x = torch.randn(ARGS["B"], ARGS["N"])
     s1, jt = build("s1"), build("jtfs")
@@ -67,10 +92,7 @@ def main():
     print(f"Scattering1D forward      {t_s1:8.3f} s")
     print(f"JTFS forward              {t_j:8.3f} s   ({t_j / t_s1:.1f}x Scattering1D)")
     print(f"JTFS forward + backward   {t_jb:8.3f} s   ({t_jb / t_j:.1f}x forward)")
-    for kind in ("s1", "jtfs"):
-        out = subprocess.run([sys.executable, __file__, "--child", kind], capture_output=True,
-                             text=True, check=True).stdout
-        r = json.loads(out.strip().splitlines()[-1])
+    for kind, r in mem.items():
         print(f"peak RSS, {kind:5s} (whole process) {r['peak_mib']:8.0f} MiB, "
               f"increase during forward {r['delta_mib']:6.0f} MiB")
 
