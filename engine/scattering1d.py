@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from engine._fold import apply_fold, apply_folds, fold_plan, modulus, rfft
+from engine._module import PlannedTransform, check_signal
 from engine.filterbank import (
     SIGMA0,
     FilterBank,
@@ -113,7 +114,7 @@ def _parse_Q(Q) -> tuple[int, int]:
 # The module
 # --------------------------------------------------------------------------------------------
 
-class Scattering1D(nn.Module):
+class Scattering1D(PlannedTransform):
     """The 1-D scattering transform (orders 0, 1 and 2), Kymatio-compatible.
 
     Parameters
@@ -202,7 +203,6 @@ class Scattering1D(nn.Module):
         self.ind_start, self.ind_end = border_indices(
             max(self.log2_T, self.J) + 1, self.pad_left, self.pad_left + N)
 
-        self._masters: dict[str, np.ndarray] = {}
         self.bank: FilterBank = build_filterbank(self.N_padded, self.J, self.Q, self.T,
                                                  filterbank)
         self._build_plans()
@@ -231,22 +231,10 @@ class Scattering1D(nn.Module):
         return log2_stride
 
     def _plan(self, name: str, filters: list[np.ndarray], m_out: int, half: bool) -> str:
-        """Build a fold plan and register its weights as a buffer (float32 by default); a
-        float64 master is kept so that ``.double()`` gets exact, not upcast, weights."""
+        """Build a fold plan and register its weights (see `PlannedTransform`)."""
         plan = fold_plan(filters, m_out, half)
         self._fold_plans[name] = plan
-        self._masters[name] = plan.weights
-        self.register_buffer(name, torch.as_tensor(plan.weights).to(torch.get_default_dtype()),
-                             persistent=False)
-        return name
-
-    def _apply(self, fn, recurse=True):
-        super()._apply(fn, recurse)
-        for name, master in self._masters.items():
-            buf = getattr(self, name)
-            if buf.dtype == torch.float64:
-                setattr(self, name, torch.as_tensor(master, device=buf.device))
-        return self
+        return self.register_plan(name, plan.weights)
 
     def _phi_plan(self, level: int) -> str | None:
         """The low-pass from resolution ``2**level`` to the output stride (local averaging)."""
@@ -316,45 +304,6 @@ class Scattering1D(nn.Module):
 
     # ---- forward ---------------------------------------------------------------------------
 
-    def _check_input(self, x) -> torch.Tensor:
-        ref = getattr(self, self._groups[0]["psi1"])
-        dtype = ref.dtype
-        if isinstance(x, np.ndarray):
-            if x.dtype.kind not in "fiu":
-                raise TypeError(f"Input must be real-valued floats; got a numpy array of "
-                                f"dtype {x.dtype}. Pass np.real(x) or an amplitude.")
-            x = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64)).to(
-                device=ref.device, dtype=dtype)
-        elif not torch.is_tensor(x):
-            raise TypeError(f"Input must be a torch tensor or a numpy array; got "
-                            f"{type(x).__name__}.")
-        if x.is_complex():
-            raise TypeError("Input must be real; got a complex tensor. Scatter x.real and "
-                            "x.imag separately, or the modulus.")
-        if not x.is_floating_point():
-            raise TypeError(f"Input must be a floating-point tensor; got {x.dtype}. Convert "
-                            f"with x.float() (or x.double() for a .double() transform).")
-        if x.dtype != dtype:
-            raise TypeError(f"Input dtype {x.dtype} does not match the transform's {dtype}. "
-                            f"Convert the input with x.to({dtype}) or the transform with "
-                            f".to({x.dtype}).")
-        if x.device != ref.device:
-            raise ValueError(f"Input is on {x.device} but the transform is on {ref.device}; "
-                             f"move one of them with .to(device).")
-        if x.ndim < 1 or x.shape[-1] != self.shape[0]:
-            length = x.shape[-1] if x.ndim else "N"
-            raise ValueError(f"Input's last dimension must be the signal length "
-                             f"shape={self.shape[0]}; got an input of shape "
-                             f"{tuple(x.shape)}. Build the transform with shape={length} "
-                             f"or crop/pad the signal.")
-        if x.numel() == 0:
-            raise ValueError(f"Input batch is empty (shape {tuple(x.shape)}); pass at least "
-                             f"one signal.")
-        if not bool(torch.isfinite(x).all()):
-            raise ValueError("Input contains NaN or inf; clean the signal first (e.g. "
-                             "torch.nan_to_num) so that the scattering is defined.")
-        return x
-
     def _fold(self, spec: torch.Tensor, name: str, shared: bool = False) -> torch.Tensor:
         return apply_fold(spec, self._fold_plans[name], getattr(self, name), shared)
 
@@ -405,7 +354,7 @@ class Scattering1D(nn.Module):
 
     def forward(self, x) -> torch.Tensor | list | dict:
         """Scatter ``x`` of shape ``(..., N)``; see the class docstring for the output."""
-        x = self._check_input(x)
+        x = check_signal(x, self.shape[0], getattr(self, self._groups[0]["psi1"]))
         batch_shape = x.shape[:-1]
         x = x.reshape(-1, 1, self.shape[0])
         xp = nn.functional.pad(x, (self.pad_left, self.pad_right), mode="reflect")[:, 0]

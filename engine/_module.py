@@ -1,0 +1,82 @@
+"""What the engine's transforms share as modules: exact float64 plans and input validation."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+
+class PlannedTransform(nn.Module):
+    """An ``nn.Module`` whose filter plans are float arrays designed in float64 numpy.
+
+    Plans are registered as non-persistent buffers (float32 by default: derived from the
+    constructor's arguments, they need no checkpoint). Each keeps its float64 master, so that
+    ``.double()`` (or ``.to(torch.float64)``) gives the exact values instead of upcast float32
+    ones; ``.to(device)`` moves them as any buffer.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._masters: dict[str, np.ndarray] = {}
+
+    def register_plan(self, name: str, array: np.ndarray) -> str:
+        """Register float ``array`` as buffer ``name``; returns ``name``."""
+        array = np.ascontiguousarray(array, dtype=np.float64)
+        self._masters[name] = array
+        self.register_buffer(name, torch.as_tensor(array).to(torch.get_default_dtype()),
+                             persistent=False)
+        return name
+
+    def _apply(self, fn, recurse=True):
+        super()._apply(fn, recurse)
+        for name, master in self._masters.items():
+            buf = getattr(self, name)
+            if buf.dtype == torch.float64:
+                setattr(self, name, torch.as_tensor(master, device=buf.device))
+        return self
+
+
+def check_signal(x, length: int, ref: torch.Tensor) -> torch.Tensor:
+    """Validate a batch of signals ``(..., length)`` for a transform whose plans are ``ref``.
+
+    Accepts a torch tensor or a numpy array of real numbers (numpy is converted to the
+    transform's dtype and device). Raises `TypeError`/`ValueError` that say what was wrong and
+    how to fix it: not an array, complex or integer values, a dtype or device that differs from
+    the transform's, a last dimension other than ``length``, an empty batch, NaN or inf.
+    """
+    dtype = ref.dtype
+    if isinstance(x, np.ndarray):
+        if x.dtype.kind not in "fiu":
+            raise TypeError(f"Input must be real-valued floats; got a numpy array of "
+                            f"dtype {x.dtype}. Pass np.real(x) or an amplitude.")
+        x = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64)).to(
+            device=ref.device, dtype=dtype)
+    elif not torch.is_tensor(x):
+        raise TypeError(f"Input must be a torch tensor or a numpy array; got "
+                        f"{type(x).__name__}.")
+    if x.is_complex():
+        raise TypeError("Input must be real; got a complex tensor. Scatter x.real and "
+                        "x.imag separately, or the modulus.")
+    if not x.is_floating_point():
+        raise TypeError(f"Input must be a floating-point tensor; got {x.dtype}. Convert "
+                        f"with x.float() (or x.double() for a .double() transform).")
+    if x.dtype != dtype:
+        raise TypeError(f"Input dtype {x.dtype} does not match the transform's {dtype}. "
+                        f"Convert the input with x.to({dtype}) or the transform with "
+                        f".to({x.dtype}).")
+    if x.device != ref.device:
+        raise ValueError(f"Input is on {x.device} but the transform is on {ref.device}; "
+                         f"move one of them with .to(device).")
+    if x.ndim < 1 or x.shape[-1] != length:
+        got = x.shape[-1] if x.ndim else "N"
+        raise ValueError(f"Input's last dimension must be the signal length shape={length}; "
+                         f"got an input of shape {tuple(x.shape)}. Build the transform with "
+                         f"shape={got} or crop/pad the signal.")
+    if x.numel() == 0:
+        raise ValueError(f"Input batch is empty (shape {tuple(x.shape)}); pass at least one "
+                         f"signal.")
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError("Input contains NaN or inf; clean the signal first (e.g. "
+                         "torch.nan_to_num) so that the scattering is defined.")
+    return x
