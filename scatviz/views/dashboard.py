@@ -162,7 +162,7 @@ class Dashboard(param.Parameterized):
         self.gen_button.on_click(self._on_generate)
 
         self.upload = pn.widgets.FileInput(accept=".wav,.flac,.ogg,audio/*", multiple=False,
-                                           label="upload")
+                                           label="Upload audio")
         self.upload.param.watch(self._on_upload, "value")
         self.upload_msg = pn.pane.Alert("", alert_type="danger", visible=False,
                                         name="upload_error", sizing_mode="stretch_width")
@@ -210,7 +210,6 @@ class Dashboard(param.Parameterized):
             self.asset_select,
             pn.Card(self.gen_kind, self.gen_N, self.gen_sr, self.gen_button,
                     title="Generator", collapsed=True, sizing_mode="stretch_width"),
-            pn.pane.Markdown("Upload audio", margin=(5, 10, 0, 10)),
             self.upload, self.policy, self.upload_msg,
             pn.pane.Markdown("### Transform"),
             self.w_preset,

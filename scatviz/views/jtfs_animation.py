@@ -121,6 +121,8 @@ class JTFSAnimationView(BaseView):
 
     title = "JTFS 4D animation"
     frame = param.Integer(default=0, bounds=(0, None))
+    export_frames = param.Integer(default=60, bounds=(2, 600),
+                                  doc="Frames in the exported GIF/MP4 (evenly spaced in time).")
 
     def _build(self) -> None:
         self.figure, self.source, self.mapper, self.labels, self.mid = make_mosaic_figure(
@@ -191,7 +193,8 @@ class JTFSAnimationView(BaseView):
     def _export(self, fmt: str):
         if self._res is None or self._res.jtfs is None:
             return io.BytesIO(b"")
-        return io.BytesIO(export_jtfs_animation(self._res, None, fmt=fmt))
+        return io.BytesIO(export_jtfs_animation(self._res, None, fmt=fmt,
+                                                max_frames=self.export_frames))
 
     def _gif_bytes(self):
         return self._export("gif")
