@@ -75,8 +75,12 @@ def test_jtfs_missing_is_reported_not_faked(chirp):
 
 def test_refresh_async_publishes(chirp):
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     st = ScatState.from_loaded(chirp, auto=False, J=5)
     assert st.result is None
-    res = asyncio.run(st.refresh_async())
+    # A fresh thread has no event loop, whatever earlier tests (playwright's sync API) left
+    # running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        res = pool.submit(asyncio.run, st.refresh_async()).result()
     assert st.result is res and not st.busy
