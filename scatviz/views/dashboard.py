@@ -335,9 +335,12 @@ class Dashboard(param.Parameterized):
                       f"{ {k: round(v, 3) for k, v in res.timings.items()} }",
                       file=sys.stderr, flush=True)
         done = "JTFS computing…" if res.jtfs_pending else "all views updated"
+        if res.seconds < 0.005:               # every part came from the shared cache
+            took = f"cached (computed in {sum(res.timings.values()) * 1e3:.0f} ms)"
+        else:
+            took = f"computed in {res.seconds * 1e3:.0f} ms"
         self.status = (f"#{self.generation} · {res.name} · J={res.key[1]} Q1={res.key[2][0]} · "
-                       f"scalogram {sc[0]}×{sc[1]} · computed in {res.seconds * 1e3:.0f} ms · "
-                       f"{done}")
+                       f"scalogram {sc[0]}×{sc[1]} · {took} · {done}")
         self.status_pane.object = self.status
 
     # ---- layout ----------------------------------------------------------------------------
