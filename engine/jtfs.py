@@ -616,7 +616,7 @@ class TimeFrequencyScattering(nn.Module):
             by_k.setdefault(k, []).append(i)
         groups, order, cols = [], [], 0
         for k, idx in sorted(by_k.items()):
-            r, Lk, nf = 2**k, L >> k, len(idx)
+            r, Lk = 2**k, L >> k
             # Each filter's non-zero bins, if they fit in a circular window of Lk bins: the
             # fold is then a slice (its start's phase ramp along the output rows is removed by
             # the modulus). Otherwise (Gaussian tails) the full spectrum is folded.
@@ -633,19 +633,24 @@ class TimeFrequencyScattering(nn.Module):
                 starts = None
                 w = resp[idx] / r
             p = pos[::r]                                                    # (Lk,)
-            A = np.zeros((nf, Lk, Fb))
-            for a, i in enumerate(idx):
-                gain = math.sqrt(2) if (not spinned and filters[i]["spin"] == 1) else 1.0
-                if self._f_mode == "local":
-                    q = np.arange(Fb) * 2**s_fr
-                    A[a] = gain * r * _taps_at(phi_F, q[None, :] - p[:, None])
-                elif self._f_mode == "global":
-                    A[a, :, 0] = gain * r / N1
-                else:
-                    A[a, np.arange(Lk), p - self.bin_start] = gain
+            # The frequential averaging of the Lk rows onto the output bins is one matrix
+            # (Lk, F_bins) for the whole group, times a gain per filter (sqrt 2 for the
+            # phi_t branch's spin up, which stands for both spins).
+            gains = np.array([math.sqrt(2) if (not spinned and filters[i]["spin"] == 1)
+                              else 1.0 for i in idx])
+            A = np.zeros((Lk, Fb))
+            if self._f_mode == "local":
+                q = np.arange(Fb) * 2**s_fr
+                A[:] = r * _taps_at(phi_F, q[None, :] - p[:, None])
+            elif self._f_mode == "global":
+                A[:, 0] = r / N1
+            else:
+                A[np.arange(Lk), p - self.bin_start] = 1.0
             name = f"{prefix}_k{k}"
             groups.append({"k": k, "starts": starts, "w": self._buffer(name + "_w", w),
-                           "A": self._buffer(name + "_A", A)})
+                           "A": self._buffer(name + "_A", A.T),
+                           "gains": self._buffer(name + "_g", gains[:, None])
+                           if np.any(gains != 1.0) else None})
             cols += w.size
             order += idx
         inverse = np.argsort(order)
@@ -713,10 +718,11 @@ class TimeFrequencyScattering(nn.Module):
     def _frequential(self, y: torch.Tensor, plan: dict, level: int | None) -> torch.Tensor:
         """Frequential scattering of ``y`` ``(B, n, time)`` (complex, or real for the
         ``phi_t`` branch): FFT along ``n1`` (zero-padded to the plan's ``L``), per filter
-        group a gather-multiply that filters and subsamples, inverse FFT, modulus, frequential
-        averaging (a small matrix product onto the ``F_bins`` rows), then time averaging from
-        resolution ``2**level`` (``None``: only crop, the input is already averaged).
-        Time is processed in chunks so that the intermediates stay under ``chunk_bytes``.
+        group a multiply that filters and subsamples (a window of the spectrum per filter for
+        compact filters), inverse FFT, modulus, frequential averaging (one matrix product onto
+        the ``F_bins`` rows per group), then time averaging from resolution ``2**level``
+        (``None``: only crop, the input is already averaged). Time is processed in chunks so
+        that the intermediates stay under ``chunk_bytes``.
         Returns ``(B, n_filters, F_bins, time_out)`` in the plan's filter order."""
         B, _, M = y.shape
         L = plan["L"]
@@ -724,28 +730,39 @@ class TimeFrequencyScattering(nn.Module):
         real_size = 8 if y.dtype in (torch.float64, torch.complex128) else 4
         per_t = B * (2 * L + 4 * plan["cols"]) * 2 * real_size
         step = max(1, self.chunk_bytes // per_t)
+        ext_len = max([L >> g["k"] for g in plan["groups"] if g["starts"] is not None],
+                      default=0)
         chunks = []
         for a in range(0, M, step):
             yf = torch.fft.fft(yt[:, a:a + step], n=L, dim=-1).reshape(-1, L)   # (Bm, L)
-            yr = torch.view_as_real(yf)
+            Bm = yf.shape[0]
+            # Circularly extended spectrum, shared by the windowed groups.
+            ext = torch.cat([yf, yf[:, :ext_len]], dim=1) if ext_len else None
             vs = []
             for grp in plan["groups"]:
-                w, A = getattr(self, grp["w"]), getattr(self, grp["A"])
-                nf, Lk = A.shape[0], A.shape[1]
-                if grp["starts"] is not None:          # one window of Lk bins per filter
-                    ext = torch.cat([yr, yr[:, :Lk]], dim=1)
-                    g = torch.stack([ext[:, s:s + Lk] for s in grp["starts"]], dim=1)
-                    g = g * w[..., None]                                 # (Bm, nf, Lk, 2)
+                w, At = getattr(self, grp["w"]), getattr(self, grp["A"])
+                nf, Lk = w.shape[0], At.shape[1]
+                # (complex x real products: a real weight broadcast against view_as_real's
+                # last axis of 2 is ~8x slower)
+                if grp["starts"] is not None and yf.requires_grad:
+                    g = torch.stack([ext[:, s:s + Lk] for s in grp["starts"]], dim=1) * w
+                elif grp["starts"] is not None:        # one window of Lk bins per filter
+                    g = yf.new_empty((Bm, nf, Lk))
+                    for i, s in enumerate(grp["starts"]):
+                        torch.mul(ext[:, s:s + Lk], w[i], out=g[:, i])
                 else:                                  # multiply everything, then fold
-                    g = yr[:, None] * w[..., None]                       # (Bm, nf, L, 2)
+                    g = yf[:, None] * w                                  # (Bm, nf, L)
                     if Lk < L:
-                        g = g.reshape(g.shape[0], nf, L // Lk, Lk, 2).sum(2)
-                u = modulus(torch.fft.ifft(torch.view_as_complex(g), dim=-1))  # (Bm, nf, Lk)
-                vs.append(torch.einsum("bfl,flq->bfq", u, A))
+                        g = g.reshape(Bm, nf, L // Lk, Lk).sum(2)
+                u = modulus(torch.fft.ifft(g, dim=-1))                   # (Bm, nf, Lk)
+                v = nn.functional.linear(u.reshape(Bm * nf, Lk), At).reshape(Bm, nf, -1)
+                if grp["gains"] is not None:
+                    v = v * getattr(self, grp["gains"])
+                vs.append(v)
             v = torch.cat(vs, dim=1) if len(vs) > 1 else vs[0]
             chunks.append(v.reshape(B, -1, v.shape[1], v.shape[2]))
         v = torch.cat(chunks, dim=1) if len(chunks) > 1 else chunks[0]  # (B, M, nf, Fb)
-        v = v.index_select(2, getattr(self, plan["order"])).permute(0, 2, 3, 1).contiguous()
+        v = v.permute(0, 2, 3, 1).index_select(1, getattr(self, plan["order"]))
         if level is None:
             return self._crop_avg(v)
         return self._time_average(v, level)
