@@ -244,37 +244,29 @@ def _draw(view, x, sr, name, J, Q, T, J_fr, Q_fr, F, design):
         S = Scattering1D(J, N, Q, T=T, filterbank=design)
         return filter_figure(validate_filterbank(S, families=["psi1"]), "psi1",
                              f"{design} design, J={J}, Q={Q}: psi1 (offending in red)")
-    if view in ("scalogram", "scattering"):
-        S = Scattering1D(J, N, Q, T=T if view == "scattering" else 0, filterbank=design,
-                         out_type="list" if view == "scalogram" else "array",
-                         max_order=1 if view == "scalogram" else 2)
-        with torch.no_grad():
-            out = S(torch.from_numpy(x))
-        meta = S.meta(sample_rate=sr)
+    if view == "scalogram":
+        from scatviz.demos.common import draw_scalogram, scalogram
         ax = fig.add_subplot(1, 1, 1)
-        if view == "scalogram":
-            rows = [c["coef"].numpy() for c in out if c["order"] == 1]
-            L = min(len(r) for r in rows)
-            img = np.stack([np.interp(np.linspace(0, len(r) - 1, L), np.arange(len(r)), r)
-                            for r in rows])
-            f1 = meta["xi_hz"][meta["order"] == 1, 0]
-            im = ax.imshow(20 * np.log10(img[::-1] + 1e-6 * img.max() + 1e-30), aspect="auto",
-                           origin="lower", extent=(0, N / sr, 0, len(f1)), cmap="magma")
-            idx = np.linspace(0, len(f1) - 1, 8).round().astype(int)
-            ax.set_yticks(len(f1) - 1 - idx + 0.5, [f"{f1[i]:.0f}" for i in idx])
-            ax.set_ylabel("frequency (Hz)")
-            fig.colorbar(im, ax=ax, label="dB")
-            ax.set_title(f"{name}: scalogram |x * psi1|, J={J}, Q={Q[0]}")
-        else:
-            Sx = out.numpy()
-            sel = meta["order"] > 0
-            im = ax.imshow(np.log1p(Sx[sel] / (Sx[sel].mean() + 1e-30)), aspect="auto",
-                           origin="upper", extent=(0, N / sr, sel.sum(), 0), cmap="viridis")
-            n1 = int((meta["order"] == 1).sum())
-            ax.axhline(n1, color="w", lw=0.8)
-            ax.set_ylabel(f"channel (order 1: 0..{n1 - 1}, then order 2)")
-            fig.colorbar(im, ax=ax, label="log1p(S / mean)")
-            ax.set_title(f"{name}: scattering orders 1-2, J={J}, Q={Q}, T={S.T}")
+        img, f1 = scalogram(x, J, Q, design, sr)
+        im = draw_scalogram(ax, img, f1, N / sr, dynamic_range_db=120)
+        fig.colorbar(im, ax=ax, label="dB")
+        ax.set_title(f"{name}: scalogram |x * psi1|, J={J}, Q={Q[0]}")
+        ax.set_xlabel("time (s)")
+        return fig
+    if view == "scattering":
+        S = Scattering1D(J, N, Q, T=T, filterbank=design)
+        with torch.no_grad():
+            Sx = S(torch.from_numpy(x)).numpy()
+        order = S.meta()["order"]
+        ax = fig.add_subplot(1, 1, 1)
+        sel = order > 0
+        im = ax.imshow(np.log1p(Sx[sel] / (Sx[sel].mean() + 1e-30)), aspect="auto",
+                       origin="upper", extent=(0, N / sr, sel.sum(), 0), cmap="viridis")
+        n1 = int((order == 1).sum())
+        ax.axhline(n1, color="w", lw=0.8)
+        ax.set_ylabel(f"channel (order 1: 0..{n1 - 1}, then order 2)")
+        fig.colorbar(im, ax=ax, label="log1p(S / mean)")
+        ax.set_title(f"{name}: scattering orders 1-2, J={J}, Q={Q}, T={S.T}")
         ax.set_xlabel("time (s)")
         return fig
     if view == "jtfs":

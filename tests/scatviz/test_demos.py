@@ -1,0 +1,105 @@
+"""Teaching demos: reconstruction, spoken digits, why JTFS (logic in scatviz.demos)."""
+
+from __future__ import annotations
+
+import urllib.request
+
+import numpy as np
+import pytest
+import torch
+
+from engine import Scattering1D
+from engine.signals import blips
+from scatviz.demos import digits, reconstruction, why_jtfs
+
+
+def test_example_descent_is_kymatios_loop():
+    # a short run of the example's bold-driver loop on a small problem: the loss goes down and
+    # the returned iterate's loss is the best accepted one
+    x = torch.from_numpy(blips(1024))
+    S = Scattering1D(4, 1024, 8)
+    res = reconstruction.kymatio_example_descent(S, x, n_iterations=15)
+    assert len(res.history) == 15 and res.history[-1] < res.history[0]
+    assert res.final_loss <= min(res.history) + 1e-4
+
+
+def test_reconstruct_adam_small():
+    x = torch.from_numpy(blips(1024))
+    S = Scattering1D(4, 1024, 8)
+    seen = []
+    res = reconstruction.reconstruct(x, S, n_iterations=20, lr=0.1,
+                                     callback=lambda k, loss: seen.append(loss))
+    assert seen == res.history and res.final_loss < 0.5 * res.history[0]
+    assert res.y.dtype == np.float32 and res.y.shape == (1024,)
+    fig = reconstruction.reconstruction_figure(x.numpy(), {"Scattering1D": res})
+    assert len(fig.axes) >= 5
+
+
+@pytest.mark.slow
+def test_reconstruction_reaches_kymatio_example_loss():
+    x, S = reconstruction.example_setup()
+    target = reconstruction.KYMATIO_EXAMPLE_FINAL_LOSS
+    res = reconstruction.reconstruct(x, S, n_iterations=200, lr=0.1, target=target)
+    assert res.final_loss <= target, (res.final_loss, target, len(res.history))
+
+
+def test_digit_features_and_linear_model():
+    rng = np.random.default_rng(0)
+    S = np.abs(rng.normal(size=(6, 5, 32))).astype(np.float32)
+    F = digits.pool_features(S)
+    assert F.shape == (6, 5 * (digits.N_SEGMENTS + 1))
+    np.testing.assert_allclose(F[:, :5], np.log(S[..., :8] + digits.EPS).mean(-1), rtol=1e-6)
+    # a separable toy problem
+    y = np.repeat(np.arange(3), 20)
+    X = rng.normal(size=(60, 4)) + 3 * np.eye(3, 4)[y]
+    model = digits.fit_linear(X, y, n_classes=3)
+    assert (model.predict(X) == y).mean() > 0.95
+
+
+def test_digits_small_subset(fsdd_dir):
+    res = digits.run_digits(fsdd_dir, J=6, Q=8, progress=False, limit=120)
+    assert set(res.accuracy) == {"scattering"} and 0 <= res.accuracy["scattering"] <= 1
+    assert res.confusion["scattering"].sum() == res.n_test
+    fig = digits.confusion_figure(res)
+    assert fig.axes
+
+
+@pytest.mark.slow
+def test_fsdd_accuracy_at_least_98(fsdd_dir):
+    # J=8, Q=12, N=8192, official split (takes 0-4 test): 99.0% measured (297/300)
+    res = digits.run_digits(fsdd_dir, transforms=("scattering",), progress=False)
+    assert res.n_test == 300 and res.n_train == 2700
+    assert res.accuracy["scattering"] >= 0.98, res.accuracy
+
+
+def test_why_jtfs_numbers():
+    pytest.importorskip("engine.jtfs")
+    res = why_jtfs.run_why_jtfs(N=2048, J=7, Q=8, J_fr=3)
+    chirps = res.distances["rising chirp vs falling chirp"]
+    assert chirps["time scattering"] < 1e-4                   # identical for time scattering
+    assert chirps["JTFS (spinned pairs)"] > 0.5               # JTFS tells them apart
+    fdts = res.distances["aligned partials vs frequency-shifted partials"]
+    assert fdts["JTFS (spinned pairs)"] > 5 * fdts["time scattering"]
+    up, dn = res.spins["chirp (rising)"]
+    assert up > 10 * dn
+    up, dn = res.spins["impulse"]
+    assert abs(up / dn - 1) < 0.05
+    fig = why_jtfs.why_jtfs_figure(res)
+    assert len(fig.axes) >= 9
+
+
+@pytest.mark.parametrize("app", ["demo_reconstruction", "demo_digits", "demo_why_jtfs"])
+def test_apps_serve(panel_server, app):
+    base = panel_server(f"apps/{app}.py")
+    with urllib.request.urlopen(f"{base}/{app}", timeout=60) as resp:
+        assert resp.status == 200
+        assert b"bokeh" in resp.read().lower()
+
+
+def test_apps_run_as_scripts_help():
+    import subprocess
+    import sys
+    for app in ("demo_reconstruction", "demo_digits", "demo_why_jtfs"):
+        res = subprocess.run([sys.executable, f"apps/{app}.py", "--help"], capture_output=True,
+                             text=True, timeout=120)
+        assert res.returncode == 0 and "usage" in res.stdout, res.stderr
