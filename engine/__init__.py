@@ -12,3 +12,16 @@ from engine.scattering1d import Scattering1D
 
 __all__ = ["Scattering1D", "FilterBank", "build_filterbank", "available_designs"]
 __all__ += ["TimeFrequencyScattering"]
+from engine import signals  # noqa: E402
+from engine.datasets import fetch_fsdd  # noqa: E402
+from engine.toolkit import (  # noqa: E402
+    coeff_distance,
+    coeff_energy,
+    energy_conservation,
+    normalize,
+    pack_coeffs_jtfs,
+    validate_filterbank,
+)
+
+__all__ += ["validate_filterbank", "energy_conservation", "coeff_energy", "coeff_distance",
+            "pack_coeffs_jtfs", "normalize", "fetch_fsdd", "signals"]
