@@ -340,7 +340,8 @@ def extract_features(folder, output, transform: str = "scattering", J: int = 8, 
     configuration is the same (else pass ``overwrite=True``). Files that cannot be read are
     listed in ``failed`` and skipped.
 
-    Returns a summary dict: ``done``, ``skipped``, ``failed``, ``total``, ``output``.
+    Returns a summary dict: ``done`` (files transformed now), ``skipped`` (already in
+    ``output``), ``failed`` (unreadable), ``total`` (files in ``output``), ``output``.
     """
     import soundfile as sf
     import torch
@@ -373,6 +374,7 @@ def extract_features(folder, output, transform: str = "scattering", J: int = 8, 
             names = [str(s) for s in old["files"]]
             rates = [float(r) for r in old["sample_rates"]]
             failed = [str(s) for s in old["failed"]] if "failed" in old else []
+    n_before = len(names)
     done = set(names) | set(failed)
     todo = [p for p in files if str(p.relative_to(folder)) not in done]
     if transform == "scattering":
@@ -414,13 +416,8 @@ def extract_features(folder, output, transform: str = "scattering", J: int = 8, 
                          failed=np.array(failed), config=json.dumps(config))
         bar.update(len(todo[a:a + batch_size]))
     bar.close()
-    if not todo and not output.exists():
-        _save_npz_atomic(output, features=np.zeros((0,), np.float32), files=np.array([]),
-                         sample_rates=np.array([]), failed=np.array([]),
-                         config=json.dumps(config))
-    return dict(done=len(todo) - (len(failed) - len(set(failed) & done)),
-                skipped=len(files) - len(todo), failed=failed, total=len(names),
-                output=str(output))
+    return dict(done=len(names) - n_before, skipped=len(files) - len(todo), failed=failed,
+                total=len(names), output=str(output))
 
 
 def cmd_features(args) -> int:
