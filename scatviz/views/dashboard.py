@@ -336,7 +336,7 @@ class Dashboard(param.Parameterized):
                       file=sys.stderr, flush=True)
         done = "JTFS computing…" if res.jtfs_pending else "all views updated"
         if res.seconds < 0.005:               # every part came from the shared cache
-            took = f"cached (computed in {sum(res.timings.values()) * 1e3:.0f} ms)"
+            took = f"from the cache, computed in {sum(res.timings.values()) * 1e3:.0f} ms"
         else:
             took = f"computed in {res.seconds * 1e3:.0f} ms"
         self.status = (f"#{self.generation} · {res.name} · J={res.key[1]} Q1={res.key[2][0]} · "
