@@ -45,7 +45,10 @@ average_fr=False`` (no averaging after the last modulus; ``stride=1``) the pairs
 frequential part works at the time resolution that ``Y2`` already has
 (``2**min(j2, log2 stride)``): per ``n2``, the ``n`` valid rows are zero-padded along ``n1``
 to a circular grid of ``L`` rows (about ``2n``, an FFT-friendly size; see ``_fr_length``),
-transformed by one FFT along ``n1`` (time-major layout, the FFT on the contiguous axis), and
+transformed by one FFT along ``n1`` (time-major layout, the FFT on the contiguous axis),
+on the samples of ``Y2`` that the output can see only (``_time_window``: with zero padding,
+the signal plus the reach of ``psi1`` and ``psi2`` into the padding, where ``Y2`` is
+otherwise ~0), and
 each group of frequential filters sharing a subsampling ``2**k`` (``k = min(j_fr, log2
 stride_fr)``; for the compact ``"tight"`` filters ``j_fr`` may be raised to what the width of
 the filter's support allows, see ``_fr_window_subsampling``: same accuracy, half the work) is
@@ -199,6 +202,22 @@ def frequential_filters(design: str, J_fr: int, Q_fr: int, F: int | None, n1_max
                                 j=js[n], taps=taps if spin == 1 else np.conj(taps)))
     phi_F_taps = kernel(phi_F).real.copy() if phi_F is not None else None
     return filters, phi_F_taps
+
+
+#: A filter's reach: the time (samples) beyond which its impulse response stays under this
+#: fraction of its peak (see ``TimeFrequencyScattering._time_window``).
+REACH_CRITERION = 1e-4
+
+
+def _reach(h_f: np.ndarray, criterion: float = REACH_CRITERION) -> int:
+    """Largest ``|t|`` (samples) at which any of the impulse responses of ``h_f`` ``(K, N)``
+    (frequency responses) exceeds ``criterion`` times its peak."""
+    h = np.abs(np.fft.ifft(np.atleast_2d(h_f), axis=1))
+    h = h / h.max(axis=1, keepdims=True)
+    N = h.shape[1]
+    d = np.minimum(np.arange(N), N - np.arange(N))
+    above = d[(h > criterion).any(axis=0)]
+    return int(above.max()) if above.size else 0
 
 
 def _taps_at(taps: np.ndarray, d: np.ndarray) -> np.ndarray:
@@ -563,12 +582,38 @@ class TimeFrequencyScattering(nn.Module):
                 parts.append((g, count, name))
             self._order2.append({"n2": n2, "j2": psi2.j, "k2": k2, "n": n_valid,
                                  "parts": parts, "phi": self._phi_plan(k2),
-                                 "fr": self._fr_plan(f"fr{n2}", n_valid, spinned=True)})
+                                 "fr": self._fr_plan(f"fr{n2}", n_valid, spinned=True),
+                                 "crop": self._time_window(n2, k2)})
         if not self._order2:
             raise ValueError("No second-order path: every psi2 has j2 <= j1; increase J.")
         # The phi_t branch: S1 (real) along all N1.
         self._fr_s1 = self._fr_plan("frs1", self.N1, spinned=False)
         self._build_meta()
+
+    def _time_window(self, n2: int, k2: int) -> tuple[int, int] | None:
+        """Samples ``[c0, c1)`` of ``Y2[n2]`` (at resolution ``2**k2``) that the output can
+        see, or None for all of them. The frequential stage is computed on this window only
+        and is zero outside it.
+
+        Without time averaging after the last modulus (``average=False``) or with global
+        averaging, the output crops to the signal: the window is the signal. With local
+        averaging and zero padding, the input is zero in the padding, so ``Y2 = |x * psi1| *
+        psi2`` is non-negligible only up to the reach of ``psi1`` plus that of ``psi2``
+        beyond the signal's edges (`REACH_CRITERION`); the low-pass ``phi_t`` then sees zeros
+        beyond the window, whatever its own tails. With reflect padding the padding holds
+        signal: no window (None)."""
+        Np, s = self.N_padded, self.pad_left
+        e = s + self.shape[0]
+        if self.average and self._t_mode == "local":
+            if self.pad_mode != "zero":
+                return None
+            j2 = self.bank.psi2[n2].j
+            psi1 = [p.response for p in self.bank.psi1 if p.j < j2] or \
+                [p.response for p in self.bank.psi1]
+            reach = _reach(np.stack(psi1)) + _reach(self.bank.psi2[n2].response[None])
+            s, e = max(0, s - reach), min(Np, e + reach)
+        c0, c1 = s >> k2, -(-e >> k2)
+        return None if (c0, c1) == (0, Np >> k2) else (c0, c1)
 
     def _fr_length(self, n: int) -> int:
         """Length ``L`` of the zero-padded ``n1`` grid for an input of ``n`` rows: the
@@ -750,7 +795,8 @@ class TimeFrequencyScattering(nn.Module):
         u = self._lowpass(torch.fft.rfft(u), level)
         return u[..., self.ind_start[s]:self.ind_end[s]]
 
-    def _frequential(self, y: torch.Tensor, plan: dict, level: int | None) -> torch.Tensor:
+    def _frequential(self, y: torch.Tensor, plan: dict, level: int | None,
+                     window: tuple[int, int] | None = None) -> torch.Tensor:
         """Frequential scattering of ``y`` ``(B, n, time)`` (complex, or real for the
         ``phi_t`` branch): FFT along ``n1`` (zero-padded to the plan's ``L``), per filter
         group a multiply that filters and subsamples (a window of the spectrum per filter for
@@ -759,6 +805,9 @@ class TimeFrequencyScattering(nn.Module):
         (``None``: only crop, the input is already averaged). Time is processed in chunks so
         that the intermediates stay under ``chunk_bytes``.
         Returns ``(B, n_filters, F_bins, time_out)`` in the plan's filter order."""
+        M_full = y.shape[-1]
+        if window is not None:
+            y = y[..., window[0]:window[1]]
         B, _, M = y.shape
         L = plan["L"]
         yt = y.transpose(1, 2)                                          # (B, M, n)
@@ -798,6 +847,8 @@ class TimeFrequencyScattering(nn.Module):
             chunks.append(v.reshape(B, -1, v.shape[1], v.shape[2]))
         v = torch.cat(chunks, dim=1) if len(chunks) > 1 else chunks[0]  # (B, M, nf, Fb)
         v = v.permute(0, 2, 3, 1).index_select(1, getattr(self, plan["order"]))
+        if window is not None:                         # zero outside the window
+            v = nn.functional.pad(v, (window[0], M_full - window[1]))
         if level is None:
             return self._crop_avg(v)
         return self._time_average(v, level)
@@ -863,7 +914,7 @@ class TimeFrequencyScattering(nn.Module):
                 ys.append(torch.fft.ifft(y))
             y2 = torch.cat(ys, dim=1) if len(ys) > 1 else ys[0]        # (B, n, M2)
             del ys
-            fr = self._frequential(y2, o["fr"], o["k2"])                 # (B, 1+2K, Fb, t)
+            fr = self._frequential(y2, o["fr"], o["k2"], o["crop"])      # (B, 1+2K, Fb, t)
             phi_f.append(fr[:, 0])
             up.append(fr[:, 1:1 + K])
             dn.append(fr[:, 1 + K:])

@@ -224,3 +224,18 @@ def test_cuda():
     S = TimeFrequencyScattering(J=5, J_fr=3, Q=8, shape=1024).cuda()
     x = torch.randn(2, 1024)
     torch.testing.assert_close(S(x.cuda()).cpu(), S.cpu()(x), rtol=1e-3, atol=1e-5)
+
+
+def test_time_window_matches_full_computation():
+    """The frequential stage runs only on the samples of Y2 that the output can see (the
+    signal plus the reach of psi1 and psi2 into the zero padding): the same output, to float32
+    rounding, as computing it on the whole padded time axis; reflect padding keeps it all."""
+    S = TimeFrequencyScattering(J=6, J_fr=3, Q=8, shape=N, F=4)
+    assert any(o["crop"] is not None for o in S._order2)
+    x = torch.randn(2, N)
+    y = S(x)
+    for o in S._order2:
+        o["crop"] = None
+    torch.testing.assert_close(y, S(x), rtol=1e-4, atol=1e-6 * y.abs().max().item())
+    R = TimeFrequencyScattering(J=6, J_fr=3, Q=8, shape=N, F=4, pad_mode="reflect")
+    assert all(o["crop"] is None for o in R._order2)
