@@ -28,14 +28,12 @@ def build(kind):
                                    Q_fr=a["Q_fr"], F=a["F"])
 
 
-def timed(fn, repeats):
+def timed(fn):
+    """Wall time and CPU time (time.process_time: far less sensitive to other processes' load
+    on a shared machine) of one call."""
+    t, c = time.perf_counter(), time.process_time()
     fn()
-    ts = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t)
-    return statistics.median(ts)
+    return time.perf_counter() - t, time.process_time() - c
 
 
 def _peak_kib():
@@ -85,13 +83,24 @@ def main():
     torch.set_num_threads(2)
     x = torch.randn(ARGS["B"], ARGS["N"])
     s1, jt = build("s1"), build("jtfs")
-    t_s1 = timed(lambda: s1(x), args.repeats)
-    t_j = timed(lambda: jt(x), args.repeats)
+    # Interleaved rounds, so that load changes hit every measure alike.
     xg = x.clone().requires_grad_(True)
-    t_jb = timed(lambda: jt(xg).sum().backward(), args.repeats)
-    print(f"Scattering1D forward      {t_s1:8.3f} s")
-    print(f"JTFS forward              {t_j:8.3f} s   ({t_j / t_s1:.1f}x Scattering1D)")
-    print(f"JTFS forward + backward   {t_jb:8.3f} s   ({t_jb / t_j:.1f}x forward)")
+    fns = {"s1": lambda: s1(x), "jtfs": lambda: jt(x),
+           "jtfs_fb": lambda: jt(xg).sum().backward()}
+    for fn in fns.values():                            # warm-up
+        fn()
+    rounds = {k: [] for k in fns}
+    for _ in range(args.repeats):
+        for k, fn in fns.items():
+            rounds[k].append(timed(fn))
+    (w_s1, c_s1), (w_j, c_j), (w_jb, c_jb) = (
+        tuple(statistics.median(r[i] for r in rounds[k]) for i in (0, 1)) for k in fns)
+    print("medians over", args.repeats, "rounds:   wall            CPU time")
+    print(f"Scattering1D forward      {w_s1:8.3f} s        {c_s1:8.3f} s")
+    print(f"JTFS forward              {w_j:8.3f} s ({w_j / w_s1:4.1f}x) {c_j:8.3f} s ({c_j / c_s1:4.1f}x"
+          f" Scattering1D)")
+    print(f"JTFS forward + backward   {w_jb:8.3f} s ({w_jb / w_j:4.1f}x) {c_jb:8.3f} s "
+          f"({c_jb / c_j:4.1f}x forward)")
     for kind, r in mem.items():
         print(f"peak RSS, {kind:5s} (whole process) {r['peak_mib']:8.0f} MiB, "
               f"increase during forward {r['delta_mib']:6.0f} MiB")

@@ -72,7 +72,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from engine._fold import modulus
+from engine._fold import apply_fold, fold_plan, modulus, rfft
 from engine.filterbank import (
     SIGMA0,
     build_filterbank,
@@ -113,42 +113,6 @@ def energy_ratio(out: dict, x: torch.Tensor) -> torch.Tensor:
     e_in = (x.double() ** 2).sum(-1)
     e_out = sum(out[p].double().pow(2).flatten(x.ndim - 1).sum(-1) for p in PAIRS if p != "S1")
     return e_out / e_in
-
-
-# --------------------------------------------------------------------------------------------
-# Fourier-domain filtering + subsampling on the blocks where a filter is non-negligible
-# --------------------------------------------------------------------------------------------
-
-def _fold_plan(filters: np.ndarray, m_out: int, half: bool, threshold: float = 1e-12):
-    """Blocks ``q`` (of ``m_out`` bins) where any of ``filters`` ``(F, m_in)`` matters, and the
-    weights ``(F, n_blocks, cols)`` (scaled by ``1 / r``) to fold them into ``cols`` bins."""
-    F, m_in = filters.shape
-    r = m_in // m_out
-    cols = m_out // 2 + 1 if half else m_out
-    blocks = filters.reshape(F, r, m_out)[:, :, :cols]
-    peak = np.abs(filters).max(axis=1)[:, None]
-    keep = np.flatnonzero((np.abs(blocks).max(axis=2) > threshold * peak).any(axis=0))
-    return [int(q) * m_out for q in keep], cols, blocks[:, keep] / r
-
-
-def _full_spectrum(half_spec: torch.Tensor, n: int) -> torch.Tensor:
-    """The full spectrum ``(..., n)`` of a real signal from its ``rfft`` ``(..., n//2+1)``."""
-    return torch.cat([half_spec, half_spec[..., 1:n - n // 2].flip(-1).conj()], dim=-1)
-
-
-def _apply_fold(full: torch.Tensor, starts: list[int], cols: int, w: torch.Tensor,
-                paired: bool) -> torch.Tensor:
-    """``sum_q full[..., start_q : start_q + cols] * w[:, q]``.
-
-    ``paired=False``: every signal ``(B, 1, m_in)`` meets every filter -> ``(B, F, cols)``;
-    ``paired=True``: signal ``g`` of ``(B, G, m_in)`` meets filter ``g`` -> ``(B, G, cols)``.
-    """
-    out = None
-    for i, a in enumerate(starts):
-        piece = full[..., a:a + cols] * w[:, i]
-        out = piece if out is None else out + piece
-    del paired
-    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -537,9 +501,11 @@ class TimeFrequencyScattering(nn.Module):
             return None
         name = f"phi_{level}"
         if name not in self._plans:
-            h = periodise(self.bank.phi.response, level)[None]
-            starts, cols, w = _fold_plan(h, self.N_padded >> self.log2_stride, half=True)
-            self._plans[name] = (starts, cols, self._buffer(name, w[0]))
+            # A half-spectrum plan (engine._fold): blocks above Nyquist are read as mirrored
+            # slices of the rfft, no full spectrum is built.
+            plan = fold_plan([periodise(self.bank.phi.response, level)],
+                             self.N_padded >> self.log2_stride, half=True)
+            self._plans[name] = (plan, self._buffer(name, plan.weights))
         return name
 
     def _build(self) -> None:
@@ -554,9 +520,8 @@ class TimeFrequencyScattering(nn.Module):
         for k1 in sorted(set(k1s)):
             n1s = [n for n, k in enumerate(k1s) if k == k1]
             g = len(self._groups)
-            starts, cols, w = _fold_plan(np.stack([bank.psi1[n].response for n in n1s]),
-                                         Np >> k1, half=False)
-            self._plans[f"g{g}_psi1"] = (starts, cols, self._buffer(f"g{g}_psi1", w))
+            plan = fold_plan([bank.psi1[n].response for n in n1s], Np >> k1, half=False)
+            self._plans[f"g{g}_psi1"] = (plan, self._buffer(f"g{g}_psi1", plan.weights))
             self._groups.append({"k1": k1, "n1": n1s, "phi": self._phi_plan(k1)})
 
         # Second order: for each n2, the prefix n1 < n1_max with j1 < j2, gathered per group.
@@ -575,10 +540,9 @@ class TimeFrequencyScattering(nn.Module):
                 count = sum(valid(j1s[n], psi2.j) for n in grp["n1"])
                 if count == 0:
                     continue
-                h = periodise(psi2.response, grp["k1"])[None]
-                starts, cols, w = _fold_plan(h, Np >> k2, half=False)
+                plan = fold_plan([periodise(psi2.response, grp["k1"])], Np >> k2, half=False)
                 name = f"o2_{n2}_g{g}"
-                self._plans[name] = (starts, cols, self._buffer(name, w))
+                self._plans[name] = (plan, self._buffer(name, plan.weights))
                 parts.append((g, count, name))
             self._order2.append({"n2": n2, "j2": psi2.j, "k2": k2, "n": n_valid,
                                  "parts": parts, "phi": self._phi_plan(k2),
@@ -741,7 +705,7 @@ class TimeFrequencyScattering(nn.Module):
     # ---- forward --------------------------------------------------------------------------
 
     def _check_input(self, x) -> torch.Tensor:
-        ref = getattr(self, "phi_0" if hasattr(self, "phi_0") else self._plans["g0_psi1"][2])
+        ref = getattr(self, "phi_0" if hasattr(self, "phi_0") else self._plans["g0_psi1"][-1])
         dtype = ref.dtype
         if isinstance(x, np.ndarray):
             if x.dtype.kind not in "fiu":
@@ -768,21 +732,16 @@ class TimeFrequencyScattering(nn.Module):
             raise ValueError("Input batch is empty; pass at least one signal.")
         return x
 
-    def _fold(self, full: torch.Tensor, name: str, paired: bool = False) -> torch.Tensor:
-        starts, cols, buf = self._plans[name]
-        return _apply_fold(full, starts, cols, getattr(self, buf), paired)
+    def _fold(self, spec: torch.Tensor, name: str, shared: bool = False) -> torch.Tensor:
+        """`engine._fold.apply_fold` of half spectra ``spec`` with the plan ``name``."""
+        plan, buf = self._plans[name]
+        return apply_fold(spec, plan, getattr(self, buf), shared)
 
     def _lowpass(self, spec_half: torch.Tensor, level: int) -> torch.Tensor:
         """Real signals given by their ``rfft`` at resolution ``2**level`` -> low-passed at
         the stride (padded time axis), local averaging only."""
-        n_in = self.N_padded >> level
-        starts, cols, buf = self._plans[self._phi_plan(level)]
-        w = getattr(self, buf)
-        full = spec_half if starts == [0] else _full_spectrum(spec_half, n_in)
-        out = None
-        for i, a in enumerate(starts):
-            piece = full[..., a:a + cols] * w[i]
-            out = piece if out is None else out + piece
+        plan, buf = self._plans[self._phi_plan(level)]
+        out = apply_fold(spec_half, plan, getattr(self, buf), shared=True)
         return torch.fft.irfft(out, n=self.N_padded >> self.log2_stride)
 
     def _time_average(self, u: torch.Tensor, level: int) -> torch.Tensor:
@@ -792,7 +751,7 @@ class TimeFrequencyScattering(nn.Module):
         if not self.average:                           # stride 1, level 0
             return u[..., self.ind_start[level]:self.ind_end[level]]
         s = self.log2_stride
-        u = self._lowpass(torch.fft.rfft(u), level)
+        u = self._lowpass(rfft(u), level)
         return u[..., self.ind_start[s]:self.ind_end[s]]
 
     def _frequential(self, y: torch.Tensor, plan: dict, level: int | None,
@@ -866,9 +825,8 @@ class TimeFrequencyScattering(nn.Module):
         x = x.reshape(-1, 1, self.shape[0])
         mode = "reflect" if self.pad_mode == "reflect" else "constant"
         xp = nn.functional.pad(x, (self.pad_left, self.pad_right), mode=mode)[:, 0]
-        B, Np = xp.shape[0], self.N_padded
-        spec0 = torch.fft.rfft(xp)
-        full0 = _full_spectrum(spec0, Np)[:, None]
+        B = xp.shape[0]
+        spec0 = rfft(xp)
         s = self.log2_stride
         glob = self._t_mode == "global"
 
@@ -879,9 +837,9 @@ class TimeFrequencyScattering(nn.Module):
             S0 = self._lowpass(spec0, 0)[:, None, self.ind_start[s]:self.ind_end[s]]
         u1s, spec1s, s1s = [], [], []
         for g, grp in enumerate(self._groups):
-            u1 = torch.fft.ifft(self._fold(full0, f"g{g}_psi1")).abs()     # (B, G, m1)
-            spec1 = torch.fft.rfft(u1)
-            spec1s.append(_full_spectrum(spec1, u1.shape[-1]))
+            u1 = modulus(torch.fft.ifft(self._fold(spec0, f"g{g}_psi1")))  # (B, G, m1)
+            spec1 = rfft(u1)
+            spec1s.append(spec1)
             if glob:
                 s1s.append(u1[..., self.ind_start[grp["k1"]]:self.ind_end[grp["k1"]]]
                            .mean(-1, keepdim=True))
@@ -908,10 +866,7 @@ class TimeFrequencyScattering(nn.Module):
         for o in self._order2:
             ys = []
             for g, count, name in o["parts"]:
-                spec = spec1s[g][:, :count]
-                starts, cols, buf = self._plans[name]
-                y = _apply_fold(spec, starts, cols, getattr(self, buf), True)
-                ys.append(torch.fft.ifft(y))
+                ys.append(torch.fft.ifft(self._fold(spec1s[g][:, :count], name, True)))
             y2 = torch.cat(ys, dim=1) if len(ys) > 1 else ys[0]        # (B, n, M2)
             del ys
             fr = self._frequential(y2, o["fr"], o["k2"], o["crop"])      # (B, 1+2K, Fb, t)
