@@ -695,6 +695,11 @@ class TimeFrequencyScattering(nn.Module):
                            "A": self._buffer(name + "_A", A.T),
                            "gains": self._buffer(name + "_g", gains[:, None])
                            if np.any(gains != 1.0) else None})
+            if windowed:   # the windows' bins, for a one-buffer gather when differentiating
+                bins = (np.array(starts)[:, None] + np.arange(Lk)) % L
+                self.register_buffer(name + "_bins", torch.as_tensor(bins.ravel()),
+                                     persistent=False)
+                groups[-1]["bins"] = name + "_bins"
             cols += w.size
             order += idx
         inverse = np.argsort(order)
@@ -776,19 +781,21 @@ class TimeFrequencyScattering(nn.Module):
         ext_len = max([L >> g["k"] for g in plan["groups"] if g["starts"] is not None],
                       default=0)
         chunks = []
-        for a in range(0, M, step):
-            yf = torch.fft.fft(yt[:, a:a + step], n=L, dim=-1).reshape(-1, L)   # (Bm, L)
+        grad = yt.requires_grad
+        # (split, not slices: a slice's backward writes a zero tensor of the whole input)
+        for part in yt.split(step, dim=1):
+            yf = torch.fft.fft(part, n=L, dim=-1).reshape(-1, L)                 # (Bm, L)
             Bm = yf.shape[0]
             # Circularly extended spectrum, shared by the windowed groups.
-            ext = torch.cat([yf, yf[:, :ext_len]], dim=1) if ext_len else None
+            ext = torch.cat([yf, yf[:, :ext_len]], dim=1) if ext_len and not grad else None
             vs = []
             for grp in plan["groups"]:
                 w, At = getattr(self, grp["w"]), getattr(self, grp["A"])
                 nf, Lk = w.shape[0], At.shape[1]
                 # (complex x real products: a real weight broadcast against view_as_real's
                 # last axis of 2 is ~8x slower)
-                if grp["starts"] is not None and yf.requires_grad:
-                    g = torch.stack([ext[:, s:s + Lk] for s in grp["starts"]], dim=1) * w
+                if grp["starts"] is not None and grad:
+                    g = yf.index_select(1, getattr(self, grp["bins"])).view(Bm, nf, Lk) * w
                 elif grp["starts"] is not None:        # one window of Lk bins per filter
                     g = yf.new_empty((Bm, nf, Lk))
                     for i, s in enumerate(grp["starts"]):
