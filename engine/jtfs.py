@@ -307,7 +307,7 @@ class TimeFrequencyScattering(nn.Module):
         ``False``: no frequential averaging: every row of the padded frequential grids is
         kept (``F_bins`` rows from ``n1 = bin_start < 0``, the union of the grids).
     pad_mode : "reflect" or "zero"
-        Time padding (default "reflect", as Kymatio). Along ``n1`` the padding is zero.
+        Time padding (default "zero"; "reflect" as Kymatio). Along ``n1`` the padding is zero.
     chunk_bytes : int
         Upper bound on one batched complex intermediate; lower it to save memory.
 

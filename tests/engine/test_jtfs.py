@@ -239,3 +239,36 @@ def test_time_window_matches_full_computation():
     torch.testing.assert_close(y, S(x), rtol=1e-4, atol=1e-6 * y.abs().max().item())
     R = TimeFrequencyScattering(J=6, J_fr=3, Q=8, shape=N, F=4, pad_mode="reflect")
     assert all(o["crop"] is None for o in R._order2)
+
+
+class _UpperEdgeRule(TimeFrequencyScattering):
+    """The frequential subsampling by each filter's upper edge only (``j_fr``)."""
+
+    def _fr_window_subsampling(self, resp):
+        return 0
+
+
+def test_frequential_subsampling_by_support_width_is_as_accurate():
+    """Tight frequential filters are subsampled by the width of their support (plus a guard),
+    not by their upper edge: fewer rows, and the error against no frequential subsampling at
+    all (stride_fr=1, every n1 row, then the bins taken every 8 rows) stays that of the
+    upper-edge rule (here: chirp 0.11 % vs 0.09 %, noise 0.77 % both, with 0.72x the rows;
+    at N=8192, J=8, Q=16, F=16: 0.24-0.77 % both)."""
+    kw = dict(J=6, J_fr=4, Q=16, shape=2048, Q_fr=2, F=8, out_type="dict")
+    x = torch.tensor(np.stack([linear_chirp(2048, 0.02, 0.4),
+                               np.random.default_rng(0).standard_normal(2048)]),
+                     dtype=torch.float32)
+    S, U = TimeFrequencyScattering(**kw), _UpperEdgeRule(**kw)
+    rows = lambda m: sum(getattr(m, g["w"]).shape[0] * getattr(m, g["A"]).shape[1]  # noqa: E731
+                         for o in m._order2 for g in o["fr"]["groups"])
+    assert rows(S) < 0.8 * rows(U)
+    truth = TimeFrequencyScattering(**kw, stride_fr=1)(x)
+    pairs = ["phi_t * psi_f", "psi_t * psi_f_up", "psi_t * psi_f_dn"]
+    ref = torch.cat([truth[p][..., ::8, :].flatten(1) for p in pairs], 1)
+    err = {}
+    for name, m in (("width", S), ("edge", U)):
+        y = m(x)
+        err[name] = ((torch.cat([y[p].flatten(1) for p in pairs], 1) - ref).norm(dim=1)
+                     / ref.norm(dim=1))
+    assert torch.all(err["width"] < 1.3 * err["edge"] + 1e-3), err
+    assert torch.all(err["width"] < 0.02), err
