@@ -73,6 +73,7 @@ import torch
 from torch import nn
 
 from engine._fold import apply_fold, fold_plan, modulus, rfft
+from engine._module import PlannedTransform, check_signal
 from engine.filterbank import (
     SIGMA0,
     build_filterbank,
@@ -259,7 +260,7 @@ def frequential_bank(design: str, J_fr: int, Q_fr: int, L: int):
 # The module
 # --------------------------------------------------------------------------------------------
 
-class TimeFrequencyScattering(nn.Module):
+class TimeFrequencyScattering(PlannedTransform):
     """Joint Time-Frequency Scattering, Kymatio-compatible constructor.
 
     Parameters
@@ -425,7 +426,6 @@ class TimeFrequencyScattering(nn.Module):
         else:
             self.F_bins = -(-self.N1 // 2**self.log2_stride_fr)
 
-        self._masters: dict[str, np.ndarray] = {}
         self._build()
 
     # ---- parameter helpers --------------------------------------------------------------
@@ -472,23 +472,6 @@ class TimeFrequencyScattering(nn.Module):
         return self._log2_pow2(stride_fr, "stride_fr", limit, "F (rounded down to a power "
                                "of two)")
 
-    def _buffer(self, name: str, array: np.ndarray) -> str:
-        """Register a float plan array (float32 by default) with a float64 master, so that
-        ``.double()`` gets exact values."""
-        array = np.ascontiguousarray(array, dtype=np.float64)
-        self._masters[name] = array
-        self.register_buffer(name, torch.as_tensor(array).to(torch.get_default_dtype()),
-                             persistent=False)
-        return name
-
-    def _apply(self, fn, recurse=True):
-        super()._apply(fn, recurse)
-        for name, master in self._masters.items():
-            buf = getattr(self, name)
-            if buf.dtype == torch.float64:
-                setattr(self, name, torch.as_tensor(master, device=buf.device))
-        return self
-
     # ---- construction -------------------------------------------------------------------
 
     def _k(self, j: int) -> int:
@@ -505,7 +488,7 @@ class TimeFrequencyScattering(nn.Module):
             # slices of the rfft, no full spectrum is built.
             plan = fold_plan([periodise(self.bank.phi.response, level)],
                              self.N_padded >> self.log2_stride, half=True)
-            self._plans[name] = (plan, self._buffer(name, plan.weights))
+            self._plans[name] = (plan, self.register_plan(name, plan.weights))
         return name
 
     def _build(self) -> None:
@@ -521,7 +504,7 @@ class TimeFrequencyScattering(nn.Module):
             n1s = [n for n, k in enumerate(k1s) if k == k1]
             g = len(self._groups)
             plan = fold_plan([bank.psi1[n].response for n in n1s], Np >> k1, half=False)
-            self._plans[f"g{g}_psi1"] = (plan, self._buffer(f"g{g}_psi1", plan.weights))
+            self._plans[f"g{g}_psi1"] = (plan, self.register_plan(f"g{g}_psi1", plan.weights))
             self._groups.append({"k1": k1, "n1": n1s, "phi": self._phi_plan(k1)})
 
         # Second order: for each n2, the prefix n1 < n1_max with j1 < j2, gathered per group.
@@ -542,7 +525,7 @@ class TimeFrequencyScattering(nn.Module):
                     continue
                 plan = fold_plan([periodise(psi2.response, grp["k1"])], Np >> k2, half=False)
                 name = f"o2_{n2}_g{g}"
-                self._plans[name] = (plan, self._buffer(name, plan.weights))
+                self._plans[name] = (plan, self.register_plan(name, plan.weights))
                 parts.append((g, count, name))
             self._order2.append({"n2": n2, "j2": psi2.j, "k2": k2, "n": n_valid,
                                  "parts": parts, "phi": self._phi_plan(k2),
@@ -691,9 +674,9 @@ class TimeFrequencyScattering(nn.Module):
             else:
                 A[np.arange(Lk), p - self.bin_start] = 1.0
             name = f"{prefix}_k{k}"
-            groups.append({"k": k, "starts": starts, "w": self._buffer(name + "_w", w),
-                           "A": self._buffer(name + "_A", A.T),
-                           "gains": self._buffer(name + "_g", gains[:, None])
+            groups.append({"k": k, "starts": starts, "w": self.register_plan(name + "_w", w),
+                           "A": self.register_plan(name + "_A", A.T),
+                           "gains": self.register_plan(name + "_g", gains[:, None])
                            if np.any(gains != 1.0) else None})
             if windowed:   # the windows' bins, for a one-buffer gather when differentiating
                 bins = (np.array(starts)[:, None] + np.arange(Lk)) % L
@@ -708,34 +691,6 @@ class TimeFrequencyScattering(nn.Module):
                 "cols": cols}
 
     # ---- forward --------------------------------------------------------------------------
-
-    def _check_input(self, x) -> torch.Tensor:
-        ref = getattr(self, "phi_0" if hasattr(self, "phi_0") else self._plans["g0_psi1"][-1])
-        dtype = ref.dtype
-        if isinstance(x, np.ndarray):
-            if x.dtype.kind not in "fiu":
-                raise TypeError(f"Input must be real-valued floats; got a numpy array of "
-                                f"dtype {x.dtype}.")
-            x = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64)).to(
-                device=ref.device, dtype=dtype)
-        elif not torch.is_tensor(x):
-            raise TypeError(f"Input must be a torch tensor or a numpy array; got "
-                            f"{type(x).__name__}.")
-        if x.is_complex() or not x.is_floating_point():
-            raise TypeError(f"Input must be a real floating-point tensor; got {x.dtype}.")
-        if x.dtype != dtype:
-            raise TypeError(f"Input dtype {x.dtype} does not match the transform's {dtype}. "
-                            f"Convert the input with x.to({dtype}) or the transform with "
-                            f".to({x.dtype}).")
-        if x.device != ref.device:
-            raise ValueError(f"Input is on {x.device} but the transform is on {ref.device}; "
-                             f"move one of them with .to(device).")
-        if x.ndim < 1 or x.shape[-1] != self.shape[0]:
-            raise ValueError(f"Input's last dimension must be the signal length "
-                             f"shape={self.shape[0]}; got an input of shape {tuple(x.shape)}.")
-        if x.numel() == 0:
-            raise ValueError("Input batch is empty; pass at least one signal.")
-        return x
 
     def _fold(self, spec: torch.Tensor, name: str, shared: bool = False) -> torch.Tensor:
         """`engine._fold.apply_fold` of half spectra ``spec`` with the plan ``name``."""
@@ -827,7 +782,8 @@ class TimeFrequencyScattering(nn.Module):
 
     def forward(self, x) -> torch.Tensor | dict:
         """Scatter ``x`` ``(..., N)``; see the class docstring for the output."""
-        x = self._check_input(x)
+        x = check_signal(x, self.shape[0], getattr(
+            self, "phi_0" if hasattr(self, "phi_0") else self._plans["g0_psi1"][-1]))
         batch_shape = x.shape[:-1]
         x = x.reshape(-1, 1, self.shape[0])
         mode = "reflect" if self.pad_mode == "reflect" else "constant"

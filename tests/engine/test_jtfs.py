@@ -90,6 +90,10 @@ def test_errors_say_what_is_allowed():
         S(torch.randn(2, 1000))
     with pytest.raises(TypeError, match="dtype"):
         S(torch.randn(2, 1024, dtype=torch.float64))
+    with pytest.raises(ValueError, match="NaN or inf"):
+        S(torch.full((1, 1024), float("nan")))
+    with pytest.raises(ValueError, match="batch is empty"):
+        S(torch.ones(0, 1024))
 
 
 def test_global_averaging_and_kymatio_bank():
