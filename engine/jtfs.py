@@ -120,6 +120,29 @@ def energy_ratio(out: dict, x: torch.Tensor) -> torch.Tensor:
 # Frequential filters (along n1), as short kernels
 # --------------------------------------------------------------------------------------------
 
+def _frequential_design(design: str, J_fr: int, Q_fr: int, L: int):
+    """The frequential bank's design on an ``L``-point grid along ``n1``: ``(freqs, phi, psi,
+    js)`` with ``freqs`` the ``(xi, sigma)`` of the wavelets (cycles per ``n1`` bin), ``phi``
+    the low-pass of width ``2**J_fr`` ``(L,)``, ``psi`` the spin-up wavelets ``(n_fr, L)``
+    and ``js`` their subsamplings."""
+    freqs = list(kymatio_frequencies(J_fr, Q_fr))
+    centres = [xi for xi, _ in freqs]
+    if design == "tight":
+        sigmas = [sg for _, sg in freqs]
+        psi = tight_wavelets(L, centres, 2**J_fr, gain=1.0, sigmas=sigmas,
+                             delta=FREQUENTIAL_CROSSFADE, crossfade=True)
+        js = [subsampling(n, centres, sigmas) for n in range(len(centres))]
+    else:
+        psi = np.stack([morlet_1d(L, xi, sigma) for xi, sigma in freqs])
+        js = [max_subsampling(xi, sigma) for xi, sigma in freqs]
+    return freqs, _frequential_lowpass(design, L, 2**J_fr), psi, js
+
+
+def _frequential_lowpass(design: str, L: int, width: int) -> np.ndarray:
+    """A frequential low-pass of ``width`` ``n1`` bins on an ``L``-point grid."""
+    return tight_lowpass(L, width) if design == "tight" else gauss_1d(L, SIGMA0 / width)
+
+
 @lru_cache(maxsize=32)
 def frequential_filters(design: str, J_fr: int, Q_fr: int, F: int | None, n1_max: int):
     """Kernels along ``n1`` of the frequential bank, cached.
@@ -133,20 +156,8 @@ def frequential_filters(design: str, J_fr: int, Q_fr: int, F: int | None, n1_max
     """
     L = max(1024, 64 * 2**J_fr, 4 * n1_max)
     L = 1 << (L - 1).bit_length()
-    freqs = list(kymatio_frequencies(J_fr, Q_fr))
-    centres = [xi for xi, _ in freqs]
-    if design == "tight":
-        phi = tight_lowpass(L, 2**J_fr)
-        sigmas = [sg for _, sg in freqs]
-        psi = tight_wavelets(L, centres, 2**J_fr, gain=1.0, sigmas=sigmas,
-                             delta=FREQUENTIAL_CROSSFADE, crossfade=True)
-        js = [subsampling(n, centres, sigmas) for n in range(len(centres))]
-        phi_F = tight_lowpass(L, F) if F is not None else None
-    else:
-        phi = gauss_1d(L, SIGMA0 / 2**J_fr)
-        psi = np.stack([morlet_1d(L, xi, sigma) for xi, sigma in freqs])
-        js = [max_subsampling(xi, sigma) for xi, sigma in freqs]
-        phi_F = gauss_1d(L, SIGMA0 / F) if F is not None else None
+    freqs, phi, psi, js = _frequential_design(design, J_fr, Q_fr, L)
+    phi_F = _frequential_lowpass(design, L, F) if F is not None else None
 
     def kernel(resp):
         """Taps at offsets ``-H..H`` of the impulse response of ``resp``, ``H`` the smallest
@@ -233,18 +244,7 @@ def frequential_bank(design: str, J_fr: int, Q_fr: int, L: int):
     Littlewood-Paley sum is exactly that of the design at the grid's frequencies
     (``"tight"``: ``|phi_f|^2 + sum |psi_up|^2 + |psi_dn|^2 = 1``).
     """
-    freqs = list(kymatio_frequencies(J_fr, Q_fr))
-    centres = [xi for xi, _ in freqs]
-    if design == "tight":
-        phi = tight_lowpass(L, 2**J_fr)
-        sigmas = [sg for _, sg in freqs]
-        psi = tight_wavelets(L, centres, 2**J_fr, gain=1.0, sigmas=sigmas,
-                             delta=FREQUENTIAL_CROSSFADE, crossfade=True)
-        js = [subsampling(n, centres, sigmas) for n in range(len(centres))]
-    else:
-        phi = gauss_1d(L, SIGMA0 / 2**J_fr)
-        psi = np.stack([morlet_1d(L, xi, sigma) for xi, sigma in freqs])
-        js = [max_subsampling(xi, sigma) for xi, sigma in freqs]
+    freqs, phi, psi, js = _frequential_design(design, J_fr, Q_fr, L)
     mirror = (-np.arange(L)) % L
     meta = [dict(name="phi_f", spin=0, n_fr=-1, xi=0.0, sigma=SIGMA0 / 2**J_fr, j=J_fr)]
     resp = [phi]
