@@ -7,7 +7,7 @@ import panel as pn
 import param
 from bokeh.models import FixedTicker, Range1d
 
-from scatviz.state import ScatState
+from scatviz.state import JTFS_UNAVAILABLE, ScatState
 
 __all__ = ["BaseView", "shared_time_range", "set_fixed_ticks"]
 
@@ -119,3 +119,31 @@ class BaseView(pn.viewable.Viewer):
 
     def __panel__(self):
         return self._layout
+
+
+class JTFSView(BaseView):
+    """A view of the JTFS result. While JTFS computes it keeps its last picture; without a
+    result it shows the engine's message (kept until a result comes) and clears its plots.
+    Subclasses draw in `_update_jtfs` and clear in `_clear`."""
+
+    _jt = None
+
+    def _update(self, res) -> None:
+        if res.jtfs_pending:          # JTFS still computing: keep the last picture
+            return
+        self._jt = res.jtfs
+        if self._jt is None:
+            self.message = res.jtfs_error or JTFS_UNAVAILABLE
+            self._clear(res)
+            return
+        self.message = ""
+        self._update_jtfs(res, self._jt)
+
+    def _keep_message(self) -> bool:
+        return self._jt is None
+
+    def _clear(self, res) -> None:
+        raise NotImplementedError
+
+    def _update_jtfs(self, res, jt) -> None:
+        raise NotImplementedError

@@ -26,9 +26,8 @@ from bokeh.models import (
 )
 from bokeh.plotting import figure
 
-from scatviz.state import JTFS_UNAVAILABLE
 from scatviz.theme import SEQUENTIAL, style_figure
-from scatviz.views.base import BaseView, set_fixed_ticks
+from scatviz.views.base import JTFSView, set_fixed_ticks
 
 __all__ = ["JTFS2DView", "Mosaic", "jtfs_mosaic", "mosaic_layout"]
 
@@ -162,7 +161,7 @@ def set_mosaic_axes(fig, lay: Mosaic, labels, mid) -> None:
     mid.location = H / 2
 
 
-class JTFS2DView(BaseView):
+class JTFS2DView(JTFSView):
     """The spinned JTFS coefficients at one time instant (``state.jtfs_frame``) as the
     (n2, n1_fr) grid, spin up above spin down.
 
@@ -188,9 +187,6 @@ class JTFS2DView(BaseView):
         return [pn.Row(self.frame_slider, self.time_label, sizing_mode="stretch_width"),
                 self.pane]
 
-    def _keep_message(self) -> bool:
-        return self._jt is None
-
     def mosaic_data(self) -> dict:
         """What is drawn: ``image`` ``(H, W)`` (NaN separators), ``frame``, ``time`` s,
         ``layout`` (`Mosaic`)."""
@@ -203,17 +199,11 @@ class JTFS2DView(BaseView):
             return 0.0
         return float(jt.times[min(self.state.jtfs_frame, len(jt.times) - 1)])
 
-    def _update(self, res) -> None:
-        if res.jtfs_pending:          # JTFS still computing: keep the last picture
-            return
-        jt = res.jtfs
-        self._jt = jt
-        if jt is None:
-            self.message = res.jtfs_error or JTFS_UNAVAILABLE
-            self.source.data = dict(image=[np.full((1, 1), np.nan, np.float32)], x=[0.0],
-                                    y=[0.0], dw=[1.0], dh=[1.0])
-            return
-        self.message = ""
+    def _clear(self, res) -> None:
+        self.source.data = dict(image=[np.full((1, 1), np.nan, np.float32)], x=[0.0],
+                                y=[0.0], dw=[1.0], dh=[1.0])
+
+    def _update_jtfs(self, res, jt) -> None:
         n2, nfr, n1, L = jt.up.shape
         self._lay = mosaic_layout(n2, nfr, n1, jt.n1_hz, jt.n2_hz, jt.n1_fr_labels)
         set_mosaic_axes(self.figure, self._lay, self.labels, self.mid)

@@ -17,7 +17,7 @@ import param
 
 from scatviz.state import JTFS_UNAVAILABLE, Transforms
 from scatviz.theme import SEQUENTIAL
-from scatviz.views.base import BaseView
+from scatviz.views.base import JTFSView
 from scatviz.views.jtfs2d import (
     colour_top,
     jtfs_mosaic,
@@ -115,7 +115,7 @@ def _write_mp4(path: Path, frames, fps: float) -> None:
             w.append_data(f)
 
 
-class JTFSAnimationView(BaseView):
+class JTFSAnimationView(JTFSView):
     """The JTFS grid animated over time: a player steps through the time frames in the
     browser; buttons export the animation to GIF or MP4."""
 
@@ -146,22 +146,14 @@ class JTFSAnimationView(BaseView):
         return [pn.Row(self.player, self.time_label, sizing_mode="stretch_width"),
                 self.pane, pn.Row(self.gif_button, self.mp4_button)]
 
-    def _keep_message(self) -> bool:
-        return self._jt is None
-
-    def _update(self, res) -> None:
-        if res.jtfs_pending:          # JTFS still computing: keep the last picture
-            return
+    def _clear(self, res) -> None:
         self._res = res
-        jt = res.jtfs
-        self._jt = jt
-        if jt is None:
-            self.message = res.jtfs_error or JTFS_UNAVAILABLE
-            self.player.disabled = True
-            self.source.data = dict(image=[np.full((1, 1), np.nan, np.float32)], x=[0.0],
-                                    y=[0.0], dw=[1.0], dh=[1.0])
-            return
-        self.message = ""
+        self.player.disabled = True
+        self.source.data = dict(image=[np.full((1, 1), np.nan, np.float32)], x=[0.0],
+                                y=[0.0], dw=[1.0], dh=[1.0])
+
+    def _update_jtfs(self, res, jt) -> None:
+        self._res = res
         self.player.disabled = False
         n2, nfr, n1, L = jt.up.shape
         self._lay = mosaic_layout(n2, nfr, n1, jt.n1_hz, jt.n2_hz, jt.n1_fr_labels)

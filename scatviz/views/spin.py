@@ -26,9 +26,8 @@ from bokeh.models import (
 )
 from bokeh.plotting import figure
 
-from scatviz.state import JTFS_UNAVAILABLE
 from scatviz.theme import SEQUENTIAL, SPIN_DIVERGING, SPIN_DOWN, SPIN_UP, style_figure
-from scatviz.views.base import BaseView, set_fixed_ticks
+from scatviz.views.base import JTFSView, set_fixed_ticks
 from scatviz.views.scalogram import _FREQ_HOVER, frequency_ticks
 
 __all__ = ["SpinInspectorView", "spin_maps", "region_summary"]
@@ -74,7 +73,7 @@ def region_summary(up: np.ndarray, dn: np.ndarray, n1_hz: np.ndarray, times: np.
                 cells_down=cd, n1=n1_sel, t=t_sel)
 
 
-class SpinInspectorView(BaseView):
+class SpinInspectorView(JTFSView):
     """Where the energy rises (spin up) and falls (spin down), and the verdict in a region."""
 
     title = "Spin inspector"
@@ -151,9 +150,6 @@ class SpinInspectorView(BaseView):
                 self.pane, self.verdict,
                 pn.Row(pn.pane.Bokeh(self.fig_bars), pn.pane.Bokeh(self.fig_cells))]
 
-    def _keep_message(self) -> bool:
-        return self._jt is None
-
     def summary(self) -> dict:
         """`region_summary` of the current region (None without JTFS)."""
         jt = self._jt
@@ -161,16 +157,10 @@ class SpinInspectorView(BaseView):
             return None
         return region_summary(jt.up, jt.dn, jt.n1_hz, jt.times, self.t_range, self.f_range)
 
-    def _update(self, res) -> None:
-        if res.jtfs_pending:          # JTFS still computing: keep the last picture
-            return
-        jt = res.jtfs
-        self._jt = jt
-        if jt is None:
-            self.message = res.jtfs_error or JTFS_UNAVAILABLE
-            self.verdict.object = ""
-            return
-        self.message = ""
+    def _clear(self, res) -> None:
+        self.verdict.object = ""
+
+    def _update_jtfs(self, res, jt) -> None:
         eu, ed = spin_maps(jt.up, jt.dn)
         tot = eu + ed
         contrast = np.where(tot > 0, (eu - ed) / np.where(tot > 0, tot, 1), 0.0)
