@@ -5,7 +5,8 @@ Recipe (Kymatio's classic example, made a little stronger, with J=8, Q=12, N=819
 1. every recording (8 kHz) fitted to ``N = 8192`` samples: centre zero-padding, or the middle
    8192 samples of the (few) longer ones (`engine.datasets.fit_length`);
 2. ``Scattering1D(J=8, shape=8192, Q=12)`` (T = 256: 32 time frames); orders 1 and 2;
-3. ``log(S + eps)`` with ``eps = 1e-4`` (the recordings are in [-1, 1]);
+3. ``log(S + eps)`` with ``eps = 1e-4`` (the recordings are in [-1, 1]; negative values,
+   which the tight design's averaging can produce, are clipped to 0 first);
 4. time pooling: the mean over 4 equal segments (a coarse temporal envelope: the utterances
    are centred) and the standard deviation over all frames, per channel;
 5. standardisation with the training set's mean and standard deviation;
@@ -47,9 +48,13 @@ def scatter_batches(x: np.ndarray, module: torch.nn.Module, batch_size: int = 10
 
 def pool_features(S: np.ndarray, eps: float = EPS, n_segments: int = N_SEGMENTS
                   ) -> np.ndarray:
-    """``log(S + eps)`` ``(n, C, L)`` pooled to ``(n, C (n_segments + 1))``: segment means,
-    then the standard deviation over time."""
-    L = np.log(S.astype(np.float64) + eps)
+    """``log(max(S, 0) + eps)`` ``(n, C, L)`` pooled to ``(n, C (n_segments + 1))``: segment
+    means, then the standard deviation over time.
+
+    The clip matters for the ``"tight"`` design (JTFS's default): its compactly supported
+    low-passes have small negative side lobes in time, so an averaged modulus can dip a
+    little below zero."""
+    L = np.log(np.maximum(S.astype(np.float64), 0.0) + eps)
     n, C, T = L.shape
     cuts = np.linspace(0, T, n_segments + 1).round().astype(int)
     means = [L[..., a:b].mean(-1) for a, b in zip(cuts[:-1], cuts[1:])]
