@@ -189,13 +189,14 @@ def _figure(w=9.0, h=4.5):
 
 
 def render(spec: str, view: str, output: str, J: int = 8, Q=(12, 1), T=None, J_fr: int = 4,
-           Q_fr: int = 1, F=None, design: str = "kymatio", N: int | None = None,
+           Q_fr: int = 1, F=None, design: str | None = None, N: int | None = None,
            sample_rate: float = 8000.0, fps: float = 8.0) -> Path:
     """Draw one view of ``spec`` (see `load_signal`) into ``output`` (.png, .gif, .mp4).
 
     The JTFS animation is the dashboard's own export (``scatviz.views.jtfs_animation``); the
     static views are matplotlib figures of the engine's outputs (the dashboard's views are
-    Bokeh models, which need a browser driver to become PNGs).
+    Bokeh models, which need a browser driver to become PNGs). ``design`` defaults to each
+    transform's own default: ``"kymatio"`` for Scattering1D, ``"tight"`` for JTFS.
     """
     if view not in VIEWS:
         raise ValueError(f"--view {view!r} is not known; choose one of {sorted(VIEWS)}.")
@@ -205,6 +206,7 @@ def render(spec: str, view: str, output: str, J: int = 8, Q=(12, 1), T=None, J_f
         raise ValueError(f"--view {view} writes {', '.join(VIEWS[view][1])}; got {out.name!r}.")
     x, sr, name = load_signal(spec, N, sample_rate)
     Q = (Q, 1) if isinstance(Q, int) else tuple(Q)
+    design = design or ("tight" if view.startswith("jtfs") else "kymatio")
     if view == "jtfs_animation":
         from scatviz.state import compute_transforms
         from scatviz.views.jtfs_animation import export_jtfs_animation, render_frames
@@ -275,7 +277,7 @@ def _draw(view, x, sr, name, J, Q, T, J_fr, Q_fr, F, design):
         except ImportError as exc:
             raise ValueError(f"JTFS is not available in this build: {exc}") from exc
         tf = TimeFrequencyScattering(J, J_fr, Q, N, T=T, Q_fr=Q_fr, F=F, out_type="dict",
-                                     filterbank=design if design != "kymatio" else "tight")
+                                     filterbank=design)
         with torch.no_grad():
             out = tf(torch.from_numpy(x))
         up = out["psi_t * psi_f_up"].double().pow(2).sum((-1, -2)).numpy()   # (n2, n_fr)
@@ -323,7 +325,7 @@ def _save_npz_atomic(path: Path, **arrays) -> None:
 
 def extract_features(folder, output, transform: str = "scattering", J: int = 8, Q=12,
                      N: int = 8192, T=None, J_fr: int = 4, Q_fr: int = 1, F=None,
-                     design: str = "kymatio", pool: str = "mean", log: bool = False,
+                     design: str | None = None, pool: str = "mean", log: bool = False,
                      batch_size: int = 32, pattern: str = "**/*", progress: bool = True,
                      overwrite: bool = False) -> dict:
     """Every audio file under ``folder`` through a transform, in batches, into ``output``.
@@ -331,8 +333,9 @@ def extract_features(folder, output, transform: str = "scattering", J: int = 8, 
     Each file is read (mono mix-down, its own sample rate), fitted to ``N`` samples
     (centre zero-padding or centre crop, `engine.datasets.fit_length`) and transformed:
     ``Scattering1D(J, N, Q, T)`` or ``TimeFrequencyScattering(J, J_fr, Q, N, T, Q_fr=Q_fr,
-    F=F)`` (array output, format "time"). ``pool="mean"`` averages over time (features
-    ``(n, C)``), ``"none"`` keeps ``(n, C, L)``; ``log=True`` stores ``log1p``.
+    F=F)`` (array output, format "time"), with ``design`` (default: the transform's own,
+    ``"kymatio"`` for Scattering1D, ``"tight"`` for JTFS). ``pool="mean"`` averages over time
+    (features ``(n, C)``), ``"none"`` keeps ``(n, C, L)``; ``log=True`` stores ``log1p``.
 
     The ``.npz`` holds ``features``, ``files`` (relative paths), ``sample_rates`` and
     ``config`` (JSON). It is rewritten atomically after every batch, so an interrupted run
@@ -349,6 +352,7 @@ def extract_features(folder, output, transform: str = "scattering", J: int = 8, 
     from engine.datasets import fit_length
 
     folder, output = Path(folder), Path(output)
+    design = design or ("tight" if transform == "jtfs" else "kymatio")
     if not folder.is_dir():
         raise ValueError(f"FOLDER {folder} is not a directory.")
     if pool not in ("mean", "none"):
@@ -522,9 +526,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True,
                    help="output file; its suffix picks the format (.png, .gif, .mp4)")
     _transform_args(p)
-    p.add_argument("--design", default="kymatio",
-                   help="filter bank design (kymatio or tight; JTFS views use tight unless "
-                        "given)")
+    p.add_argument("--design", default=None, choices=("kymatio", "tight"),
+                   help="filter bank design (default: kymatio for the Scattering1D views, "
+                        "tight for the JTFS ones)")
     p.add_argument("--N", type=int, default=None,
                    help="fit the signal to N samples (centre pad/crop); generators default "
                         "to 8192")
@@ -548,8 +552,8 @@ def build_parser() -> argparse.ArgumentParser:
     _transform_args(p)
     p.add_argument("--N", type=int, default=8192,
                    help="length every file is fitted to (default 8192)")
-    p.add_argument("--design", default="kymatio",
-                   help="filter bank design (default kymatio; JTFS supports tight, kymatio)")
+    p.add_argument("--design", default=None, choices=("kymatio", "tight"),
+                   help="filter bank design (default: kymatio for scattering, tight for jtfs)")
     p.add_argument("--pool", choices=("mean", "none"), default="mean",
                    help="mean: average over time, features (n, C); none: keep (n, C, time)")
     p.add_argument("--log", action="store_true", help="store log1p of the coefficients")
