@@ -158,7 +158,7 @@ class Scattering1D(PlannedTransform):
 
     def __init__(self, J: int, shape, Q=1, T=None, stride=None, max_order: int = 2,
                  oversampling: int = 0, out_type: str = "array", filterbank: str = "kymatio",
-                 chunk_bytes: int = 8 * 2**20):
+                 chunk_bytes: int = 14 * 2**20):
         super().__init__()
         if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
             shape = (int(shape),)
@@ -262,7 +262,6 @@ class Scattering1D(PlannedTransform):
         self._groups = []
         # The paths of each block of output channels, in the order _scatter_blocks makes them.
         blocks: list[list[tuple]] = [[()]]
-        per_sample = 0
         for k1 in sorted(set(k1s)):
             g = len(self._groups)
             n1s = [n for n, k in enumerate(k1s) if k == k1]
@@ -271,7 +270,7 @@ class Scattering1D(PlannedTransform):
                      "psi1": self._plan(f"g{g}_psi1", [bank.psi1[n].response for n in n1s],
                                         m1, half=False)}
             blocks.append([(n,) for n in n1s])
-            per_sample = max(per_sample, len(n1s) * m1)
+            group["values"] = len(n1s) * m1   # largest complex intermediate per signal
             by_k2: dict[int, list[int]] = {}
             for n2, psi2 in enumerate(bank.psi2 if self.max_order == 2 else ()):
                 if any(j1s[n] < psi2.j for n in n1s):
@@ -290,7 +289,7 @@ class Scattering1D(PlannedTransform):
                     "psi2": self._plan(name, [periodise(bank.psi2[n2].response, k1)
                                               for n2 in n2s], m2, half=False)})
                 blocks.append([grid[i] for i in valid])
-                per_sample = max(per_sample, len(grid) * m2)
+                group["values"] = max(group["values"], len(grid) * m2)
             self._groups.append(group)
 
         # Kymatio orders the output by (order, n): a permutation of the computed blocks.
@@ -300,7 +299,6 @@ class Scattering1D(PlannedTransform):
         where = {p: i for i, p in enumerate(computed)}
         self.register_buffer("_order", torch.tensor([where[p] for p in self._paths]),
                              persistent=False)
-        self._complex_per_sample = per_sample   # largest complex intermediate, in values
 
     # ---- forward ---------------------------------------------------------------------------
 
@@ -315,7 +313,12 @@ class Scattering1D(PlannedTransform):
 
     def _scatter_blocks(self, xp: torch.Tensor) -> list[torch.Tensor]:
         """All coefficients of padded signals ``xp`` ``(B, N_padded)``, as the blocks of
-        `_build_plans` (each ``(B, paths, time)``), cropped."""
+        `_build_plans` (each ``(B, paths, time)``), cropped.
+
+        Each group of paths runs over the batch in chunks sized for its own intermediates
+        (at most ``chunk_bytes`` of complex values): the full-resolution group in a few signals
+        at a time, the coarser ones in larger chunks, so that there are few, large operations
+        (every operation pays the wake-up of the intra-op threads)."""
         m_out = self.N_padded >> self.log2_stride
         spec0 = rfft(xp)
         if self._s0 is not None:
@@ -323,33 +326,44 @@ class Scattering1D(PlannedTransform):
                                 [:, None], self.log2_stride)]
         else:
             out = [self._finish(xp[:, None], 0)]
+        B = xp.shape[0]
         for g in self._groups:
-            u1 = modulus(torch.fft.ifft(self._fold(spec0, g["psi1"])))          # (B, G, m1)
-            if g["phi"] is None:
-                out.append(self._finish(u1, g["k1"]))
-            if g["phi"] is None and not g["order2"]:
-                continue
-            spec1 = rfft(u1)
-            del u1
-            # The S1 low-pass and every psi2 of the group read spec1: fold them together.
-            names = [(g["phi"], True)] if g["phi"] is not None else []
-            names += [(o["psi2"], False) for o in g["order2"]]
-            folds = [(self._fold_plans[n], getattr(self, n), shared) for n, shared in names]
-            folded = iter(apply_folds(spec1, folds))
-            if g["phi"] is not None:
-                s1 = torch.fft.irfft(next(folded), n=m_out)
-                out.append(self._finish(s1, self.log2_stride))
-            for o, y2 in zip(g["order2"], folded):
-                y2 = y2.reshape(y2.shape[0], -1, o["m2"])                  # (B, G n2s, m2)
-                if o["valid"] is not None:
-                    y2 = y2.index_select(1, getattr(self, o["valid"]))
-                u2 = modulus(torch.fft.ifft(y2))
-                del y2
-                if o["phi"] is None:
-                    out.append(self._finish(u2, g["k1"] + o["k2"]))
-                else:
-                    s2 = torch.fft.irfft(self._fold(rfft(u2), o["phi"], True), n=m_out)
-                    out.append(self._finish(s2, self.log2_stride))
+            step = max(1, self.chunk_bytes // (g["values"] * 2 * xp.element_size()))
+            parts = [self._scatter_group(g, spec0[a:a + step], m_out)
+                     for a in range(0, B, step)]
+            out += [torch.cat(p) for p in zip(*parts)] if len(parts) > 1 else parts[0]
+        return out
+
+    def _scatter_group(self, g: dict, spec0: torch.Tensor, m_out: int) -> list[torch.Tensor]:
+        """The blocks of one group (order 1, then its order-2 blocks) from half spectra
+        ``spec0`` ``(b, N_padded // 2 + 1)``."""
+        out = []
+        u1 = modulus(torch.fft.ifft(self._fold(spec0, g["psi1"])))              # (b, G, m1)
+        if g["phi"] is None:
+            out.append(self._finish(u1, g["k1"]))
+        if g["phi"] is None and not g["order2"]:
+            return out
+        spec1 = rfft(u1)
+        del u1
+        # The S1 low-pass and every psi2 of the group read spec1: fold them together.
+        names = [(g["phi"], True)] if g["phi"] is not None else []
+        names += [(o["psi2"], False) for o in g["order2"]]
+        folds = [(self._fold_plans[n], getattr(self, n), shared) for n, shared in names]
+        folded = iter(apply_folds(spec1, folds))
+        if g["phi"] is not None:
+            s1 = torch.fft.irfft(next(folded), n=m_out)
+            out.append(self._finish(s1, self.log2_stride))
+        for o, y2 in zip(g["order2"], folded):
+            y2 = y2.reshape(y2.shape[0], -1, o["m2"])                      # (b, G n2s, m2)
+            if o["valid"] is not None:
+                y2 = y2.index_select(1, getattr(self, o["valid"]))
+            u2 = modulus(torch.fft.ifft(y2))
+            del y2
+            if o["phi"] is None:
+                out.append(self._finish(u2, g["k1"] + o["k2"]))
+            else:
+                s2 = torch.fft.irfft(self._fold(rfft(u2), o["phi"], True), n=m_out)
+                out.append(self._finish(s2, self.log2_stride))
         return out
 
     def forward(self, x) -> torch.Tensor | list | dict:
@@ -358,12 +372,7 @@ class Scattering1D(PlannedTransform):
         batch_shape = x.shape[:-1]
         x = x.reshape(-1, 1, self.shape[0])
         xp = nn.functional.pad(x, (self.pad_left, self.pad_right), mode="reflect")[:, 0]
-        # Signals per chunk: the largest complex intermediate stays under chunk_bytes.
-        per_sample = self._complex_per_sample * 2 * xp.element_size()
-        step = max(1, self.chunk_bytes // per_sample)
-        chunks = [self._scatter_blocks(xp[a:a + step]) for a in range(0, xp.shape[0], step)]
-        blocks = ([torch.cat(parts) for parts in zip(*chunks)] if len(chunks) > 1
-                  else chunks[0])
+        blocks = self._scatter_blocks(xp)
 
         if self.out_type == "array":
             out = torch.cat(blocks, dim=1).index_select(1, self._order)
