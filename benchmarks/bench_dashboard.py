@@ -1,6 +1,7 @@
 """Dashboard latency benchmark in a real headless Chromium against a real ``panel serve``.
 
-Measures, and writes to ``benchmarks/RESULTS_dashboard.md``:
+Measures, and writes a report to ``benchmarks/_out/dashboard.md`` (summarised in
+``benchmarks/RESULTS.md``):
 
 * start-up: from launching ``panel serve apps/dashboard.py`` to the first complete render
   (every view drawn, JTFS included), and to the server answering ``/liveness``;
@@ -14,7 +15,7 @@ Measures, and writes to ``benchmarks/RESULTS_dashboard.md``:
 Usage (from the repository root; needs /usr/bin/chromium and playwright, never
 `playwright install`)::
 
-    .venv/bin/python benchmarks/bench_dashboard.py [--changes 20] [--out benchmarks/RESULTS_dashboard.md]
+    .venv/bin/python benchmarks/bench_dashboard.py [--changes 20] [--out benchmarks/_out/dashboard.md]
 """
 
 from __future__ import annotations
@@ -165,7 +166,7 @@ def run_cached(page, n: int, J: int, Q1: int) -> list[float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--changes", type=int, default=20)
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "RESULTS_dashboard.md"))
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "_out" / "dashboard.md"))
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -226,6 +227,7 @@ def main() -> None:
               f"| `panel serve` launch to `/liveness` answering | {t_live:.2f} |",
               f"| `panel serve` launch to the first complete render (every view, JTFS "
               f"included) | {t_first:.2f} |", ""]
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

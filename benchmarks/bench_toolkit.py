@@ -1,4 +1,4 @@
-"""Numbers for benchmarks/RESULTS_toolkit.md: reconstruction vs Kymatio's example, FSDD
+"""Numbers for benchmarks/RESULTS.md: reconstruction vs Kymatio's example, FSDD
 accuracy (Scattering1D and JTFS features), filter bank validation summaries.
 
     .venv/bin/python benchmarks/bench_toolkit.py [--skip-digits] [--skip-jtfs] > out.json

@@ -9,7 +9,7 @@ undone after one that raised it). `kymatio_example_descent` reproduces that loop
 
 The demo's own optimiser (`reconstruct`) is Adam (learning rate 0.1) on the same loss and
 start; it reaches a lower loss in the same 200 iterations (numbers in
-``benchmarks/RESULTS_toolkit.md``).
+``benchmarks/RESULTS.md``).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ KYMATIO_EXAMPLE = dict(N=2**13, J=6, Q=16, n_iterations=200, learning_rate=100.0
 
 #: Final loss of Kymatio's example loop (`kymatio_example_descent`, 200 iterations) on this
 #: engine, whose Scattering1D matches Kymatio main's numbers; measured by
-#: ``benchmarks/bench_toolkit.py`` (see ``benchmarks/RESULTS_toolkit.md``). The demo's optimiser
+#: ``benchmarks/bench_toolkit.py`` (see ``benchmarks/RESULTS.md``). The demo's optimiser
 #: must end at or below it.
 KYMATIO_EXAMPLE_FINAL_LOSS = 0.4074
 
