@@ -190,7 +190,7 @@ def _figure(w=9.0, h=4.5):
 
 def render(spec: str, view: str, output: str, J: int = 8, Q=(12, 1), T=None, J_fr: int = 4,
            Q_fr: int = 1, F=None, design: str | None = None, N: int | None = None,
-           sample_rate: float = 8000.0, fps: float = 8.0) -> Path:
+           sample_rate: float = 8000.0, db_range: float = 60.0, fps: float = 8.0) -> Path:
     """Draw one view of ``spec`` (see `load_signal`) into ``output`` (.png, .gif, .mp4).
 
     The JTFS animation is the dashboard's own export (``scatviz.views.jtfs_animation``); the
@@ -200,6 +200,8 @@ def render(spec: str, view: str, output: str, J: int = 8, Q=(12, 1), T=None, J_f
     """
     if view not in VIEWS:
         raise ValueError(f"--view {view!r} is not known; choose one of {sorted(VIEWS)}.")
+    if not db_range > 0:
+        raise ValueError(f"--db-range must be a positive number of dB; got {db_range}.")
     out = Path(output)
     fmt = out.suffix.lstrip(".").lower()
     if fmt not in VIEWS[view][1]:
@@ -221,12 +223,12 @@ def render(spec: str, view: str, output: str, J: int = 8, Q=(12, 1), T=None, J_f
             return out
         export_jtfs_animation(tr, out, fps=fps)
         return out
-    fig = _draw(view, x, sr, name, J, Q, T, J_fr, Q_fr, F, design)
+    fig = _draw(view, x, sr, name, J, Q, T, J_fr, Q_fr, F, design, db_range)
     fig.savefig(out)
     return out
 
 
-def _draw(view, x, sr, name, J, Q, T, J_fr, Q_fr, F, design):
+def _draw(view, x, sr, name, J, Q, T, J_fr, Q_fr, F, design, db_range=60.0):
     import torch
 
     from engine import Scattering1D
@@ -250,7 +252,7 @@ def _draw(view, x, sr, name, J, Q, T, J_fr, Q_fr, F, design):
         from scatviz.demos.common import draw_scalogram, scalogram
         ax = fig.add_subplot(1, 1, 1)
         img, f1 = scalogram(x, J, Q, design, sr)
-        im = draw_scalogram(ax, img, f1, N / sr, dynamic_range_db=120)
+        im = draw_scalogram(ax, img, f1, N / sr, dynamic_range_db=db_range)
         fig.colorbar(im, ax=ax, label="dB")
         ax.set_title(f"{name}: scalogram |x * psi1|, J={J}, Q={Q[0]}")
         ax.set_xlabel("time (s)")
@@ -302,7 +304,7 @@ def cmd_render(args) -> int:
     try:
         out = render(args.signal, args.view, args.output, J=args.J, Q=args.Q, T=args.T,
                      J_fr=args.J_fr, Q_fr=args.Q_fr, F=args.F, design=args.design, N=args.N,
-                     sample_rate=args.sample_rate, fps=args.fps)
+                     sample_rate=args.sample_rate, db_range=args.db_range, fps=args.fps)
     except (ValueError, TypeError) as exc:
         print(f"scatviz render: {exc}", file=sys.stderr)
         return 2
@@ -534,6 +536,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "to 8192")
     p.add_argument("--sample-rate", dest="sample_rate", type=float, default=8000.0,
                    help="sample rate (Hz) of generated signals (default 8000)")
+    p.add_argument("--db-range", dest="db_range", type=float, default=60.0,
+                   help="scalogram: colour range in dB below the loudest point (default 60, "
+                        "as the dashboard)")
     p.add_argument("--fps", type=float, default=8.0, help="frames per second of animations")
     p.set_defaults(func=cmd_render)
 

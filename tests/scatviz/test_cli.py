@@ -77,6 +77,18 @@ def test_render_errors(tmp_path, capsys):
     assert run("render", "sine", "--view", "scalogram", "-o", str(tmp_path / "x.gif")) == 2
 
 
+def test_render_scalogram_colour_range_follows_db_range(tmp_path, capsys):
+    from engine.signals import exponential_chirp
+
+    x = exponential_chirp(2048, 40, 3200, sample_rate=8000)
+    fig = cli._draw("scalogram", x, 8000, "chirp", 6, (8, 1), None, 3, 1, None, "kymatio", 30.0)
+    low, high = fig.axes[0].images[0].get_clim()
+    assert high - low == pytest.approx(30.0)
+    assert run("render", "sine", "--view", "scalogram", "--db-range", "0",
+               "-o", str(tmp_path / "x.png")) == 2
+    assert "--db-range must be a positive number of dB" in capsys.readouterr().err
+
+
 def test_render_from_file(tmp_path):
     wav = tmp_path / "s.wav"
     sf.write(wav, np.sin(np.arange(3000) * 0.3).astype(np.float32), 8000)
