@@ -91,7 +91,8 @@ def block_view(spec: torch.Tensor, start: int, mirrored: bool, c0: int, c1: int
 
 
 def _fold_forward(spec, plan, weights, shared):
-    """The fold without autograd (in-place accumulation on the touched columns)."""
+    """The fold in plain torch operations (in-place accumulation on the touched columns):
+    differentiable as it stands, and the forward of `_Folds`."""
     batch = spec.shape[:-1] if shared else spec.shape[:-1] + weights.shape[:1]
     out = None
     for b, ((start, mirrored), (c0, c1)) in enumerate(zip(plan.blocks, plan.ranges)):
@@ -161,15 +162,9 @@ def apply_folds(spec: torch.Tensor, folds: list[tuple[FoldPlan, torch.Tensor, bo
     if not spec.requires_grad:
         return (_fold_forward(spec, p, w, sh) for p, w, sh in folds)
     if any(p.blocks[0][0] < 0 for p, _, _ in folds):   # full spectra: plain autograd
-        return [_full_fold(spec, p, w, sh) for p, w, sh in folds]
+        return [_fold_forward(spec, p, w, sh) for p, w, sh in folds]
     plans, weights, shared = zip(*folds)
     return _Folds.apply(spec, plans, shared, *weights)
-
-
-def _full_fold(spec, plan, weights, shared):
-    piece = block_view(spec, -1, False, 0, plan.cols)
-    w = weights[0, 0] if shared else weights[:, 0]
-    return torch.view_as_complex((piece if shared else piece.unsqueeze(-3)) * w)
 
 
 class _Modulus(torch.autograd.Function):

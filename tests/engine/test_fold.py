@@ -28,11 +28,12 @@ def test_fold_equals_multiply_then_periodise(m_out, half):
     np.testing.assert_allclose(got.numpy(), want, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.parametrize("m_out", [16, 64])        # 64: no subsampling, full spectrum
 @pytest.mark.parametrize("shared", [False, True])
-def test_fold_gradient_matches_finite_differences(shared):
+def test_fold_gradient_matches_finite_differences(shared, m_out):
     filters = [morlet_1d(64, 0.2, 0.04)] if shared else [morlet_1d(64, 0.2, 0.04),
                                                          morlet_1d(64, 0.05, 0.02)]
-    plan = fold_plan(filters, 16, half=False)
+    plan = fold_plan(filters, m_out, half=False)
     w = torch.from_numpy(plan.weights)
     spec = torch.fft.rfft(torch.randn(2, 64, dtype=torch.float64)).requires_grad_()
     assert torch.autograd.gradcheck(lambda s: apply_fold(s, plan, w, shared), (spec,))
