@@ -23,6 +23,7 @@ import math
 import numbers
 import warnings
 from collections.abc import Sequence
+from functools import partial
 
 import numpy as np
 import torch
@@ -30,6 +31,7 @@ from torch import nn
 
 from engine._fold import apply_fold, apply_folds, fold_plan, modulus, rfft
 from engine._module import PlannedTransform, check_signal
+from engine._parallel import run_tasks, workers_for
 from engine.filterbank import (
     SIGMA0,
     FilterBank,
@@ -316,9 +318,10 @@ class Scattering1D(PlannedTransform):
         `_build_plans` (each ``(B, paths, time)``), cropped.
 
         Each group of paths runs over the batch in chunks sized for its own intermediates
-        (at most ``chunk_bytes`` of complex values): the full-resolution group in a few signals
-        at a time, the coarser ones in larger chunks, so that there are few, large operations
-        (every operation pays the wake-up of the intra-op threads)."""
+        (at most ``chunk_bytes`` of complex values in flight, over all workers): the
+        full-resolution group in a few signals at a time, the coarser ones in larger chunks,
+        so that there are few, large operations. The chunks are independent tasks, run in
+        parallel on single-threaded workers on CPU (see `engine._parallel`), largest first."""
         m_out = self.N_padded >> self.log2_stride
         spec0 = rfft(xp)
         if self._s0 is not None:
@@ -327,11 +330,21 @@ class Scattering1D(PlannedTransform):
         else:
             out = [self._finish(xp[:, None], 0)]
         B = xp.shape[0]
-        for g in self._groups:
-            step = max(1, self.chunk_bytes // (g["values"] * 2 * xp.element_size()))
-            parts = [self._scatter_group(g, spec0[a:a + step], m_out)
-                     for a in range(0, B, step)]
-            out += [torch.cat(p) for p in zip(*parts)] if len(parts) > 1 else parts[0]
+        budget = self.chunk_bytes // workers_for(spec0, B * len(self._groups))
+        tasks, owner = [], []
+        for i, g in enumerate(self._groups):
+            step = max(1, budget // (g["values"] * 2 * xp.element_size()))
+            for a in range(0, B, step):
+                tasks.append((partial(self._scatter_group, g, m_out=m_out),
+                              slice(a, min(a + step, B))))
+                owner.append((i, g["values"] * (min(a + step, B) - a)))
+        order = sorted(range(len(tasks)), key=lambda t: -owner[t][1])
+        results = run_tasks(spec0, [tasks[t] for t in order])
+        parts: list[list] = [[] for _ in self._groups]
+        for t, res in sorted(zip(order, results), key=lambda tr: tr[0]):
+            parts[owner[t][0]].append(res)
+        for p in parts:
+            out += [torch.cat(blocks) for blocks in zip(*p)] if len(p) > 1 else p[0]
         return out
 
     def _scatter_group(self, g: dict, spec0: torch.Tensor, m_out: int) -> list[torch.Tensor]:

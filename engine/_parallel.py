@@ -1,0 +1,170 @@
+"""Coarse-grained CPU parallelism: independent pieces of one transform on single-threaded workers.
+
+A scattering transform is hundreds of small tensor operations. With PyTorch's intra-op threads,
+every one of them wakes the threads, splits a small array and waits at a barrier; on two cores
+with ``OMP_WAIT_POLICY=PASSIVE`` (threads sleep rather than spin) that overhead is a third of
+the forward pass. The pieces of a transform (a group of paths for a chunk of the batch) are
+independent, so we run *them* in parallel instead: ``torch.get_num_threads()`` worker threads,
+each running its operations single-threaded. The number of cores used is the caller's setting.
+
+`run_tasks` runs a list of ``(fn, rows)`` tasks on a tensor and is differentiable: each task
+records its own small autograd graph on a worker (from a detached slice of the input); the
+backward pass runs those graphs on the workers too and adds their gradients into the input's.
+
+Workers are made single-threaded with ``torch.set_num_threads(1)`` in the worker thread: the
+OpenMP and MKL thread counts it sets are per thread, but it also stores the count as the
+default for threads created later, so the pool restores the caller's count once its workers
+have started. A child process after ``fork`` starts its own pool.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import torch
+
+__all__ = ["run_tasks", "workers_for"]
+
+Task = tuple[Callable[[torch.Tensor], list[torch.Tensor]], slice]
+
+_pools: dict[int, ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+_worker = threading.local()
+
+# Whether the backward pass under way keeps its graph (retain_graph=True, as gradcheck does):
+# the tasks' graphs are then kept too. A private PyTorch call; without it, graphs are kept.
+_keep_graph = getattr(torch._C._autograd, "_get_current_graph_task_keep_graph", lambda: True)
+
+
+def _reset_after_fork() -> None:
+    _pools.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+def _init_worker(barrier: threading.Barrier) -> None:
+    torch.get_num_threads()    # this thread's lazy thread-count set-up, before changing it
+    torch.set_num_threads(1)
+    _worker.active = True
+    barrier.wait()
+
+
+def _pool(n: int) -> ThreadPoolExecutor:
+    with _pools_lock:
+        pool = _pools.get(n)
+        if pool is None:
+            barrier = threading.Barrier(n + 1)
+            pool = ThreadPoolExecutor(n, thread_name_prefix="scatviz-engine",
+                                      initializer=_init_worker, initargs=(barrier,))
+            for _ in range(n):          # start every worker now, each blocks in the barrier
+                pool.submit(int)
+            barrier.wait()
+            # set_num_threads(1) in the workers also set the default for new threads: restore it
+            torch.set_num_threads(n)
+            _pools[n] = pool
+        return pool
+
+
+def workers_for(x: torch.Tensor, n_tasks: int) -> int:
+    """How many workers `run_tasks` would use for ``n_tasks`` tasks on ``x``: 1 (run inline)
+    on GPUs, inside a worker, with one torch thread or one task."""
+    if x.device.type != "cpu" or n_tasks < 2 or getattr(_worker, "active", False):
+        return 1
+    return min(torch.get_num_threads(), n_tasks)
+
+
+def _call(task: Task, x: torch.Tensor, grad: bool, inference: bool):
+    fn, rows = task
+    with torch.inference_mode(inference), torch.set_grad_enabled(grad):
+        leaf = x[rows].detach().requires_grad_(grad)
+        return leaf, fn(leaf)
+
+
+class _Tasks(torch.autograd.Function):
+    """The tasks' outputs, flattened; gradients flow back to ``x`` through each task's own
+    graph, run on the workers."""
+
+    @staticmethod
+    def forward(ctx, x, tasks, pool, counts):
+        ctx.set_materialize_grads(False)
+        results = list(pool.map(lambda t: _call(t, x, True, False), tasks))
+        ctx.tasks, ctx.pool, ctx.counts = tasks, pool, counts
+        ctx.leaves = [leaf for leaf, _ in results]
+        ctx.outs = [outs for _, outs in results]
+        counts.extend(len(outs) for outs in ctx.outs)
+        ctx.x_shape = x.shape
+        return tuple(o.detach() for _, outs in results for o in outs)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, *grads):
+        if ctx.outs is None:
+            raise RuntimeError("Trying to backward through a scattering transform a second "
+                               "time: its graph was freed after the first backward. Compute "
+                               "the transform again for a second backward pass.")
+        keep = bool(_keep_graph())
+        per_task, start = [], 0
+        for c in ctx.counts:
+            per_task.append(grads[start:start + c])
+            start += c
+
+        def run(i):
+            pairs = [(o, g) for o, g in zip(ctx.outs[i], per_task[i])
+                     if g is not None and o.requires_grad]
+            if not pairs:
+                return None
+            outs, gs = zip(*pairs)
+            return torch.autograd.grad(outs, ctx.leaves[i], gs, retain_graph=keep,
+                                       allow_unused=True)[0]
+
+        grad_x = None
+        for (_, rows), g in zip(ctx.tasks, ctx.pool.map(run, range(len(ctx.tasks)))):
+            if g is None:
+                continue
+            if grad_x is None:
+                grad_x = g.new_zeros(ctx.x_shape)
+            grad_x[rows] += g
+        if not keep:
+            ctx.outs = ctx.leaves = None
+        return grad_x, None, None, None
+
+
+def run_tasks(x: torch.Tensor, tasks: Sequence[Task]) -> list[list[torch.Tensor]]:
+    """Run ``fn(x[rows])`` for every task ``(fn, rows)``; returns each task's list of tensors.
+
+    Tasks run in parallel on ``torch.get_num_threads()`` single-threaded workers on CPU (in
+    the given order: put the largest first), inline otherwise (see `workers_for`). Gradients
+    of the outputs reach ``x`` either way. ``fn`` must not modify ``x``.
+
+    >>> x = torch.randn(8, 16, requires_grad=True)
+    >>> outs = run_tasks(x, [(lambda v: [v.square()], slice(0, 4)),
+    ...                      (lambda v: [v.square()], slice(4, 8))])
+    >>> torch.cat([o[0] for o in outs]).sum().backward()
+    >>> bool(torch.allclose(x.grad, 2 * x))
+    True
+    """
+    tasks = list(tasks)
+    n = workers_for(x, len(tasks))
+    if n == 1:
+        return [fn(x[rows]) for fn, rows in tasks]
+    pool = _pool(torch.get_num_threads())
+    grad = torch.is_grad_enabled() and x.requires_grad
+    if not grad:
+        inference = torch.is_inference_mode_enabled()
+        return [outs for _, outs in pool.map(lambda t: _call(t, x, False, inference), tasks)]
+    counts: list[int] = []    # outputs per task, filled in by the forward
+    flat = _Tasks.apply(x, tasks, pool, counts)
+    return _unflatten(flat, counts)
+
+
+def _unflatten(flat, counts):
+    out, start = [], 0
+    for c in counts:
+        out.append(list(flat[start:start + c]))
+        start += c
+    return out
