@@ -131,6 +131,8 @@ class JTFSView(BaseView):
     def _update(self, res) -> None:
         if res.jtfs_pending:          # JTFS still computing: keep the last picture
             return
+        if res.jtfs is not None and res.jtfs is self._jt:
+            return                    # the JTFS drawn (e.g. a T or dB change): nothing to send
         self._jt = res.jtfs
         if self._jt is None:
             self.message = res.jtfs_error or JTFS_UNAVAILABLE

@@ -20,6 +20,7 @@ import os
 import sys
 import time
 from functools import partial
+from typing import ClassVar
 
 import numpy as np
 import panel as pn
@@ -38,7 +39,7 @@ from scatviz.views.scalogram import ScalogramView
 from scatviz.views.signal import SignalView
 from scatviz.views.spin import SpinInspectorView
 
-__all__ = ["Dashboard", "DEFAULT_ASSET"]
+__all__ = ["Dashboard", "DEFAULT_ASSET", "ReleaseSlider"]
 
 #: ``SCATVIZ_DEBUG=1``: print each publication's latency to stderr (the benchmark uses it).
 _DEBUG = bool(os.environ.get("SCATVIZ_DEBUG"))
@@ -48,6 +49,18 @@ T_OPTIONS = {"2^J (default)": 0, **{str(2**k): 2**k for k in range(2, 16)}}
 F_OPTIONS = {"1 (none)": 1, **{str(2**k): 2**k for k in range(1, 7)}, "2^J_fr (engine default)": 0}
 GEN_RATES = [8000, 16000, 22050, 44100]
 GEN_LENGTHS = [2048, 4096, 8192, 16384, 32768, 65536]
+
+
+class ReleaseSlider(pn.widgets.IntSlider):
+    """An `IntSlider` whose release (``value_throttled``) reaches the server at once.
+
+    Panel delays every browser-to-server property change by 50 ms (``_debounce``) to merge
+    bursts; a release is one event, already throttled by the browser, so that delay is pure
+    latency between releasing the handle and the transform starting. ``value`` (sent while
+    dragging) is listed too: the browser sends it in the same message as the release, and the
+    first change of a message decides whether the message waits."""
+
+    _priority_changes: ClassVar[list[str]] = ["value", "value_throttled"]
 
 
 def _generators() -> dict:
@@ -170,7 +183,7 @@ class Dashboard(param.Parameterized):
                                        margin=(0, 10), name="upload_policy")
 
         def slider(name, pname, start, end):
-            w = pn.widgets.IntSlider(label=name, start=start, end=end, value=getattr(st, pname),
+            w = ReleaseSlider(label=name, start=start, end=end, value=getattr(st, pname),
                                      step=1, sizing_mode="stretch_width")
             w.param.watch(lambda e: setattr(st, pname, e.new), "value_throttled")
             st.param.watch(lambda e: setattr(w, "value", e.new), pname)

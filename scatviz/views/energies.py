@@ -24,8 +24,9 @@ def _bars(values: dict[str, float]) -> dict:
     e = np.array([max(float(values[k]), 0.0) for k in names])
     total = e.sum() or 1.0
     floor = max(e[e > 0].min() / 10 if (e > 0).any() else 1e-12, 1e-30)
-    return dict(name=names, energy=np.maximum(e, floor), share=100 * e / total,
-                bottom=np.full(len(e), floor))
+    return dict(name=names, energy=np.maximum(e, floor).astype(np.float32),
+                share=(100 * e / total).astype(np.float32),
+                bottom=np.full(len(e), floor, dtype=np.float32))
 
 
 def _log_figure(title, x_range, name, height=250):
@@ -75,6 +76,7 @@ class EnergyView(BaseView):
         self.jtfs_message = pn.pane.Alert(JTFS_UNAVAILABLE, alert_type="info", visible=False,
                                           sizing_mode="stretch_width", name="energy_message")
         self.panes = [pn.pane.Bokeh(f, sizing_mode="stretch_width") for f in (fo, fp, fs)]
+        self._drawn_scattering = self._drawn_jtfs = None
 
     def _panels(self) -> list:
         return [self.jtfs_message, pn.Row(*self.panes, sizing_mode="stretch_width")]
@@ -90,11 +92,16 @@ class EnergyView(BaseView):
         return dict(order=as_dict(self.src_order), pair=as_dict(self.src_pair), spin=spin)
 
     def _update(self, res) -> None:
-        e = res.scattering.energy_per_order
-        self.src_order.data = _bars({f"S{o}": e[o] for o in sorted(e)})
+        if res.scattering is not self._drawn_scattering:
+            self._drawn_scattering = res.scattering
+            e = res.scattering.energy_per_order
+            self.src_order.data = _bars({f"S{o}": e[o] for o in sorted(e)})
         if res.jtfs_pending:          # JTFS still computing: keep the last bars
             return
         jt = res.jtfs
+        if jt is not None and jt is self._drawn_jtfs:
+            return                    # the JTFS bars drawn already
+        self._drawn_jtfs = jt
         if jt is None:
             self.jtfs_message.object = res.jtfs_error or JTFS_UNAVAILABLE
             self.jtfs_message.visible = True

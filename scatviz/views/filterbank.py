@@ -8,6 +8,8 @@ filters); the Littlewood-Paley sum from `engine.toolkit.lp_sum`.
 
 from __future__ import annotations
 
+from weakref import WeakKeyDictionary
+
 import numpy as np
 import panel as pn
 import param
@@ -61,27 +63,127 @@ def display_grid(freqs: np.ndarray, curves: np.ndarray, log: bool,
     return centre, peaks
 
 
+def trim_curve(x: np.ndarray, y: np.ndarray, floor: float) -> tuple[np.ndarray, np.ndarray]:
+    """The part of a curve that can be seen: from one point before the first value above
+    ``floor`` to one point after the last (float32). On a linear axis whose top is about 1, a
+    floor of 1e-3 is a third of a pixel in a 300 px figure: the drawn picture is the same,
+    with a fraction of the points (each wavelet lives on a small part of the axis)."""
+    above = np.flatnonzero(y > floor)
+    if above.size == 0:
+        k = int(np.argmax(y))
+        lo, hi = k, k + 1
+    else:
+        lo, hi = max(above[0] - 1, 0), min(above[-1] + 2, len(y))
+    return x[lo:hi].astype(np.float32), y[lo:hi].astype(np.float32)
+
+
+#: Curves are drawn where they exceed this fraction of the tallest curve (`trim_curve`).
+TRIM_FLOOR = 1e-3
+
+
+def _samples(spec: np.ndarray, step: int) -> np.ndarray:
+    """Exact samples ``h[m * step]`` (m = 0 .. N/step - 1, periodic) of ``h = ifft(spec)``
+    along the last axis, from an inverse FFT of ``N / step`` points: the spectrum folded
+    (aliased) onto ``N / step`` bins, which is what sampling every ``step``-th point does.
+    ``step`` must divide ``N``."""
+    K, N = spec.shape
+    folded = spec.reshape(K, step, N // step).sum(axis=1)
+    return np.fft.ifft(folded, axis=-1) / step
+
+
 def time_heatmap(psi_full: np.ndarray, sample_rate: float, max_cols: int = MAX_TIME_COLUMNS
                  ) -> tuple[np.ndarray, float, float]:
     """Impulse responses of a family given in frequency ``(K, N)``: the real part, centred,
-    each row scaled to its own peak, cropped to where the widest filter lives.
+    each row scaled to its own peak, cropped to where the widest filter lives, sampled every
+    ``step`` samples (a power of two: at most ``max_cols`` columns, at least half as many).
+
+    Only the drawn samples are computed: an inverse FFT of ``N / step`` points of the folded
+    spectrum gives the exact values at multiples of ``step`` (no full-length FFT per filter),
+    after a first coarse pass that finds the crop.
 
     Returns ``(image (K, M), t_start s, t_width s)``; rows in the family's order.
     """
-    h = np.fft.fftshift(np.fft.ifft(psi_full, axis=-1), axes=-1)
-    N = h.shape[-1]
-    env = np.abs(h)
+    spec = np.atleast_2d(np.asarray(psi_full))
+    K, N = spec.shape
+    pow2 = N & (N - 1) == 0
+    # coarse pass (exact samples every D points) for the crop: where any filter's envelope
+    # exceeds 1e-3 of its peak
+    D = max(1, N // 4096) if pow2 else 1
+    hc = _samples(spec, D) if D > 1 else np.fft.ifft(spec, axis=-1)
+    env = np.abs(hc)
     peak = env.max(axis=1, keepdims=True)
     peak[peak == 0] = 1
-    # crop: where any filter is above 1e-3 of its peak
-    alive = np.flatnonzero((env / peak).max(axis=0) > 1e-3)
-    lo, hi = (alive.min(), alive.max() + 1) if alive.size else (0, N)
-    half = max(N // 2 - lo, hi - N // 2, 8)
-    lo, hi = max(N // 2 - half, 0), min(N // 2 + half, N)
-    img = (h.real / peak)[:, lo:hi]
-    step = max(1, int(np.ceil(img.shape[1] / max_cols)))
-    img = img[:, ::step]
-    return img.astype(np.float32), (lo - N // 2) / sample_rate, (hi - lo) / sample_rate
+    alive = (env / peak).max(axis=0) > 1e-3
+    M = env.shape[1]
+    # offsets from t = 0 (periodic): index m is at m * D, or (m - M) * D past the middle
+    offs = np.where(np.arange(M) < M // 2, np.arange(M), np.arange(M) - M) * D
+    reach = int(np.abs(offs[alive]).max()) + D if alive.any() else N // 2
+    half = min(max(reach, 8), N // 2)
+    step = 1
+    while 2 * half / step > max_cols and (not pow2 or N % (2 * step) == 0):
+        step *= 2
+    h = _samples(spec, step) if step > 1 else np.fft.ifft(spec, axis=-1)
+    n = half // step                                   # columns each side of t = 0
+    idx = np.arange(-n, n + 1) % h.shape[1]
+    h = h[:, idx]
+    peak = np.abs(h).max(axis=1, keepdims=True)
+    peak[peak == 0] = 1
+    img = (h.real / peak).astype(np.float32)
+    return img, -n * step / sample_rate, (2 * n + 1) * step / sample_rate
+
+
+_FREQ_MODELS: WeakKeyDictionary = WeakKeyDictionary()
+_TIME_MODELS: WeakKeyDictionary = WeakKeyDictionary()
+
+
+def _freq_model(bank, log: bool) -> dict:
+    """What a frequency figure draws for a `FilterBankArrays` (cached per bank and axis
+    type: the cached results of `compute_transforms` hold the bank, so a setting seen
+    before redraws without recomputing): ``f`` Hz, ``phi``, ``lp`` on it, ``psi1``/``psi2``
+    as ``(xs, ys)`` lists of trimmed float32 curves, labels, and the x range."""
+    per_bank = _FREQ_MODELS.setdefault(bank, {})
+    if log in per_bank:
+        return per_bank[log]
+    f = bank.freqs
+    keep = f > 0                      # the log axis cannot show 0 Hz
+    fk = f[keep]
+    full = bank.full
+    K = len(f)
+    lp = lp_sum_half(full["psi1"], full["phi"])
+    rows = np.vstack([np.abs(full["psi1"][:, :K][:, keep]),
+                      np.abs(full["psi2"][:, :K][:, keep]),
+                      np.abs(full["phi"][:K][keep])[None]] +
+                     ([lp[keep][None]] if lp is not None else []))
+    n1, n2 = len(full["psi1"]), len(full["psi2"])
+    fx, ys = display_grid(fk, rows, log)
+    floor = TRIM_FLOOR * float(ys[:n1 + n2].max()) if n1 + n2 else 0.0
+
+    def curves(block):
+        pairs = [trim_curve(fx, y, floor) for y in block]
+        return [p[0] for p in pairs], [p[1] for p in pairs]
+
+    model = dict(f=fx.astype(np.float32), phi=ys[n1 + n2].astype(np.float32),
+                 lp=ys[n1 + n2 + 1].astype(np.float32) if lp is not None else None,
+                 psi1=curves(ys[:n1]), psi2=curves(ys[n1:n1 + n2]),
+                 labels1=[f"ψ1 n1={i}: {x:.1f} Hz" for i, x in enumerate(bank.xi1_hz)],
+                 labels2=[f"ψ2 n2={i}: {x:.1f} Hz" for i, x in enumerate(bank.xi2_hz)],
+                 x_start=max(fk[0], 1.0) if log else 0.0, x_end=float(f[-1]))
+    per_bank[log] = model
+    return model
+
+
+def _time_model(bank) -> tuple:
+    """The time-domain heatmap of a bank (cached per bank): image (rows low to high
+    frequency), start and width in seconds, y ticks."""
+    if bank in _TIME_MODELS:
+        return _TIME_MODELS[bank]
+    from scatviz.views.scalogram import frequency_ticks
+
+    img, t0, tw = time_heatmap(bank.full["psi1"], bank.sample_rate)
+    img = np.ascontiguousarray(img[::-1])         # low frequencies at the bottom
+    out = (img, t0, tw, frequency_ticks(bank.xi1_hz[::-1], max_ticks=8))
+    _TIME_MODELS[bank] = out
+    return out
 
 
 class FilterBankView(BaseView):
@@ -129,6 +231,9 @@ class FilterBankView(BaseView):
         # kept for tests and notebooks: the sources of the visible (log) figure
         self.src_psi1, self.src_psi2 = self.sources[True]["psi1"], self.sources[True]["psi2"]
         self.src_phi, self.src_lp = self.sources[True]["phi"], self.sources[True]["lp"]
+        self._bank = None              # the bank drawn, and per axis type the bank drawn there
+        self._drawn: dict = {}
+        self._fr_key = None
 
         self.src_time = ColumnDataSource(data=dict(image=[np.zeros((1, 1), np.float32)],
                                                    x=[0.0], y=[0.0], dw=[1.0], dh=[1.0]))
@@ -179,57 +284,61 @@ class FilterBankView(BaseView):
         self.panes[1].visible = event.new
         self.figs_freq[False].visible = not event.new
         self.figs_freq[True].visible = event.new
+        if self._bank is not None:
+            self._draw_freq(self._bank, event.new)   # the hidden figure is filled when shown
 
-    def freq_data(self) -> dict:
-        """What the frequency plot draws: ``freqs`` Hz, ``psi1`` list of arrays, ``phi``,
-        ``lp`` (LP sum, or empty), ``psi2``."""
-        return dict(freqs=np.asarray(self.src_phi.data["f"]),
-                    psi1=[np.asarray(y) for y in self.src_psi1.data["ys"]],
-                    psi2=[np.asarray(y) for y in self.src_psi2.data["ys"]],
-                    phi=np.asarray(self.src_phi.data["y"]), lp=np.asarray(self.src_lp.data["y"]))
+    def freq_data(self, log: bool | None = None) -> dict:
+        """What a frequency figure draws (the visible one by default): ``freqs`` Hz and
+        ``phi``, ``lp`` (LP sum, or empty) on them; ``psi1``/``psi2`` lists of arrays on
+        their own frequencies ``psi1_f``/``psi2_f`` Hz (each wavelet where it is visible,
+        `trim_curve`)."""
+        src = self.sources[self.log_freq if log is None else log]
+        return dict(freqs=np.asarray(src["phi"].data["f"]),
+                    psi1=[np.asarray(y) for y in src["psi1"].data["ys"]],
+                    psi1_f=[np.asarray(x) for x in src["psi1"].data["xs"]],
+                    psi2=[np.asarray(y) for y in src["psi2"].data["ys"]],
+                    psi2_f=[np.asarray(x) for x in src["psi2"].data["xs"]],
+                    phi=np.asarray(src["phi"].data["y"]), lp=np.asarray(src["lp"].data["y"]))
 
     def _update(self, res) -> None:
         bank = res.bank
-        f = bank.freqs
-        keep = f > 0                      # the log axis cannot show 0 Hz
-        fk = f[keep]
-        xi1 = bank.xi1_hz
-        full = bank.full
-        K = len(f)
-        lp = lp_sum_half(full["psi1"], full["phi"])
-        rows = np.vstack([np.abs(full["psi1"][:, :K][:, keep]),
-                          np.abs(full["psi2"][:, :K][:, keep]),
-                          np.abs(full["phi"][:K][keep])[None]] +
-                         ([lp[keep][None]] if lp is not None else []))
-        n1, n2 = len(full["psi1"]), len(full["psi2"])
-        labels1 = [f"ψ1 n1={i}: {x:.1f} Hz" for i, x in enumerate(xi1)]
-        labels2 = [f"ψ2 n2={i}: {x:.1f} Hz" for i, x in enumerate(bank.xi2_hz)]
-        for log, src in self.sources.items():
-            fx, ys = display_grid(fk, rows, log)
-            src["psi1"].data = dict(xs=[fx] * n1, ys=list(ys[:n1]), color=line_colors(n1),
-                                    label=labels1)
-            src["psi2"].data = dict(xs=[fx] * n2, ys=list(ys[n1:n1 + n2]), label=labels2)
-            src["phi"].data = dict(f=fx, y=ys[n1 + n2])
-            src["lp"].data = dict(f=fx, y=ys[n1 + n2 + 1]) if lp is not None else \
-                dict(f=[], y=[])
-            self.figs_freq[log].x_range.update(start=max(fk[0], 1.0) if log else 0.0,
-                                               end=f[-1])
+        if bank is not self._bank:                 # a JTFS-only change keeps the bank
+            self._bank = bank
+            self._draw_freq(bank, self.log_freq)
+            self._draw_time(bank)
+        self._update_fr(res)
 
-        img, t0, tw = time_heatmap(full["psi1"], bank.sample_rate)
-        img = img[::-1]                   # low frequencies at the bottom
+    def _draw_freq(self, bank, log: bool) -> None:
+        """Fill the frequency figure of one axis type (``log``) from the bank's curves."""
+        if self._drawn.get(log) is bank:
+            return
+        src, m = self.sources[log], _freq_model(bank, log)
+        self._drawn[log] = bank
+        n1 = len(m["psi1"][0])
+        src["psi1"].data = dict(xs=m["psi1"][0], ys=m["psi1"][1], color=line_colors(n1),
+                                label=m["labels1"])
+        src["psi2"].data = dict(xs=m["psi2"][0], ys=m["psi2"][1], label=m["labels2"])
+        src["phi"].data = dict(f=m["f"], y=m["phi"])
+        src["lp"].data = dict(f=m["f"], y=m["lp"]) if m["lp"] is not None else \
+            dict(f=np.zeros(0, np.float32), y=np.zeros(0, np.float32))
+        self.figs_freq[log].x_range.update(start=m["x_start"], end=m["x_end"])
+
+    def _draw_time(self, bank) -> None:
+        img, t0, tw, ticks = _time_model(bank)
         n = img.shape[0]
         self.src_time.data = dict(image=[img], x=[t0], y=[0.0], dw=[tw], dh=[float(n)])
         self.fig_time.x_range.update(start=t0, end=t0 + tw)
         self.fig_time.y_range.update(start=0, end=n)
-        from scatviz.views.scalogram import frequency_ticks
-        ticks = frequency_ticks(xi1[::-1], max_ticks=8)
         set_fixed_ticks(self.fig_time.yaxis, ticks)
-        self._update_fr(res)
 
     def _update_fr(self, res) -> None:
         if res.jtfs_pending:
             return
         jt = res.jtfs
+        fr_key = (jt.fr_filters if jt is not None else None, res.jtfs_error)
+        if self._fr_key is not None and all(a is b for a, b in zip(fr_key, self._fr_key)):
+            return                                 # same frequential filters as drawn
+        self._fr_key = fr_key
         if jt is None or not jt.fr_filters:
             self.fr_message.object = res.jtfs_error or JTFS_UNAVAILABLE
             self.fr_message.visible = True
@@ -238,8 +347,10 @@ class FilterBankView(BaseView):
             return
         self.fr_message.visible = False
         fr = jt.fr_filters
-        q = fr["freqs"]
-        self.src_fr_up.data = dict(xs=[q] * len(fr["up"]), ys=[np.abs(u) for u in fr["up"]],
+        q = np.asarray(fr["freqs"], np.float32)
+        self.src_fr_up.data = dict(xs=[q] * len(fr["up"]),
+                                   ys=[np.abs(u).astype(np.float32) for u in fr["up"]],
                                    label=[f"spin up n1_fr={i}" for i in range(len(fr["up"]))])
-        self.src_fr_dn.data = dict(xs=[q] * len(fr["dn"]), ys=[np.abs(d) for d in fr["dn"]],
+        self.src_fr_dn.data = dict(xs=[q] * len(fr["dn"]),
+                                   ys=[np.abs(d).astype(np.float32) for d in fr["dn"]],
                                    label=[f"spin down n1_fr={i}" for i in range(len(fr["dn"]))])

@@ -151,6 +151,11 @@ def make_mosaic_figure(name: str, title: str, height: int = 420):
 
 
 def set_mosaic_axes(fig, lay: Mosaic, labels, mid) -> None:
+    """Axes, ticks and hover labels of a mosaic figure; nothing is sent when the layout is
+    the one drawn already."""
+    if getattr(fig, "_scatviz_layout", None) == lay:
+        return
+    fig._scatviz_layout = lay
     H, W = lay.shape
     labels[0].data = dict(rows=lay.rows)
     labels[1].data = dict(cols=lay.cols)

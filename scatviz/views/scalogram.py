@@ -102,6 +102,7 @@ class ScalogramView(BaseView):
         self.figure = fig
         self._db_max = 0.0
         self._times = np.zeros(0)
+        self._drawn = None
         self.pane = pn.pane.Bokeh(fig, sizing_mode="stretch_width")
         self.state.param.watch(self._on_db_range, "db_range")
         self.state.param.watch(self._on_playhead, "playhead")
@@ -118,6 +119,10 @@ class ScalogramView(BaseView):
 
     def _update(self, res) -> None:
         sc = res.scalogram
+        if sc is self._drawn:             # same scalogram (a JTFS or T change): marker only
+            self._on_jtfs_frame()
+            return
+        self._drawn = sc
         db = scalogram_db(sc.mag)[::-1]                  # low frequencies at the bottom
         freqs = sc.freqs[::-1]
         n = db.shape[0]

@@ -67,14 +67,18 @@ class SignalView(BaseView):
         self.audio.param.watch(self._on_audio_time, "time")
         self.state.param.watch(self._on_playhead, "playhead")
         self._audio_key = None
+        self._name = None
 
     def _panels(self) -> list:
         return [self.pane, pn.Row(self.audio, self.info, sizing_mode="stretch_width")]
 
     def _update(self, res) -> None:
+        key = res.key[0]                  # the signal's digest (samples and rate)
+        if key == self._audio_key and res.name == self._name:
+            return                        # a new setting, same signal: nothing to redraw
+        self._name = res.name
         t, y = waveform_envelope(res.x, res.sample_rate)
-        self.source.data = dict(t=t, x=y)
-        key = res.key[0]
+        self.source.data = dict(t=t.astype(np.float32), x=y)
         if key != self._audio_key:
             self._audio_key = key
             update_time_range(self.state)

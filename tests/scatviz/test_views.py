@@ -107,17 +107,74 @@ def test_filterbank_view_frequency_axis_in_hz(state):
     assert d["freqs"][0] > 0 and d["freqs"][-1] == pytest.approx(4000, rel=0.01)   # Nyquist
     assert len(d["freqs"]) <= 800 and np.all(np.diff(np.log(d["freqs"])) > 0)
     # each first-order wavelet peaks at its engine centre frequency, peak kept (max-pooled)
-    for y, xi in zip(d["psi1"], bank.xi1_hz):
-        assert d["freqs"][np.argmax(y)] == pytest.approx(xi, rel=0.03)
+    for f, y, xi in zip(d["psi1_f"], d["psi1"], bank.xi1_hz):
+        assert f.shape == y.shape and y.dtype == np.float32
+        assert f[np.argmax(y)] == pytest.approx(xi, rel=0.03)
         assert y.max() == pytest.approx(np.abs(bank.psi1).max(axis=1).max(), rel=0.05)
+        # drawn where visible: the trimmed ends are under 1e-3 of the tallest curve
+        assert set(f).issubset(set(d["freqs"]))
     if d["lp"].size:
         assert d["lp"].shape == d["freqs"].shape and np.all(d["lp"] >= 0)
-    # log option switches the visible figure
+    # log option switches the visible figure; the hidden one is filled when it is shown
     assert v.figs_freq[True].visible and not v.figs_freq[False].visible
     v.log_freq = False
     assert v.figs_freq[False].visible and not v.figs_freq[True].visible
+    lin = v.freq_data()
+    assert lin["freqs"][0] > 0 and len(lin["psi1"]) == len(bank.xi1_hz)
+    assert np.all(np.diff(lin["freqs"]) > 0)
+    v.log_freq = True
     assert v.figs_freq[True].x_scale.__class__.__name__ == "LogScale"
     assert v.fig_time.xaxis[0].axis_label == "time (s)"
+
+
+def test_filterbank_curves_trimmed_only_where_invisible(state):
+    """Each wavelet is sent only where it exceeds 1e-3 of the tallest curve: what is left
+    out is under a third of a pixel in the figure."""
+    from scatviz.views.filterbank import TRIM_FLOOR, display_grid
+
+    v = FilterBankView(state)
+    d = v.freq_data()
+    bank = state.result.bank
+    f = bank.freqs[bank.freqs > 0]
+    full_f, full = display_grid(f, np.abs(bank.psi1[:, bank.freqs > 0]), log=True)
+    top = full.max()
+    for fx, y, ref in zip(d["psi1_f"], d["psi1"], full):
+        lo, hi = np.searchsorted(full_f, fx[0]), np.searchsorted(full_f, fx[-1]) + 1
+        np.testing.assert_allclose(y, ref[lo:hi], rtol=1e-6)
+        outside = np.concatenate([ref[:max(lo, 0)], ref[hi:]])
+        assert outside.size == 0 or outside.max() <= TRIM_FLOOR * top * 1.0001
+    assert sum(len(y) for y in d["psi1"]) < 0.6 * full.size
+
+
+def test_filterbank_view_redraws_only_what_changed(state):
+    """A JTFS-only change keeps the filter bank: its figures receive no new data."""
+    v = FilterBankView(state)
+    before = v.src_psi1.data["ys"][0]
+    v._update(state.result)
+    assert v.src_psi1.data["ys"][0] is before
+
+
+def test_time_heatmap_matches_the_full_inverse_fft():
+    """The folded-spectrum samples equal the full-length inverse FFT at those times."""
+    from scatviz.state import _s1d_module
+
+    bank = _s1d_module(8192, 6, (8, 1), 0, 1, "list", "kymatio").bank
+    psi = bank.as_arrays()["psi1"]
+    img, t0, tw = time_heatmap(psi, 8000.0)
+    N = psi.shape[-1]
+    h = np.fft.ifft(psi, axis=-1)
+    M = img.shape[1]
+    step = round(tw * 8000.0 / M)
+    times = (np.arange(M) - M // 2) * step
+    ref = h[:, times % N]
+    ref = ref.real / np.abs(ref).max(axis=1, keepdims=True)
+    np.testing.assert_allclose(img, ref, atol=1e-5)
+    assert t0 == pytest.approx(-(M // 2) * step / 8000.0) and M <= 512
+    # the crop keeps every filter's envelope above 1e-3 of its peak
+    env = np.abs(h) / np.abs(h).max(axis=1, keepdims=True)
+    alive = np.flatnonzero(env.max(axis=0) > 1e-3)
+    reach = np.max(np.minimum(alive, N - alive))
+    assert (M // 2) * step >= reach
 
 
 def test_time_heatmap_centres_wavelets():

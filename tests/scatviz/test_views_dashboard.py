@@ -52,3 +52,58 @@ def test_dashboard_generator_and_presets():
     assert len(d.state.signal) == 4096 and d.state.sample_rate == 16000
     d.w_preset.value = "Long averaging"
     assert d.state.J == 9
+
+
+def _held_events(doc, change):
+    """The Bokeh document events one change produces (what one update message carries)."""
+    doc.hold("combine")
+    try:
+        change()
+        return list(doc.callbacks._held_events)
+    finally:
+        doc.callbacks._held_events = []
+        doc.unhold()
+
+
+def test_a_setting_change_sends_only_new_data_as_float32_buffers():
+    """A new setting replaces the views' data in one batch of events whose arrays are
+    float32 ndarrays (sent as binary buffers), and does not resend what did not change: the
+    waveform and the audio of the same signal."""
+    from bokeh.document import Document
+    from bokeh.document.events import ColumnDataChangedEvent
+    from bokeh.protocol import Protocol
+
+    d = Dashboard(live=False)
+    doc = Document()
+    d.template().server_doc(doc)
+    wave = d.signal_view.source
+    audio = d.signal_view.audio.object
+    events = _held_events(doc, lambda: setattr(d.state, "Q1", d.state.Q1 + 1))
+    changed = {ev.model for ev in events if isinstance(ev, ColumnDataChangedEvent)}
+    assert wave not in changed and d.signal_view.audio.object is audio
+    assert d.scalogram_view.source in changed and d.jtfs2d_view.source in changed
+    for ev in events:
+        if not isinstance(ev, ColumnDataChangedEvent):
+            continue
+        for name, col in ev.model.data.items():
+            arrays = col if isinstance(col, list) else [col]
+            for a in arrays:
+                if isinstance(a, np.ndarray) and a.size > 16:
+                    assert a.dtype != np.float64, (ev.model, name)
+    msg = Protocol().create("PATCH-DOC", events)
+    binary = sum(len(b.to_bytes()) for b in msg.buffers)
+    assert binary > 10 * len(msg.content_json) / 2      # the arrays travel as binary buffers
+    # a JTFS-only change keeps the scalogram and the filter bank's wavelets
+    events = _held_events(doc, lambda: setattr(d.state, "J_fr", d.state.J_fr - 1))
+    changed = {ev.model for ev in events if isinstance(ev, ColumnDataChangedEvent)}
+    assert d.scalogram_view.source not in changed and wave not in changed
+    assert d.filterbank_view.src_psi1 not in changed
+    assert d.jtfs2d_view.source in changed
+
+
+def test_slider_release_is_not_debounced():
+    """Panel holds browser changes 50 ms to merge bursts; a slider release is one event and
+    goes to the server at once."""
+    d = Dashboard(live=False)
+    for w in (d.w_J, d.w_Q1, d.w_Q2, d.w_Jfr, d.w_Qfr):
+        assert "value_throttled" in type(w)._priority_changes
