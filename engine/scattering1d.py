@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from engine._fold import apply_fold, apply_folds, fold_plan, modulus, rfft
+from engine._fold import apply_fold, apply_folds, fold_plan, modulus_, rfft
 from engine._module import PlannedTransform, check_signal
 from engine._parallel import run_tasks, workers_for
 from engine.filterbank import (
@@ -160,7 +160,7 @@ class Scattering1D(PlannedTransform):
 
     def __init__(self, J: int, shape, Q=1, T=None, stride=None, max_order: int = 2,
                  oversampling: int = 0, out_type: str = "array", filterbank: str = "kymatio",
-                 chunk_bytes: int = 14 * 2**20):
+                 chunk_bytes: int = 8 * 2**20):
         super().__init__()
         if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
             shape = (int(shape),)
@@ -351,7 +351,7 @@ class Scattering1D(PlannedTransform):
         """The blocks of one group (order 1, then its order-2 blocks) from half spectra
         ``spec0`` ``(b, N_padded // 2 + 1)``."""
         out = []
-        u1 = modulus(torch.fft.ifft(self._fold(spec0, g["psi1"])))              # (b, G, m1)
+        u1 = modulus_(torch.fft.ifft(self._fold(spec0, g["psi1"])))              # (b, G, m1)
         if g["phi"] is None:
             out.append(self._finish(u1, g["k1"]))
         if g["phi"] is None and not g["order2"]:
@@ -370,7 +370,7 @@ class Scattering1D(PlannedTransform):
             y2 = y2.reshape(y2.shape[0], -1, o["m2"])                      # (b, G n2s, m2)
             if o["valid"] is not None:
                 y2 = y2.index_select(1, getattr(self, o["valid"]))
-            u2 = modulus(torch.fft.ifft(y2))
+            u2 = modulus_(torch.fft.ifft(y2))
             del y2
             if o["phi"] is None:
                 out.append(self._finish(u2, g["k1"] + o["k2"]))

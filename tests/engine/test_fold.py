@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine._fold import apply_fold, fold_plan, modulus, rfft
+from engine._fold import apply_fold, fold_plan, modulus, modulus_, rfft
 from engine.filterbank import morlet_1d
 
 
@@ -46,6 +46,17 @@ def test_modulus_value_and_gradient_match_torch_abs():
     zero = torch.zeros(3, dtype=torch.complex128, requires_grad=True)
     modulus(zero).sum().backward()
     assert torch.equal(zero.grad, torch.zeros_like(zero))       # like torch.abs at 0
+
+
+def test_in_place_modulus_matches_torch_abs_and_keeps_gradients():
+    z = torch.randn(3, 5, 64, dtype=torch.complex128)
+    want = z.abs()
+    torch.testing.assert_close(modulus_(z.clone()), want, rtol=1e-15, atol=0)
+    zg = z.clone().requires_grad_()
+    out = modulus_(zg)           # with gradients: out of place, differentiable
+    out.sum().backward()
+    torch.testing.assert_close(zg.detach(), z)
+    torch.testing.assert_close(zg.grad, z / want)
 
 
 def test_rfft_value_and_gradient_match_torch():
