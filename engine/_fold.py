@@ -33,8 +33,9 @@ class FoldPlan:
     reversed (``start = m_in - q m_out``). ``m_in == m_out`` (no subsampling) is one block
     over the full spectrum, rebuilt from its half (``start = -1``).
     ``weights``: float64 ``(F, n_blocks, cols, 2)``, real and imaginary weight per bin.
-    ``ranges``: per block, the output columns ``[c0, c1)`` where any filter's weight is
-    non-zero; the fold touches only those.
+    ``ranges``: per block, the output columns ``[c0, c1)`` outside which every filter's
+    weight is below the threshold (``BLOCK_THRESHOLD`` of its peak); the fold touches only
+    those.
     """
 
     m_in: int
@@ -57,11 +58,12 @@ def fold_plan(filters: list[np.ndarray], m_out: int, half: bool,
     m_in = h.shape[1]
     r = m_in // m_out
     cols = m_out // 2 + 1 if half else m_out
+    peak = np.abs(h).max(axis=1)[:, None]
     if r == 1:   # no subsampling: a half output is the first block, a full one all bins
         w = np.stack([h[:, :cols], h[:, :cols]], axis=-1)[:, None]
-        return FoldPlan(m_in, m_out, cols, ((0 if half else -1, False),), w, ((0, cols),))
+        return FoldPlan(m_in, m_out, cols, ((0 if half else -1, False),), w,
+                        (_significant(w[:, 0, :, 0], peak, threshold),))
     blocks = h.reshape(len(h), r, m_out)[:, :, :cols]
-    peak = np.abs(h).max(axis=1)[:, None]
     kept = np.flatnonzero((np.abs(blocks).max(axis=2) > threshold * peak).any(axis=0))
     specs, weights = [], []
     for q in kept:
@@ -70,11 +72,16 @@ def fold_plan(filters: list[np.ndarray], m_out: int, half: bool,
         w = blocks[:, q] / r
         weights.append(np.stack([w, -w if mirrored else w], axis=-1))
     weights = np.stack(weights, axis=1)
-    ranges = []
-    for b in range(len(specs)):
-        nonzero = np.flatnonzero(np.abs(weights[:, b, :, 0]).max(axis=0) > 0)
-        ranges.append((int(nonzero[0]), int(nonzero[-1]) + 1))
-    return FoldPlan(m_in, m_out, cols, tuple(specs), weights, tuple(ranges))
+    ranges = tuple(_significant(weights[:, b, :, 0], peak / r, threshold)
+                   for b in range(len(specs)))
+    return FoldPlan(m_in, m_out, cols, tuple(specs), weights, ranges)
+
+
+def _significant(w: np.ndarray, peak: np.ndarray, threshold: float) -> tuple[int, int]:
+    """The columns ``[c0, c1)`` of block weights ``w`` ``(F, cols)`` outside which every
+    filter is below ``threshold`` times its peak (the same criterion as for whole blocks)."""
+    big = np.flatnonzero((np.abs(w) > threshold * peak).any(axis=0))
+    return (int(big[0]), int(big[-1]) + 1) if len(big) else (0, 1)
 
 
 def block_view(spec: torch.Tensor, start: int, mirrored: bool, c0: int, c1: int
