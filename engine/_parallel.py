@@ -28,7 +28,7 @@ import torch
 
 __all__ = ["run_tasks", "workers_for"]
 
-Task = tuple[Callable[[torch.Tensor], list[torch.Tensor]], slice]
+Task = tuple[Callable[..., list[torch.Tensor]], slice]
 
 _pools: dict[int, ThreadPoolExecutor] = {}
 _pools_lock = threading.Lock()
@@ -78,26 +78,26 @@ def workers_for(x: torch.Tensor, n_tasks: int) -> int:
     return min(torch.get_num_threads(), n_tasks)
 
 
-def _call(task: Task, x: torch.Tensor, grad: bool, inference: bool):
+def _call(task: Task, xs: tuple[torch.Tensor, ...], grad: bool, inference: bool):
     fn, rows = task
     with torch.inference_mode(inference), torch.set_grad_enabled(grad):
-        leaf = x[rows].detach().requires_grad_(grad)
-        return leaf, fn(leaf)
+        leaves = tuple(x[rows].detach().requires_grad_(grad and x.requires_grad) for x in xs)
+        return leaves, fn(*leaves)
 
 
 class _Tasks(torch.autograd.Function):
-    """The tasks' outputs, flattened; gradients flow back to ``x`` through each task's own
-    graph, run on the workers."""
+    """The tasks' outputs, flattened; gradients flow back to the inputs through each task's
+    own graph, run on the workers."""
 
     @staticmethod
-    def forward(ctx, x, tasks, pool, counts):
+    def forward(ctx, tasks, pool, counts, *xs):
         ctx.set_materialize_grads(False)
-        results = list(pool.map(lambda t: _call(t, x, True, False), tasks))
+        results = list(pool.map(lambda t: _call(t, xs, True, False), tasks))
         ctx.tasks, ctx.pool, ctx.counts = tasks, pool, counts
-        ctx.leaves = [leaf for leaf, _ in results]
+        ctx.leaves = [leaves for leaves, _ in results]
         ctx.outs = [outs for _, outs in results]
         counts.extend(len(outs) for outs in ctx.outs)
-        ctx.x_shape = x.shape
+        ctx.shapes = [x.shape for x in xs]
         return tuple(o.detach() for _, outs in results for o in outs)
 
     @staticmethod
@@ -116,30 +116,35 @@ class _Tasks(torch.autograd.Function):
         def run(i):
             pairs = [(o, g) for o, g in zip(ctx.outs[i], per_task[i])
                      if g is not None and o.requires_grad]
-            if not pairs:
+            leaves = [leaf for leaf in ctx.leaves[i] if leaf.requires_grad]
+            if not pairs or not leaves:
                 return None
             outs, gs = zip(*pairs)
-            return torch.autograd.grad(outs, ctx.leaves[i], gs, retain_graph=keep,
-                                       allow_unused=True)[0]
+            got = iter(torch.autograd.grad(outs, leaves, gs, retain_graph=keep,
+                                           allow_unused=True))
+            return [next(got) if leaf.requires_grad else None for leaf in ctx.leaves[i]]
 
-        grad_x = None
-        for (_, rows), g in zip(ctx.tasks, ctx.pool.map(run, range(len(ctx.tasks)))):
-            if g is None:
-                continue
-            if grad_x is None:
-                grad_x = g.new_zeros(ctx.x_shape)
-            grad_x[rows] += g
+        grad_xs = [None] * len(ctx.shapes)
+        for (_, rows), gs in zip(ctx.tasks, ctx.pool.map(run, range(len(ctx.tasks)))):
+            for k, g in enumerate(gs or ()):
+                if g is None:
+                    continue
+                if grad_xs[k] is None:
+                    grad_xs[k] = g.new_zeros(ctx.shapes[k])
+                grad_xs[k][rows] += g
         if not keep:
             ctx.outs = ctx.leaves = None
-        return grad_x, None, None, None
+        return (None, None, None, *grad_xs)
 
 
-def run_tasks(x: torch.Tensor, tasks: Sequence[Task]) -> list[list[torch.Tensor]]:
+def run_tasks(x: torch.Tensor | Sequence[torch.Tensor], tasks: Sequence[Task]
+              ) -> list[list[torch.Tensor]]:
     """Run ``fn(x[rows])`` for every task ``(fn, rows)``; returns each task's list of tensors.
 
+    ``x`` may be a sequence of tensors: ``fn`` then receives ``x0[rows], x1[rows], ...``.
     Tasks run in parallel on ``torch.get_num_threads()`` single-threaded workers on CPU (in
     the given order: put the largest first), inline otherwise (see `workers_for`). Gradients
-    of the outputs reach ``x`` either way. ``fn`` must not modify ``x``.
+    of the outputs reach ``x`` either way. ``fn`` must not modify its inputs.
 
     >>> x = torch.randn(8, 16, requires_grad=True)
     >>> outs = run_tasks(x, [(lambda v: [v.square()], slice(0, 4)),
@@ -148,17 +153,18 @@ def run_tasks(x: torch.Tensor, tasks: Sequence[Task]) -> list[list[torch.Tensor]
     >>> bool(torch.allclose(x.grad, 2 * x))
     True
     """
+    xs = (x,) if torch.is_tensor(x) else tuple(x)
     tasks = list(tasks)
-    n = workers_for(x, len(tasks))
+    n = workers_for(xs[0], len(tasks))
     if n == 1:
-        return [fn(x[rows]) for fn, rows in tasks]
+        return [fn(*(x[rows] for x in xs)) for fn, rows in tasks]
     pool = _pool(torch.get_num_threads())
-    grad = torch.is_grad_enabled() and x.requires_grad
+    grad = torch.is_grad_enabled() and any(x.requires_grad for x in xs)
     if not grad:
         inference = torch.is_inference_mode_enabled()
-        return [outs for _, outs in pool.map(lambda t: _call(t, x, False, inference), tasks)]
+        return [outs for _, outs in pool.map(lambda t: _call(t, xs, False, inference), tasks)]
     counts: list[int] = []    # outputs per task, filled in by the forward
-    flat = _Tasks.apply(x, tasks, pool, counts)
+    flat = _Tasks.apply(tasks, pool, counts, *xs)
     return _unflatten(flat, counts)
 
 

@@ -66,14 +66,15 @@ from __future__ import annotations
 
 import math
 import numbers
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import numpy as np
 import torch
 from torch import nn
 
-from engine._fold import apply_fold, fold_plan, modulus, rfft
+from engine._fold import apply_fold, fold_plan, modulus_, rfft
 from engine._module import PlannedTransform, check_signal
+from engine._parallel import run_tasks
 from engine.filterbank import (
     SIGMA0,
     build_filterbank,
@@ -119,6 +120,11 @@ def energy_ratio(out: dict, x: torch.Tensor) -> torch.Tensor:
 # --------------------------------------------------------------------------------------------
 # Frequential filters (along n1), as short kernels
 # --------------------------------------------------------------------------------------------
+
+def _cat(parts: list[torch.Tensor]) -> torch.Tensor:
+    """Concatenate the batch parts of one result (no copy for a single part)."""
+    return torch.cat(parts) if len(parts) > 1 else parts[0]
+
 
 def _frequential_design(design: str, J_fr: int, Q_fr: int, L: int):
     """The frequential bank's design on an ``L``-point grid along ``n1``: ``(freqs, phi, psi,
@@ -759,7 +765,7 @@ class TimeFrequencyScattering(PlannedTransform):
                     g = yf[:, None] * w                                  # (Bm, nf, L)
                     if Lk < L:
                         g = g.reshape(Bm, nf, L // Lk, Lk).sum(2)
-                u = modulus(torch.fft.ifft(g, dim=-1))                   # (Bm, nf, Lk)
+                u = modulus_(torch.fft.ifft(g, dim=-1))                  # (Bm, nf, Lk)
                 v = nn.functional.linear(u.reshape(Bm * nf, Lk), At).reshape(Bm, nf, -1)
                 if grp["gains"] is not None:
                     v = v * getattr(self, grp["gains"])
@@ -780,6 +786,42 @@ class TimeFrequencyScattering(PlannedTransform):
         s = self.log2_stride
         return v[..., self.ind_start[s]:self.ind_end[s]]
 
+    @staticmethod
+    def _halves(B: int) -> list[slice]:
+        """The batch in two halves (tasks of even size for two workers), or whole."""
+        return [slice(0, B // 2), slice(B // 2, B)] if B >= 2 else [slice(0, B)]
+
+    def _first_order(self, g: int, spec0: torch.Tensor) -> list[torch.Tensor]:
+        """Group ``g``'s first order from half spectra ``spec0`` ``(b, N_padded//2+1)``:
+        ``[rfft(U1), S1 on the padded axis]`` (and ``U1`` itself without averaging)."""
+        grp = self._groups[g]
+        u1 = modulus_(torch.fft.ifft(self._fold(spec0, f"g{g}_psi1")))     # (b, G, m1)
+        spec1 = rfft(u1)
+        if self._t_mode == "global":
+            s1 = u1[..., self.ind_start[grp["k1"]]:self.ind_end[grp["k1"]]].mean(
+                -1, keepdim=True)
+        else:
+            s1 = self._lowpass(spec1, grp["k1"])
+        return [spec1, s1] + ([] if self.average else [u1])
+
+    def _branch_cost(self, i: int) -> int:
+        o = self._order2[i]
+        lo, hi = o["crop"] or (0, self.N_padded >> o["k2"])
+        return o["n"] * (hi - lo)
+
+    def _branch(self, i: int | None, s1_pad: torch.Tensor, *spec1s: torch.Tensor
+                ) -> list[torch.Tensor]:
+        """Frequential scattering of one branch: ``None`` the phi_t branch (of S1), else
+        the psi_t branch of ``self._order2[i]`` (Y2 of one n2)."""
+        if i is None:
+            return [self._frequential(s1_pad, self._fr_s1, None)]      # (b, 1+K, Fb, t)
+        o = self._order2[i]
+        ys = [torch.fft.ifft(self._fold(spec1s[g][:, :count], name, True))
+              for g, count, name in o["parts"]]
+        y2 = torch.cat(ys, dim=1) if len(ys) > 1 else ys[0]            # (b, n, M2)
+        del ys
+        return [self._frequential(y2, o["fr"], o["k2"], o["crop"])]    # (b, 1+2K, Fb, t)
+
     def forward(self, x) -> torch.Tensor | dict:
         """Scatter ``x`` ``(..., N)``; see the class docstring for the output."""
         x = check_signal(x, self.shape[0], getattr(
@@ -798,47 +840,40 @@ class TimeFrequencyScattering(PlannedTransform):
             S0 = xp[:, None, self.ind_start[0]:self.ind_end[0]].mean(-1, keepdim=True)
         else:
             S0 = self._lowpass(spec0, 0)[:, None, self.ind_start[s]:self.ind_end[s]]
-        u1s, spec1s, s1s = [], [], []
-        for g, grp in enumerate(self._groups):
-            u1 = modulus(torch.fft.ifft(self._fold(spec0, f"g{g}_psi1")))  # (B, G, m1)
-            spec1 = rfft(u1)
-            spec1s.append(spec1)
-            if glob:
-                s1s.append(u1[..., self.ind_start[grp["k1"]]:self.ind_end[grp["k1"]]]
-                           .mean(-1, keepdim=True))
-            else:
-                s1s.append(self._lowpass(spec1, grp["k1"]))
-            if not self.average:
-                u1s.append(u1)
-        s1_pad = torch.cat(s1s, dim=1)                                   # (B, N1, M_out)
+        # Order 1, one task per group (and half batch): spec1 = rfft(U1), S1 (padded), U1.
+        halves = self._halves(B)
+        tasks = [(partial(self._first_order, g), rows)
+                 for g in range(len(self._groups)) for rows in halves]
+        res = run_tasks(spec0, tasks)
+        per_group = [[r for (fn, _), r in zip(tasks, res) if fn.args[0] == g]
+                     for g in range(len(self._groups))]
+        spec1s = [_cat([r[0] for r in rs]) for rs in per_group]
+        s1_pad = torch.cat([_cat([r[1] for r in rs]) for rs in per_group], dim=1)  # (B, N1, M)
         if not self.average:
-            S1 = torch.cat(u1s, dim=1)[..., self.ind_start[0]:self.ind_end[0]]
+            S1 = torch.cat([_cat([r[2] for r in rs]) for rs in per_group], dim=1)
+            S1 = S1[..., self.ind_start[0]:self.ind_end[0]]
         else:
             S1 = self._crop_avg(s1_pad)
-        del u1s, s1s
+        del res, per_group
 
-        # phi_t branch: frequential scattering of S1 (already averaged in time).
-        fr1 = self._frequential(s1_pad, self._fr_s1, None)               # (B, 1+K, Fb, t)
+        # The phi_t branch (frequential scattering of S1, already averaged in time) and the
+        # psi_t branches (one per n2, at the time resolution of Y2): independent tasks, the
+        # largest first.
+        branches = [None] + sorted(range(len(self._order2)), key=self._branch_cost,
+                                   reverse=True)
+        tasks = [(partial(self._branch, i), rows) for i in branches for rows in halves]
+        res = run_tasks((s1_pad, *spec1s), tasks)
+        out = {}
+        for (fn, _), r in zip(tasks, res):
+            out.setdefault(fn.args[0], []).append(r[0])
+        fr1 = _cat(out.pop(None))                                        # (B, 1+K, Fb, t)
         K = (fr1.shape[1] - 1)
         pairs = {"S0": S0, "S1": S1,
                  "phi_t * phi_f": fr1[:, None, :1], "phi_t * psi_f": fr1[:, None, 1:]}
-        del fr1
-
-        # psi_t branches, one n2 at a time, at the time resolution of Y2.
-        phi_f, up, dn = [], [], []
-        for o in self._order2:
-            ys = []
-            for g, count, name in o["parts"]:
-                ys.append(torch.fft.ifft(self._fold(spec1s[g][:, :count], name, True)))
-            y2 = torch.cat(ys, dim=1) if len(ys) > 1 else ys[0]        # (B, n, M2)
-            del ys
-            fr = self._frequential(y2, o["fr"], o["k2"], o["crop"])      # (B, 1+2K, Fb, t)
-            phi_f.append(fr[:, 0])
-            up.append(fr[:, 1:1 + K])
-            dn.append(fr[:, 1 + K:])
-        pairs["psi_t * phi_f"] = torch.stack(phi_f, dim=1)[:, :, None]
-        pairs["psi_t * psi_f_up"] = torch.stack(up, dim=1)
-        pairs["psi_t * psi_f_dn"] = torch.stack(dn, dim=1)
+        fr = torch.stack([_cat(out[i]) for i in range(len(self._order2))], dim=1)
+        pairs["psi_t * phi_f"] = fr[:, :, :1]                        # (B, n2, 1, Fb, t)
+        pairs["psi_t * psi_f_up"] = fr[:, :, 1:1 + K]
+        pairs["psi_t * psi_f_dn"] = fr[:, :, 1 + K:]
 
         if self.out_type == "dict":
             return {p: pairs[p].reshape(batch_shape + pairs[p].shape[1:]) for p in PAIRS}

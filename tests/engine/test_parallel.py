@@ -43,6 +43,28 @@ def test_results_and_gradients_equal_the_inline_computation(two_threads):
     torch.testing.assert_close(grad_got, grad_want, rtol=1e-12, atol=1e-12)
 
 
+def test_several_inputs_some_unused_or_without_gradients(two_threads):
+    a = torch.randn(6, 8, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(6, 4, dtype=torch.float64, requires_grad=True)
+    c = torch.randn(6, 3, dtype=torch.float64)                # no gradient wanted
+    tasks = [(lambda a, b, c: [a.sin() * c.sum(-1, keepdim=True)], slice(0, 3)),
+             (lambda a, b, c: [b.exp(), a.cos()], slice(3, 6)),
+             (lambda a, b, c: [c * 2], slice(0, 6))]           # uses neither a nor b
+    got = run_tasks((a, b, c), tasks)
+    want = [fn(a[rows], b[rows], c[rows]) for fn, rows in tasks]
+    outs_g = [o for r in got for o in r]
+    outs_w = [o for r in want for o in r]
+    for g, w in zip(outs_g, outs_w):
+        torch.testing.assert_close(g, w)
+    ws = [torch.randn_like(o) for o in outs_w]
+    pick = [(o, w) for o, w in zip(outs_g, ws) if o.requires_grad]
+    ga, gb = torch.autograd.grad([o for o, _ in pick], (a, b), [w for _, w in pick])
+    pick = [(o, w) for o, w in zip(outs_w, ws) if o.requires_grad]
+    wa, wb = torch.autograd.grad([o for o, _ in pick], (a, b), [w for _, w in pick])
+    torch.testing.assert_close(ga, wa)
+    torch.testing.assert_close(gb, wb)
+
+
 def test_gradcheck_with_retained_graphs(two_threads):
     x = torch.randn(4, 16, dtype=torch.float64, requires_grad=True)
     tasks = _tasks(4, 1)
