@@ -29,9 +29,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from engine._fold import apply_fold, apply_folds, fold_plan, modulus_, rfft
+from engine._fold import apply_fold, apply_folds, fold_plan, fold_shape, modulus_, rfft
 from engine._module import PlannedTransform, check_signal
 from engine._parallel import run_tasks, workers_for
+from engine._scratch import scratch, scratch_allowed
 from engine.filterbank import (
     SIGMA0,
     FilterBank,
@@ -349,9 +350,24 @@ class Scattering1D(PlannedTransform):
 
     def _scatter_group(self, g: dict, spec0: torch.Tensor, m_out: int) -> list[torch.Tensor]:
         """The blocks of one group (order 1, then its order-2 blocks) from half spectra
-        ``spec0`` ``(b, N_padded // 2 + 1)``."""
+        ``spec0`` ``(b, N_padded // 2 + 1)``.
+
+        Without gradients, the folded spectra and the moduli live in this thread's scratch
+        buffers (see `engine._scratch`), one per role; what is returned is never one of them.
+        (Not the FFTs' outputs: torch's ``out=`` for FFTs allocates and copies.)"""
         out = []
-        u1 = modulus_(torch.fft.ifft(self._fold(spec0, g["psi1"])))              # (b, G, m1)
+        cplx, real = spec0.dtype, spec0.real.dtype
+        reuse = scratch_allowed(spec0)
+
+        def tmp(role, shape, dtype):
+            return scratch(role, tuple(shape), dtype) if reuse else None
+
+        psi1 = self._fold_plans[g["psi1"]], getattr(self, g["psi1"])
+        y1 = apply_fold(spec0, *psi1, out=tmp("fold", fold_shape(spec0, *psi1, False), cplx))
+        z1 = torch.fft.ifft(y1)
+        del y1
+        u1 = modulus_(z1, out=None if self.average is False else tmp("mod", z1.shape, real))
+        del z1                                                                   # (b, G, m1)
         if g["phi"] is None:
             out.append(self._finish(u1, g["k1"]))
         if g["phi"] is None and not g["order2"]:
@@ -362,21 +378,27 @@ class Scattering1D(PlannedTransform):
         names = [(g["phi"], True)] if g["phi"] is not None else []
         names += [(o["psi2"], False) for o in g["order2"]]
         folds = [(self._fold_plans[n], getattr(self, n), shared) for n, shared in names]
-        folded = iter(apply_folds(spec1, folds))
+        folded = iter(apply_folds(spec1, folds, (lambda shape: tmp("fold", shape, cplx))
+                                  if reuse else None))
         if g["phi"] is not None:
             s1 = torch.fft.irfft(next(folded), n=m_out)
             out.append(self._finish(s1, self.log2_stride))
         for o, y2 in zip(g["order2"], folded):
             y2 = y2.reshape(y2.shape[0], -1, o["m2"])                      # (b, G n2s, m2)
             if o["valid"] is not None:
-                y2 = y2.index_select(1, getattr(self, o["valid"]))
-            u2 = modulus_(torch.fft.ifft(y2))
+                valid = getattr(self, o["valid"])
+                y2 = torch.index_select(y2, 1, valid, out=tmp(
+                    "valid", (y2.shape[0], len(valid), o["m2"]), cplx))
+            z2 = torch.fft.ifft(y2)
             del y2
             if o["phi"] is None:
-                out.append(self._finish(u2, g["k1"] + o["k2"]))
-            else:
-                s2 = torch.fft.irfft(self._fold(rfft(u2), o["phi"], True), n=m_out)
-                out.append(self._finish(s2, self.log2_stride))
+                out.append(self._finish(modulus_(z2), g["k1"] + o["k2"]))
+                continue
+            u2 = modulus_(z2, out=tmp("mod", z2.shape, real))
+            del z2
+            spec2 = rfft(u2)
+            s2 = torch.fft.irfft(self._fold(spec2, o["phi"], True), n=m_out)
+            out.append(self._finish(s2, self.log2_stride))
         return out
 
     def forward(self, x) -> torch.Tensor | list | dict:

@@ -143,6 +143,23 @@ def test_any_batch_shape_gives_the_same_coefficients():
     torch.testing.assert_close(Sx.reshape(6, *Sx.shape[2:]), S(x.reshape(6, 512)))
 
 
+@pytest.mark.parametrize("kwargs", [dict(), dict(T=0, out_type="dict"),
+                                    dict(T="global", out_type="dict")])
+def test_outputs_survive_later_calls_on_the_same_thread(kwargs):
+    """Temporaries are reused between calls (engine._scratch): no output may alias them."""
+    S = Scattering1D(J=5, shape=1024, Q=4, **kwargs)
+    x = torch.randn(3, 1024)
+    first = S(x)
+    snapshot = ({k: v.clone() for k, v in first.items()} if isinstance(first, dict)
+                else first.clone())
+    S(torch.randn(3, 1024) * 100)
+    if isinstance(first, dict):
+        for k in first:
+            torch.testing.assert_close(first[k], snapshot[k], rtol=0, atol=0)
+    else:
+        torch.testing.assert_close(first, snapshot, rtol=0, atol=0)
+
+
 def test_numpy_input_is_accepted_and_gives_the_torch_result():
     S = Scattering1D(J=4, shape=256, Q=2)
     x = np.random.default_rng(1).standard_normal((2, 256)).astype(np.float32)
