@@ -585,11 +585,15 @@ class ScatState(param.Parameterized):
                     res, err = None, f"Internal error ({type(exc).__name__}): {exc}"
                 if key != self.key():      # changed while computing: compute the latest
                     continue
-                publish(res, err)
                 if res is None or not res.jtfs_pending:
+                    publish(res, err)
                     return res
+                # JTFS starts before the Scattering1D views are published, so that it
+                # computes while this thread builds their update and the browser draws it
+                pending = loop.run_in_executor(None, partial(self.compute, "all"))
+                publish(res, err)
                 try:
-                    res = await loop.run_in_executor(None, partial(self.compute, "all"))
+                    res = await pending
                 except Exception as exc:
                     publish(None, f"Internal error ({type(exc).__name__}): {exc}")
                     return None

@@ -84,3 +84,38 @@ def test_refresh_async_publishes(chirp):
     with ThreadPoolExecutor(1) as pool:
         res = pool.submit(asyncio.run, st.refresh_async()).result()
     assert st.result is res and not st.busy
+
+
+def test_jtfs_computes_while_the_first_views_are_published(chirp, monkeypatch):
+    """When JTFS is slow (progressive publication), its computation starts before the
+    Scattering1D views are published, not after: publishing the first views (and the browser
+    drawing them) overlaps with JTFS."""
+    if not jtfs_available():
+        pytest.skip("engine/jtfs.py not available")
+    import asyncio
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    TRANSFORM_CACHE.clear()
+    st = ScatState.from_loaded(chirp, auto=False, J=5, Q1=6)
+    st._jtfs_seconds = 10.0                      # as if the last JTFS was slow
+    started = threading.Event()
+    seen = []
+    compute, apply = st.compute, st.apply
+
+    def spy_compute(stage="all"):
+        if stage == "all":
+            started.set()
+        return compute(stage)
+
+    def spy_apply(res, error=""):
+        if res is not None and res.jtfs_pending:  # the first views: JTFS must be under way
+            seen.append(started.wait(timeout=5))
+        apply(res, error)
+
+    monkeypatch.setattr(st, "compute", spy_compute)
+    monkeypatch.setattr(st, "apply", spy_apply)
+    with ThreadPoolExecutor(1) as pool:
+        res = pool.submit(asyncio.run, st.refresh_async()).result()
+    assert seen == [True]
+    assert res.jtfs is not None and st.result is res
