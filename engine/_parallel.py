@@ -48,10 +48,12 @@ if hasattr(os, "register_at_fork"):
 
 
 def _init_worker(barrier: threading.Barrier) -> None:
-    torch.get_num_threads()    # this thread's lazy thread-count set-up, before changing it
-    torch.set_num_threads(1)
-    _worker.active = True
-    barrier.wait()
+    try:
+        torch.get_num_threads()    # this thread's lazy thread-count set-up, before changing it
+        torch.set_num_threads(1)
+        _worker.active = True
+    finally:
+        barrier.wait()             # never leave the creating thread waiting
 
 
 def _pool(n: int) -> ThreadPoolExecutor:
