@@ -9,7 +9,7 @@ from bokeh.models import FixedTicker, Range1d
 
 from scatviz.state import JTFS_UNAVAILABLE, ScatState
 
-__all__ = ["BaseView", "shared_time_range", "set_fixed_ticks"]
+__all__ = ["BaseView", "shared_time_range", "set_fixed_ticks", "set_range"]
 
 
 def set_fixed_ticks(axes, ticks: dict) -> None:
@@ -22,6 +22,17 @@ def set_fixed_ticks(axes, ticks: dict) -> None:
         else:
             axis.ticker = FixedTicker(ticks=list(ticks))
         axis.major_label_overrides = {k: v for k, v in ticks.items()}
+
+
+def set_range(rng: Range1d, start: float, end: float) -> None:
+    """Show ``[start, end]`` on an explicit `Range1d` (and reset to it). Views whose extent
+    follows the setting use `Range1d`, not Bokeh's default `DataRange1d`: the browser's
+    DataRange1d keeps the start/end it was created with and re-imposes them whenever data
+    change, so a new setting's extent sent later would be ignored (and it would recompute
+    bounds from the data on every update)."""
+    start, end = float(start), float(end)
+    if (rng.start, rng.end, rng.reset_start, rng.reset_end) != (start, end, start, end):
+        rng.update(start=start, end=end, reset_start=start, reset_end=end)
 
 
 def shared_time_range(state: ScatState) -> Range1d:

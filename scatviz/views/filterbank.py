@@ -13,12 +13,12 @@ from weakref import WeakKeyDictionary
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import ColumnDataSource, HoverTool, LinearColorMapper
+from bokeh.models import ColumnDataSource, HoverTool, LinearColorMapper, Range1d
 from bokeh.plotting import figure
 
 from scatviz.state import JTFS_UNAVAILABLE
 from scatviz.theme import DIVERGING, LOWPASS, LP_SUM, SPIN_DOWN, SPIN_UP, line_colors, style_figure
-from scatviz.views.base import BaseView, set_fixed_ticks
+from scatviz.views.base import BaseView, set_fixed_ticks, set_range
 
 __all__ = ["FilterBankView", "lp_sum_half", "time_heatmap"]
 
@@ -220,7 +220,7 @@ class FilterBankView(BaseView):
                        phi=ColumnDataSource(data=dict(f=[], y=[])),
                        lp=ColumnDataSource(data=dict(f=[], y=[])))
             self.sources[log] = src
-            fig = figure(height=300, sizing_mode="stretch_width",
+            fig = figure(height=300, sizing_mode="stretch_width", x_range=Range1d(1, 2),
                          x_axis_type="log" if log else "linear",
                          x_axis_label="frequency (Hz)", y_axis_label="|ψ̂(f)|",
                          tools="pan,wheel_zoom,box_zoom,reset,save", name=f"fb_freq_{log}")
@@ -250,6 +250,7 @@ class FilterBankView(BaseView):
                                                    x=[0.0], y=[0.0], dw=[1.0], dh=[1.0]))
         self.time_mapper = LinearColorMapper(palette=DIVERGING, low=-1, high=1)
         ft = figure(height=300, sizing_mode="stretch_width", x_axis_label="time (s)",
+                    x_range=Range1d(-1, 1), y_range=Range1d(0, 1),
                     y_axis_label="centre frequency (Hz)", tools="pan,wheel_zoom,reset,save",
                     name="fb_time")
         style_figure(ft, "Wavelets in time: Re ψ1(t), each row scaled to its peak")
@@ -332,14 +333,14 @@ class FilterBankView(BaseView):
         src["phi"].data = dict(f=m["f"], y=m["phi"])
         src["lp"].data = dict(f=m["f"], y=m["lp"]) if m["lp"] is not None else \
             dict(f=np.zeros(0, np.float32), y=np.zeros(0, np.float32))
-        self.figs_freq[log].x_range.update(start=m["x_start"], end=m["x_end"])
+        set_range(self.figs_freq[log].x_range, m["x_start"], m["x_end"])
 
     def _draw_time(self, bank) -> None:
         img, t0, tw, ticks = _time_model(bank)
         n = img.shape[0]
         self.src_time.data = dict(image=[img], x=[t0], y=[0.0], dw=[tw], dh=[float(n)])
-        self.fig_time.x_range.update(start=t0, end=t0 + tw)
-        self.fig_time.y_range.update(start=0, end=n)
+        set_range(self.fig_time.x_range, t0, t0 + tw)
+        set_range(self.fig_time.y_range, 0, n)
         set_fixed_ticks(self.fig_time.yaxis, ticks)
 
     def _update_fr(self, res) -> None:

@@ -22,12 +22,13 @@ from bokeh.models import (
     CustomJSHover,
     HoverTool,
     LinearColorMapper,
+    Range1d,
     Span,
 )
 from bokeh.plotting import figure
 
 from scatviz.theme import SEQUENTIAL, style_figure
-from scatviz.views.base import JTFSView, set_fixed_ticks
+from scatviz.views.base import JTFSView, set_fixed_ticks, set_range
 
 __all__ = ["JTFS2DView", "Mosaic", "jtfs_mosaic", "mosaic_layout"]
 
@@ -40,6 +41,12 @@ def inner_frames(L: int) -> slice:
     """The frames away from the first and last 10 % (boundary effects)."""
     cut = L // 10
     return slice(cut, L - cut) if L - 2 * cut > 0 else slice(0, L)
+
+
+def nearest_frame(times: np.ndarray, t: float) -> int:
+    """The frame whose time (s) is nearest ``t``: a new setting with another time step keeps
+    the instant shown, not the frame index."""
+    return int(np.argmin(np.abs(np.asarray(times) - t))) if len(times) else 0
 
 
 def colour_top(jt) -> float:
@@ -131,6 +138,7 @@ def make_mosaic_figure(name: str, title: str, height: int = 420):
     labels = (ColumnDataSource(data=dict(rows=[])), ColumnDataSource(data=dict(cols=[])))
     mapper = LinearColorMapper(palette=SEQUENTIAL, low=0, high=1, nan_color=(0, 0, 0, 0))
     fig = figure(height=height, sizing_mode="stretch_width", tools="save,reset,box_zoom",
+                 x_range=Range1d(0, 1), y_range=Range1d(0, 1),
                  x_axis_label="temporal modulation rate of ψ2, n2 (Hz)",
                  y_axis_label="spin · n1_fr (in each cell: n1, low at bottom)",
                  name=name)
@@ -159,8 +167,8 @@ def set_mosaic_axes(fig, lay: Mosaic, labels, mid) -> None:
     H, W = lay.shape
     labels[0].data = dict(rows=lay.rows)
     labels[1].data = dict(cols=lay.cols)
-    fig.x_range.update(start=0, end=W)
-    fig.y_range.update(start=0, end=H)
+    set_range(fig.x_range, 0, W)
+    set_range(fig.y_range, 0, H)
     set_fixed_ticks(fig.xaxis, lay.xticks)
     set_fixed_ticks(fig.yaxis, lay.yticks)
     mid.location = H / 2
@@ -187,6 +195,7 @@ class JTFS2DView(JTFSView):
         self.pane = pn.pane.Bokeh(self.figure, sizing_mode="stretch_width")
         self._sig_key = None
         self._jt = None
+        self._shown_time = None
 
     def _panels(self) -> list:
         return [pn.Row(self.frame_slider, self.time_label, sizing_mode="stretch_width"),
@@ -219,6 +228,8 @@ class JTFS2DView(JTFSView):
                 (jt.dn.astype(np.float64) ** 2).sum(axis=(0, 1, 2))
             sl = inner_frames(L)
             frame = int(np.argmax(energy[sl])) + (sl.start or 0)
+        elif self._shown_time is not None:   # same signal: stay at the same instant
+            frame = nearest_frame(jt.times, self._shown_time)
         else:
             frame = min(self.state.jtfs_frame, L - 1)
         self.frame_slider.param.update(end=max(L - 1, 1), value=frame)
@@ -235,6 +246,7 @@ class JTFS2DView(JTFSView):
         img = jtfs_mosaic(jt.up[..., t], jt.dn[..., t], self._lay)
         H, W = img.shape
         self.source.data = dict(image=[img], x=[0.0], y=[0.0], dw=[float(W)], dh=[float(H)])
+        self._shown_time = float(jt.times[t])
         self.time_label.object = f"t = **{jt.times[t]:.3f} s** (frame {t + 1}/{len(jt.times)})"
 
     def _on_slider(self, event) -> None:

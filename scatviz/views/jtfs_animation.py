@@ -23,6 +23,7 @@ from scatviz.views.jtfs2d import (
     jtfs_mosaic,
     make_mosaic_figure,
     mosaic_layout,
+    nearest_frame,
     set_mosaic_axes,
 )
 
@@ -141,6 +142,7 @@ class JTFSAnimationView(JTFSView):
         self.pane = pn.pane.Bokeh(self.figure, sizing_mode="stretch_width")
         self._jt = None
         self._res = None
+        self._shown_time = None
 
     def _panels(self) -> list:
         return [pn.Row(self.player, self.time_label, sizing_mode="stretch_width"),
@@ -159,7 +161,9 @@ class JTFSAnimationView(JTFSView):
         self._lay = mosaic_layout(n2, nfr, n1, jt.n1_hz, jt.n2_hz, jt.n1_fr_labels)
         set_mosaic_axes(self.figure, self._lay, self.labels, self.mid)
         self.mapper.update(low=0.0, high=colour_top(jt))
-        self.player.param.update(end=max(L - 1, 1), value=min(self.player.value, L - 1))
+        value = min(self.player.value, L - 1) if self._shown_time is None else \
+            nearest_frame(jt.times, self._shown_time)     # the same instant, if the step changed
+        self.player.param.update(end=max(L - 1, 1), value=value)
         self._draw(self.player.value)
 
     def _draw(self, t: int) -> None:
@@ -171,6 +175,7 @@ class JTFSAnimationView(JTFSView):
         img = jtfs_mosaic(jt.up[..., t], jt.dn[..., t], self._lay)
         H, W = img.shape
         self.source.data = dict(image=[img], x=[0.0], y=[0.0], dw=[float(W)], dh=[float(H)])
+        self._shown_time = float(jt.times[t])
         self.time_label.object = (f"t = **{jt.times[t]:.3f} s** · frame {t + 1}/"
                                   f"{len(jt.times)}")
 

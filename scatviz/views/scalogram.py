@@ -12,12 +12,13 @@ from bokeh.models import (
     FixedTicker,
     HoverTool,
     LinearColorMapper,
+    Range1d,
     Span,
 )
 from bokeh.plotting import figure
 
 from scatviz.theme import SEQUENTIAL, style_figure
-from scatviz.views.base import BaseView, set_fixed_ticks
+from scatviz.views.base import BaseView, set_fixed_ticks, set_range
 
 __all__ = ["ScalogramView", "scalogram_db", "frequency_ticks"]
 
@@ -77,6 +78,7 @@ class ScalogramView(BaseView):
         self.freq_source = ColumnDataSource(data=dict(freq=[]))
         self.mapper = LinearColorMapper(palette=SEQUENTIAL, low=-60, high=0)
         fig = figure(height=self.height, sizing_mode="stretch_width", x_range=self._x_range,
+                     y_range=Range1d(0, 1),
                      x_axis_label="time (s)", y_axis_label="frequency (Hz)",
                      tools="xpan,xwheel_zoom,box_zoom,reset,save", active_scroll="xwheel_zoom",
                      name="scalogram")
@@ -98,7 +100,6 @@ class ScalogramView(BaseView):
                                 line_width=1.5, line_dash="dashed", line_alpha=0.8,
                                 visible=False)
         fig.add_layout(self.jtfs_marker)
-        fig.y_range.range_padding = 0
         self.figure = fig
         self._db_max = 0.0
         self._times = np.zeros(0)
@@ -131,7 +132,7 @@ class ScalogramView(BaseView):
         self.freq_source.data = dict(freq=freqs.tolist())
         self.source.data = dict(image=[np.ascontiguousarray(db)], x=[0.0], y=[0.0],
                                 dw=[sc.duration], dh=[float(n)])
-        self.figure.y_range.update(start=0, end=n)
+        set_range(self.figure.y_range, 0, n)
         ticks = frequency_ticks(freqs)
         set_fixed_ticks(self.figure.yaxis, ticks)
         self._apply_db_range()

@@ -22,12 +22,13 @@ from bokeh.models import (
     CustomJSHover,
     HoverTool,
     LinearColorMapper,
+    Range1d,
     Span,
 )
 from bokeh.plotting import figure
 
 from scatviz.theme import SEQUENTIAL, SPIN_DIVERGING, SPIN_DOWN, SPIN_UP, style_figure
-from scatviz.views.base import JTFSView, set_fixed_ticks
+from scatviz.views.base import JTFSView, set_fixed_ticks, set_range
 from scatviz.views.scalogram import _FREQ_HOVER, frequency_ticks
 
 __all__ = ["SpinInspectorView", "spin_maps", "region_summary"]
@@ -88,6 +89,7 @@ class SpinInspectorView(JTFSView):
         self.src_box = ColumnDataSource(data=dict(left=[], right=[], bottom=[], top=[]))
         self.mapper = LinearColorMapper(palette=SPIN_DIVERGING, low=-1, high=1)
         fig = figure(height=300, sizing_mode="stretch_width", x_range=self._x_range,
+                     y_range=Range1d(0, 1),
                      x_axis_label="time (s)", y_axis_label="frequency (Hz)",
                      tools="xpan,xwheel_zoom,reset,save", name="spin_map")
         style_figure(fig, "Spin contrast (up − down)/(up + down): red rising, blue falling")
@@ -124,6 +126,7 @@ class SpinInspectorView(JTFSView):
                                                     x=[0.0], y=[0.0], dw=[1.0], dh=[1.0]))
         self.cells_mapper = LinearColorMapper(palette=SEQUENTIAL, low=0, high=1)
         fc = figure(height=280, width=420, tools="save", name="spin_cells",
+                    x_range=Range1d(0, 1), y_range=Range1d(0, 1),
                     x_axis_label="n2 (Hz)", y_axis_label="spin · n1_fr")
         style_figure(fc, "Where the spins concentrate")
         fc.image("image", x="x", y="y", dw="dw", dh="dh", source=self.src_cells,
@@ -175,16 +178,20 @@ class SpinInspectorView(JTFSView):
         self.freq_source.data = dict(freq=freqs.tolist())
         self.src_map.data = dict(image=[img], alpha=[weight[order].astype(np.float32)],
                                  x=[0.0], y=[0.0], dw=[dur], dh=[float(n)])
-        self.figure.y_range.update(start=0, end=n)
+        set_range(self.figure.y_range, 0, n)
         ticks = frequency_ticks(freqs)
         set_fixed_ticks(self.figure.yaxis, ticks)
         self._freqs_sorted = freqs
         fmax = float(np.ceil(freqs.max())) if n else 1.0
+        full_f = tuple(self.f_slider.value) == (0.0, self.f_slider.end)
         if res.key[0] != self._sig_key or self.t_slider.end != round(dur, 6):
             self._sig_key = res.key[0]
             self.t_slider.param.update(start=0.0, end=round(dur, 6), value=(0.0, round(dur, 6)))
             self.f_slider.param.update(start=0.0, end=fmax, value=(0.0, fmax))
             self.param.update(t_range=(0.0, dur), f_range=(0.0, fmax))
+        elif full_f and self.f_slider.end != fmax:      # the whole axis stays the whole axis
+            self.f_slider.param.update(end=fmax, value=(0.0, fmax))
+            self.f_range = (0.0, fmax)
         self._draw_region()
 
     def _on_region(self, *events) -> None:
@@ -223,8 +230,8 @@ class SpinInspectorView(JTFSView):
         self.src_cells.data = dict(image=[img], x=[0.0], y=[0.0], dw=[float(n2)],
                                    dh=[float(2 * nfr)])
         self.cells_mapper.update(low=0.0, high=float(img.max()) or 1.0)
-        self.fig_cells.x_range.update(start=0, end=n2)
-        self.fig_cells.y_range.update(start=0, end=2 * nfr)
+        set_range(self.fig_cells.x_range, 0, n2)
+        set_range(self.fig_cells.y_range, 0, 2 * nfr)
         self.cells_mid.location = nfr
         xt = {i + 0.5: f"{jt.n2_hz[n2 - 1 - i]:.3g}" for i in range(n2)}
         yt = {**{j + 0.5: f"↓ {jt.n1_fr_labels[j]}" for j in range(nfr)},

@@ -294,3 +294,22 @@ def test_spin_inspector_verdicts(asset, verdict):
     assert 0 < s2["up"] + s2["down"] < s["up"] + s["down"]
     assert s2["cells_up"].shape == st.result.jtfs.up.shape[:2]
     assert v.src_box.data["left"] == [0.3]
+
+
+@needs_jtfs
+def test_jtfs_views_keep_the_instant_and_full_region_across_settings():
+    """A setting with another time step (J) keeps the instant shown by the JTFS grid and the
+    player (not the frame index), and a spin region covering every frequency keeps covering
+    them when the wavelets' range changes."""
+    st = ScatState.from_loaded(load_asset("chirp_exp"), J=6, Q1=8, J_fr=3, F=1)
+    grid, anim, spin = JTFS2DView(st), JTFSAnimationView(st), SpinInspectorView(st)
+    anim.player.value = 40
+    t_grid, t_anim = grid.mosaic_data()["time"], st.result.jtfs.times[40]
+    fmax = spin.f_slider.end
+    st.param.update(J=5, Q1=9)                  # twice as many frames, other wavelets
+    assert spin.f_slider.end != fmax
+    times = st.result.jtfs.times
+    assert abs(grid.mosaic_data()["time"] - t_grid) <= times[1] - times[0]
+    assert abs(times[anim.frame_data()["frame"]] - t_anim) <= times[1] - times[0]
+    assert spin.f_range[1] == pytest.approx(spin.f_slider.end)
+    assert spin.f_slider.end >= st.result.jtfs.n1_hz.max()
