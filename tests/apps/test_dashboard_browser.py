@@ -84,6 +84,12 @@ def test_moving_J_changes_the_scalogram(loaded: Page):
     expect(page.get_by_text(re.compile(r"#2 · .*J=7"))).to_be_visible(timeout=30_000)
     rows_after = int(re.search(r"scalogram (\d+)×", _status(page).inner_text()).group(1))
     assert rows_after > rows_before
+    # the browser's figure shows the new rows: its y range follows (Bokeh's auto range kept
+    # the first extent; the scalogram's range is explicit)
+    page.wait_for_function(
+        """n => { const doc = window.Bokeh.documents[window.Bokeh.documents.length - 1];
+                  const fig = doc.get_model_by_name('scalogram');
+                  return fig && fig.y_range.end === n; }""", arg=rows_after, timeout=10_000)
 
 
 def _wav_bytes(sr=11025, seconds=0.5):
