@@ -26,15 +26,17 @@ __all__ = ["FilterBankView", "lp_sum_half", "time_heatmap"]
 MAX_TIME_COLUMNS = 512
 
 
-def lp_sum_half(psi: np.ndarray, phi: np.ndarray) -> np.ndarray | None:
+def lp_sum_half(psi: np.ndarray, phi: np.ndarray, analytic: bool | None = None
+                ) -> np.ndarray | None:
     """Littlewood-Paley sum of a full-grid family ``(K, N)`` and low-pass ``(N,)`` (the
     toolkit's `lp_sum`), on the non-negative half ``(N // 2 + 1,)``; None if the toolkit is
-    not installed."""
+    not installed. ``analytic``: whether every wavelet is centred at a positive frequency
+    (the toolkit's ``fold``; None: the toolkit finds out from the responses' peaks)."""
     try:
         from engine.toolkit import lp_sum
     except ImportError:
         return None
-    A = lp_sum(psi, phi)
+    A = lp_sum(psi, phi, fold=analytic)
     return np.asarray(A[: psi.shape[-1] // 2 + 1], dtype=np.float64)
 
 
@@ -147,7 +149,7 @@ _FREQ_MODELS: WeakKeyDictionary = WeakKeyDictionary()
 _TIME_MODELS: WeakKeyDictionary = WeakKeyDictionary()
 
 
-def _freq_model(bank, log: bool) -> dict:
+def _freq_model(bank, log: bool, full: dict | None = None) -> dict:
     """What a frequency figure draws for a `FilterBankArrays` (cached per bank and axis
     type: the cached results of `compute_transforms` hold the bank, so a setting seen
     before redraws without recomputing): ``f`` Hz, ``phi``, ``lp`` on it, ``psi1``/``psi2``
@@ -158,9 +160,11 @@ def _freq_model(bank, log: bool) -> dict:
     f = bank.freqs
     keep = f > 0                      # the log axis cannot show 0 Hz
     fk = f[keep]
-    full = bank.full
+    full = bank.full if full is None else full
     K = len(f)
-    lp = lp_sum_half(full["psi1"], full["phi"])
+    # the engine's centre frequencies say whether the family is analytic (what lp_sum would
+    # otherwise find from the responses' peaks, another pass over the whole bank)
+    lp = lp_sum_half(full["psi1"], full["phi"], analytic=bool(np.all(bank.xi1_hz > 0)))
     rows = np.vstack([np.abs(full["psi1"][:, :K][:, keep]),
                       np.abs(full["psi2"][:, :K][:, keep]),
                       np.abs(full["phi"][:K][keep])[None]] +
@@ -183,14 +187,15 @@ def _freq_model(bank, log: bool) -> dict:
     return model
 
 
-def _time_model(bank) -> tuple:
+def _time_model(bank, full: dict | None = None) -> tuple:
     """The time-domain heatmap of a bank (cached per bank): image (rows low to high
     frequency), start and width in seconds, y ticks."""
     if bank in _TIME_MODELS:
         return _TIME_MODELS[bank]
     from scatviz.views.scalogram import frequency_ticks
 
-    img, t0, tw = time_heatmap(bank.full["psi1"], bank.sample_rate)
+    full = bank.full if full is None else full
+    img, t0, tw = time_heatmap(full["psi1"], bank.sample_rate)
     img = np.ascontiguousarray(img[::-1])         # low frequencies at the bottom
     out = (img, t0, tw, frequency_ticks(bank.xi1_hz[::-1], max_ticks=8))
     _TIME_MODELS[bank] = out
@@ -316,15 +321,16 @@ class FilterBankView(BaseView):
         bank = res.bank
         if bank is not self._bank:                 # a JTFS-only change keeps the bank
             self._bank = bank
-            self._draw_freq(bank, self.log_freq)
-            self._draw_time(bank)
+            full = bank.full                       # the full-grid arrays, built once here
+            self._draw_freq(bank, self.log_freq, full)
+            self._draw_time(bank, full)
         self._update_fr(res)
 
-    def _draw_freq(self, bank, log: bool) -> None:
+    def _draw_freq(self, bank, log: bool, full: dict | None = None) -> None:
         """Fill the frequency figure of one axis type (``log``) from the bank's curves."""
         if self._drawn.get(log) is bank:
             return
-        src, m = self.sources[log], _freq_model(bank, log)
+        src, m = self.sources[log], _freq_model(bank, log, full)
         self._drawn[log] = bank
         n1 = len(m["psi1"][0])
         src["psi1"].data = dict(xs=m["psi1"][0], ys=m["psi1"][1], color=line_colors(n1),
@@ -335,8 +341,8 @@ class FilterBankView(BaseView):
             dict(f=np.zeros(0, np.float32), y=np.zeros(0, np.float32))
         set_range(self.figs_freq[log].x_range, m["x_start"], m["x_end"])
 
-    def _draw_time(self, bank) -> None:
-        img, t0, tw, ticks = _time_model(bank)
+    def _draw_time(self, bank, full: dict | None = None) -> None:
+        img, t0, tw, ticks = _time_model(bank, full)
         n = img.shape[0]
         self.src_time.data = dict(image=[img], x=[t0], y=[0.0], dw=[tw], dh=[float(n)])
         set_range(self.fig_time.x_range, t0, t0 + tw)
