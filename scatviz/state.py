@@ -538,11 +538,12 @@ class ScatState(param.Parameterized):
             return
         if "jtfs" in res.timings:
             self._jtfs_seconds = res.timings["jtfs"]
-        frames = 1 if res.jtfs is None else len(res.jtfs.times)
+        frame = self.jtfs_frame               # kept while JTFS is pending or missing
+        if res.jtfs is not None:
+            frame = min(frame, max(len(res.jtfs.times) - 1, 0))
         if not error and res.jtfs_error and res.jtfs_error.startswith("JTFS:"):
             error = res.jtfs_error           # an invalid JTFS combination: say so by the controls
-        self.param.update(result=res, error=error,
-                          jtfs_frame=min(self.jtfs_frame, max(frames - 1, 0)))
+        self.param.update(result=res, error=error, jtfs_frame=frame)
 
     def refresh(self) -> Transforms | None:
         """Recompute now (synchronously); engine errors go to ``error``."""

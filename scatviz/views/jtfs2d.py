@@ -253,6 +253,9 @@ class JTFS2DView(JTFSView):
         self.state.jtfs_frame = int(event.new)
 
     def _on_frame(self, event) -> None:
+        res = self.state.result
+        if res is not None and not res.jtfs_pending and res.jtfs is not self._jt:
+            return      # a new result is being published: its watcher draws (at the same instant)
         if self.frame_slider.value != event.new:
             self.frame_slider.value = int(event.new)
         self._draw()

@@ -313,3 +313,23 @@ def test_jtfs_views_keep_the_instant_and_full_region_across_settings():
     assert abs(times[anim.frame_data()["frame"]] - t_anim) <= times[1] - times[0]
     assert spin.f_range[1] == pytest.approx(spin.f_slider.end)
     assert spin.f_slider.end >= st.result.jtfs.n1_hz.max()
+
+
+@needs_jtfs
+def test_jtfs_instant_kept_through_a_progressive_publication():
+    """When the Scattering1D views are published first (JTFS still computing), the JTFS grid
+    keeps its instant, and the JTFS result that follows is shown at that instant too."""
+    from scatviz.state import compute_transforms
+
+    st = ScatState.from_loaded(load_asset("chirp_exp"), J=6, Q1=8, J_fr=3, F=1)
+    grid = JTFS2DView(st)
+    t0 = grid.mosaic_data()["time"]
+    assert t0 > 0.3                              # the most active instant, not the start
+    kw = dict(st.settings(), J=5)
+    st.auto = False                              # the app drives: publish base, then all
+    st.J = 5
+    st.apply(compute_transforms(st.signal, st.sample_rate, stage="base", **kw))
+    assert st.result.jtfs_pending and grid.mosaic_data()["time"] == pytest.approx(t0)
+    st.apply(compute_transforms(st.signal, st.sample_rate, **kw))
+    times = st.result.jtfs.times
+    assert abs(grid.mosaic_data()["time"] - t0) <= times[1] - times[0]
