@@ -155,11 +155,29 @@ class _Folds(torch.autograd.Function):
             for b, ((start, mirrored), (c0, c1)) in enumerate(zip(plan.blocks, plan.ranges)):
                 gb = g[..., c0:c1, :]
                 piece = gb * w[0, b, c0:c1] if shared else (gb * w[:, b, c0:c1]).sum(-3)
-                if mirrored:
+                if start < 0:
+                    _add_full_spectrum_grad(acc, piece, c0, c1, plan.m_in)
+                elif mirrored:
                     acc[..., start - c1 + 1: start - c0 + 1, :] += piece.flip(-2)
                 else:
                     acc[..., start + c0: start + c1, :] += piece
         return (grad, None, None) + (None,) * len(weights)
+
+
+def _add_full_spectrum_grad(acc, piece, c0, c1, n):
+    """Gradient of the full spectrum ``[R, conj(R[n/2-1 .. 1])]`` built from half spectra
+    ``R`` (see `block_view`), for its columns ``c0:c1`` (``piece``, real view), added to the
+    half spectra's gradient ``acc``: bin ``c <= n/2`` is ``R[c]``; bin ``c > n/2`` is
+    ``conj(R[n - c])``, so its gradient lands on ``n - c`` with the imaginary part negated."""
+    half = n // 2
+    direct = min(c1, half + 1)
+    if c0 < direct:
+        acc[..., c0:direct, :] += piece[..., : direct - c0, :]
+    lo = max(c0, half + 1)
+    if lo < c1:
+        mirror = piece[..., lo - c0:, :].flip(-2)          # bins c1-1 .. lo -> n-c1+1 .. n-lo
+        acc[..., n - c1 + 1: n - lo + 1, 0] += mirror[..., 0]
+        acc[..., n - c1 + 1: n - lo + 1, 1] -= mirror[..., 1]
 
 
 def apply_fold(spec: torch.Tensor, plan: FoldPlan, weights: torch.Tensor,
@@ -188,8 +206,6 @@ def apply_folds(spec: torch.Tensor, folds: list[tuple[FoldPlan, torch.Tensor, bo
         return (_fold_forward(spec, p, w, sh, None if out is None else
                               out(fold_shape(spec, p, w, sh)))
                 for p, w, sh in folds)
-    if any(p.blocks[0][0] < 0 for p, _, _ in folds):   # full spectra: plain autograd
-        return [_fold_forward(spec, p, w, sh) for p, w, sh in folds]
     plans, weights, shared = zip(*folds)
     return _Folds.apply(spec, plans, shared, *weights)
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from engine._fold import apply_fold, fold_plan, modulus, modulus_, rfft
-from engine.filterbank import morlet_1d
+from engine.filterbank import gauss_1d, morlet_1d
 
 
 def _naive_fold(x: np.ndarray, h: np.ndarray, m_out: int) -> np.ndarray:
@@ -37,6 +37,19 @@ def test_fold_gradient_matches_finite_differences(shared, m_out):
     w = torch.from_numpy(plan.weights)
     spec = torch.fft.rfft(torch.randn(2, 64, dtype=torch.float64)).requires_grad_()
     assert torch.autograd.gradcheck(lambda s: apply_fold(s, plan, w, shared), (spec,))
+
+
+@pytest.mark.parametrize("m_out", [16, 64])
+def test_fold_gradient_of_filters_with_negative_frequencies(m_out):
+    """A symmetric low-pass reads the spectrum on both sides of Nyquist: the full-spectrum
+    plan (m_out == m_in) rebuilds the negative half as conjugates, whose gradient the custom
+    backward folds back onto the half spectrum."""
+    filters = [gauss_1d(64, 0.15), morlet_1d(64, 0.45, 0.08)]
+    plan = fold_plan(filters, m_out, half=False)
+    assert any(c1 > 33 for c0, c1 in plan.ranges) or m_out < 64
+    w = torch.from_numpy(plan.weights)
+    spec = torch.fft.rfft(torch.randn(2, 64, dtype=torch.float64)).requires_grad_()
+    assert torch.autograd.gradcheck(lambda s: apply_fold(s, plan, w), (spec,))
 
 
 def test_modulus_value_and_gradient_match_torch_abs():
