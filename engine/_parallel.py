@@ -72,6 +72,14 @@ def _pool(n: int) -> ThreadPoolExecutor:
         return pool
 
 
+class _Inline:
+    """`ThreadPoolExecutor.map`'s interface, run in the calling thread."""
+
+    @staticmethod
+    def map(fn, iterable):
+        return list(map(fn, iterable))
+
+
 def workers_for(x: torch.Tensor, n_tasks: int) -> int:
     """How many workers `run_tasks` would use for ``n_tasks`` tasks on ``x``: 1 (run inline)
     on GPUs, inside a worker, with one torch thread or one task."""
@@ -158,13 +166,16 @@ def run_tasks(x: torch.Tensor | Sequence[torch.Tensor], tasks: Sequence[Task]
     xs = (x,) if torch.is_tensor(x) else tuple(x)
     tasks = list(tasks)
     n = workers_for(xs[0], len(tasks))
-    if n == 1:
-        return [fn(*(x[rows] for x in xs)) for fn, rows in tasks]
-    pool = _pool(torch.get_num_threads())
     grad = torch.is_grad_enabled() and any(x.requires_grad for x in xs)
     if not grad:
+        if n == 1:
+            return [fn(*(x[rows] for x in xs)) for fn, rows in tasks]
         inference = torch.is_inference_mode_enabled()
+        pool = _pool(torch.get_num_threads())
         return [outs for _, outs in pool.map(lambda t: _call(t, xs, False, inference), tasks)]
+    # With gradients, inline too: one gradient buffer per input, where slicing the input per
+    # task would make autograd add a zero-padded full-size gradient per task.
+    pool = _pool(torch.get_num_threads()) if n > 1 else _Inline
     counts: list[int] = []    # outputs per task, filled in by the forward
     flat = _Tasks.apply(tasks, pool, counts, *xs)
     return _unflatten(flat, counts)

@@ -28,10 +28,12 @@ def two_threads():
     torch.set_num_threads(before)
 
 
-def test_results_and_gradients_equal_the_inline_computation(two_threads):
+@pytest.mark.parametrize("threads", [1, 2])     # 1: inline, through the same autograd node
+def test_results_and_gradients_equal_the_inline_computation(two_threads, threads):
+    torch.set_num_threads(threads)
     x = torch.randn(10, 64, dtype=torch.float64, requires_grad=True)
     tasks = _tasks(10, 3)
-    assert par.workers_for(x, len(tasks)) == 2
+    assert par.workers_for(x, len(tasks)) == threads
     got = run_tasks(x, tasks)
     want = [fn(x[rows]) for fn, rows in tasks]
     for g, w in zip(got, want):
@@ -65,7 +67,9 @@ def test_several_inputs_some_unused_or_without_gradients(two_threads):
     torch.testing.assert_close(gb, wb)
 
 
-def test_gradcheck_with_retained_graphs(two_threads):
+@pytest.mark.parametrize("threads", [1, 2])
+def test_gradcheck_with_retained_graphs(two_threads, threads):
+    torch.set_num_threads(threads)
     x = torch.randn(4, 16, dtype=torch.float64, requires_grad=True)
     tasks = _tasks(4, 1)
     assert torch.autograd.gradcheck(
