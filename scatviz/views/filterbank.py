@@ -135,10 +135,9 @@ def time_heatmap(psi_full: np.ndarray, sample_rate: float, max_cols: int = MAX_T
         Ls = folded.shape[1]
         L = min(Ls, 1 << (8 * (n + 1) - 1).bit_length())
         h = np.fft.ifft(folded[:, :: Ls // L], axis=-1)
-    else:
-        h = np.fft.ifft(spec, axis=-1)[:, ::step]
-    idx = np.arange(-n, n + 1) % h.shape[1]
-    h = h[:, idx]
+        h = h[:, np.arange(-n, n + 1) % h.shape[1]]
+    else:                                              # any length: the full inverse FFT
+        h = np.fft.ifft(spec, axis=-1)[:, (np.arange(-n, n + 1) * step) % N]
     peak = np.abs(h).max(axis=1, keepdims=True)
     peak[peak == 0] = 1
     img = (h.real / peak).astype(np.float32)

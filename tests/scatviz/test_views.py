@@ -177,6 +177,19 @@ def test_time_heatmap_matches_the_full_inverse_fft():
     assert (M // 2) * step >= reach
 
 
+def test_time_heatmap_any_length():
+    """A grid that is not a power of two takes the full inverse FFT, same samples."""
+    N = 3000
+    f = np.fft.fftfreq(N)
+    psi = np.exp(-((f - 0.01) ** 2) / (2 * 0.0005**2))[None]        # long: needs step > 1
+    img, t0, tw = time_heatmap(psi, 1000.0, max_cols=101)
+    M = img.shape[1]
+    assert M <= 101
+    step = round(tw * 1000.0 / M)
+    h = np.fft.ifft(psi, axis=-1)[0, ((np.arange(M) - M // 2) * step) % N]
+    np.testing.assert_allclose(img[0], h.real / np.abs(h).max(), atol=1e-6)
+
+
 def test_time_heatmap_centres_wavelets():
     N = 1024
     f = np.fft.fftfreq(N)
