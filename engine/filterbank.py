@@ -106,29 +106,58 @@ def _periodised_gaussian(N: int, centre: float, sigma: float, P: int) -> np.ndar
     if P == 1:
         f = np.fft.fftfreq(N) if centre == 0 else np.arange(N) / N
         return np.exp(-((f - centre) ** 2) / (2 * sigma**2))
-    f = np.arange((1 - P) * N, P * N, dtype=float) / N
-    return np.exp(-((f - centre) ** 2) / (2 * sigma**2)).reshape(2 * P - 1, N).mean(axis=0)
+    # Each period only where its term is not exactly 0.0 in float64 (exp(-z) underflows to
+    # 0.0 for z > 745.2, i.e. beyond _UNDERFLOW sigma): the same sum, added in the same order,
+    # as evaluating every period on the whole grid, for a fraction of the work.
+    out = np.zeros(N)
+    reach = _UNDERFLOW * sigma
+    for p in range(1 - P, P):
+        # bins k with |k / N + p - centre| <= reach
+        lo = max(0, math.floor((centre - p - reach) * N))
+        hi = min(N, math.ceil((centre - p + reach) * N) + 1)
+        if lo < hi:
+            f = np.arange(p * N + lo, p * N + hi, dtype=float) / N
+            out[lo:hi] += np.exp(-((f - centre) ** 2) / (2 * sigma**2))
+    return out / (2 * P - 1)
 
 
-def _l1_normalise(h_f: np.ndarray) -> np.ndarray:
-    """Scale a frequency response so that its impulse response has unit L1 norm."""
-    return h_f / np.abs(np.fft.ifft(h_f)).sum()
+#: exp(-x^2 / 2) is exactly 0.0 in float64 for |x| above sqrt(2 * 745.2) = 38.61.
+_UNDERFLOW = 38.7
+
+
+def _l1_normalise(h_f: np.ndarray, rows: int = 16) -> np.ndarray:
+    """Scale frequency responses ``(..., N)`` so that each impulse response has unit L1 norm
+    (batched inverse FFTs, ``rows`` at a time: about twice as fast per filter as one by one
+    for long filters)."""
+    flat = h_f.reshape(-1, h_f.shape[-1])
+    if not len(flat):
+        return h_f
+    norms = np.concatenate([np.abs(np.fft.ifft(flat[a:a + rows], axis=-1)).sum(axis=-1)
+                            for a in range(0, len(flat), rows)])
+    return (flat / norms[:, None]).reshape(h_f.shape)
 
 
 def morlet_1d(N: int, xi: float, sigma: float) -> np.ndarray:
     """Frequency response of a Morlet wavelet of centre ``xi`` and width ``sigma``.
 
     ``psi = g_sigma(. - xi) - kappa g_sigma`` with ``kappa`` such that ``psi(0) = 0`` (zero
-    mean), unit L1 norm in time. Shape ``(N,)``, real, float64.
+    mean), unit L1 norm in time. Shape ``(N,)``, real, float64. `morlets_1d` builds several.
 
     >>> psi = morlet_1d(1024, 0.25, 0.02); abs(psi[0]) < 1e-12
     True
     """
-    P = min(periods_needed(sigma), 5)
-    low = _periodised_gaussian(N, 0.0, sigma, P)
-    gabor = _periodised_gaussian(N, xi, sigma, P)
-    kappa = gabor[0] / low[0]
-    return _l1_normalise(gabor - kappa * low)
+    return morlets_1d(N, [(xi, sigma)])[0]
+
+
+def morlets_1d(N: int, params) -> np.ndarray:
+    """`morlet_1d` for each ``(xi, sigma)`` of ``params``: ``(len(params), N)``."""
+    out = np.empty((len(params), N))
+    for i, (xi, sigma) in enumerate(params):
+        P = min(periods_needed(sigma), 5)
+        low = _periodised_gaussian(N, 0.0, sigma, P)
+        gabor = _periodised_gaussian(N, xi, sigma, P)
+        out[i] = gabor - (gabor[0] / low[0]) * low
+    return _l1_normalise(out)
 
 
 def gauss_1d(N: int, sigma: float) -> np.ndarray:
@@ -232,8 +261,9 @@ def _load_builtin_designs() -> None:
 @register_design("kymatio")
 def _kymatio_design(N, J, Q, T):
     def family(Qk):
-        return [(xi, sigma, max_subsampling(xi, sigma), morlet_1d(N, xi, sigma))
-                for xi, sigma in kymatio_frequencies(J, Qk)]
+        params = list(kymatio_frequencies(J, Qk))
+        return [(xi, sigma, max_subsampling(xi, sigma), psi)
+                for (xi, sigma), psi in zip(params, morlets_1d(N, params))]
     sigma_low = SIGMA0 / T
     return (sigma_low, gauss_1d(N, sigma_low)), family(Q[0]), family(Q[1])
 

@@ -81,7 +81,7 @@ from engine.filterbank import (
     gauss_1d,
     kymatio_frequencies,
     max_subsampling,
-    morlet_1d,
+    morlets_1d,
     periodise,
     temporal_support,
 )
@@ -139,7 +139,7 @@ def _frequential_design(design: str, J_fr: int, Q_fr: int, L: int):
                              delta=FREQUENTIAL_CROSSFADE, crossfade=True)
         js = [subsampling(n, centres, sigmas) for n in range(len(centres))]
     else:
-        psi = np.stack([morlet_1d(L, xi, sigma) for xi, sigma in freqs])
+        psi = morlets_1d(L, list(freqs))
         js = [max_subsampling(xi, sigma) for xi, sigma in freqs]
     return freqs, _frequential_lowpass(design, L, 2**J_fr), psi, js
 
@@ -191,15 +191,20 @@ def frequential_filters(design: str, J_fr: int, Q_fr: int, F: int | None, n1_max
 REACH_CRITERION = 1e-4
 
 
-def _reach(h_f: np.ndarray, criterion: float = REACH_CRITERION) -> int:
-    """Largest ``|t|`` (samples) at which any of the impulse responses of ``h_f`` ``(K, N)``
-    (frequency responses) exceeds ``criterion`` times its peak."""
-    h = np.abs(np.fft.ifft(np.atleast_2d(h_f), axis=1))
-    h = h / h.max(axis=1, keepdims=True)
-    N = h.shape[1]
+def _reaches(h_f: np.ndarray, criterion: float = REACH_CRITERION, rows: int = 8
+             ) -> np.ndarray:
+    """Per filter of ``h_f`` ``(K, N)`` (frequency responses): the largest ``|t|`` (samples)
+    at which its impulse response exceeds ``criterion`` times its peak. ``(K,)`` integers;
+    the inverse FFTs run ``rows`` filters at a time."""
+    h_f = np.atleast_2d(h_f)
+    N = h_f.shape[1]
     d = np.minimum(np.arange(N), N - np.arange(N))
-    above = d[(h > criterion).any(axis=0)]
-    return int(above.max()) if above.size else 0
+    out = np.zeros(len(h_f), dtype=int)
+    for a in range(0, len(h_f), rows):
+        h = np.abs(np.fft.ifft(h_f[a:a + rows], axis=1))
+        above = h > criterion * h.max(axis=1, keepdims=True)
+        out[a:a + rows] = [d[row].max() if row.any() else 0 for row in above]
+    return out
 
 
 def _taps_at(taps: np.ndarray, d: np.ndarray) -> np.ndarray:
@@ -500,6 +505,7 @@ class TimeFrequencyScattering(PlannedTransform):
     def _build(self) -> None:
         bank, Np = self.bank, self.N_padded
         self._plans: dict = {}
+        self._reach1 = self._reach2 = None       # per-filter reaches, see _time_window
         j1s = [p.j for p in bank.psi1]
         if any(b < a for a, b in zip(j1s, j1s[1:])):
             raise RuntimeError("first-order subsamplings must not decrease with n1")
@@ -560,10 +566,12 @@ class TimeFrequencyScattering(PlannedTransform):
         if self.average and self._t_mode == "local":
             if self.pad_mode != "zero":
                 return None
+            if self._reach1 is None:     # once per module: one inverse FFT per filter
+                self._reach1 = _reaches(np.stack([p.response for p in self.bank.psi1]))
+                self._reach2 = _reaches(np.stack([p.response for p in self.bank.psi2]))
             j2 = self.bank.psi2[n2].j
-            psi1 = [p.response for p in self.bank.psi1 if p.j < j2] or \
-                [p.response for p in self.bank.psi1]
-            reach = _reach(np.stack(psi1)) + _reach(self.bank.psi2[n2].response[None])
+            below = [r for p, r in zip(self.bank.psi1, self._reach1) if p.j < j2]
+            reach = int(max(below or self._reach1)) + int(self._reach2[n2])
             s, e = max(0, s - reach), min(Np, e + reach)
         c0, c1 = s >> k2, -(-e >> k2)
         return None if (c0, c1) == (0, Np >> k2) else (c0, c1)
