@@ -32,10 +32,12 @@ class FoldPlan:
     ``start .. start + cols``; a mirrored one reads bins ``start - cols + 1 .. start``
     reversed (``start = m_in - q m_out``). ``m_in == m_out`` (no subsampling) is one block
     over the full spectrum, rebuilt from its half (``start = -1``).
-    ``weights``: float64 ``(F, n_blocks, cols, 2)``, real and imaginary weight per bin.
     ``ranges``: per block, the output columns ``[c0, c1)`` outside which every filter's
     weight is below the threshold (``BLOCK_THRESHOLD`` of its peak); the fold touches only
     those.
+    ``weights``: float64 ``(F, n_blocks, width, 2)``, real and imaginary weight of block
+    ``b``'s columns ``c0 .. c1`` at ``[:, b, :c1 - c0]`` (``width`` the widest range; only
+    the columns a fold touches are stored).
     """
 
     m_in: int
@@ -53,35 +55,41 @@ def fold_plan(filters: list[np.ndarray], m_out: int, half: bool,
 
     ``half=True`` plans the bins ``0 .. m_out // 2`` only (a real output, read back with
     ``irfft``); ``half=False`` all ``m_out`` bins (a complex output, read with ``ifft``).
+    Works filter by filter on views (no full-size temporaries: filters can be long).
     """
-    h = np.stack(filters)
-    m_in = h.shape[1]
+    m_in = len(filters[0])
     r = m_in // m_out
     cols = m_out // 2 + 1 if half else m_out
-    peak = np.abs(h).max(axis=1)[:, None]
-    if r == 1:   # no subsampling: a half output is the first block, a full one all bins
-        w = np.stack([h[:, :cols], h[:, :cols]], axis=-1)[:, None]
-        return FoldPlan(m_in, m_out, cols, ((0 if half else -1, False),), w,
-                        (_significant(w[:, 0, :, 0], peak, threshold),))
-    blocks = h.reshape(len(h), r, m_out)[:, :, :cols]
-    kept = np.flatnonzero((np.abs(blocks).max(axis=2) > threshold * peak).any(axis=0))
-    specs, weights = [], []
-    for q in kept:
-        mirrored = bool(q * m_out >= m_in // 2)
-        specs.append((int(m_in - q * m_out) if mirrored else int(q * m_out), mirrored))
-        w = blocks[:, q] / r
-        weights.append(np.stack([w, -w if mirrored else w], axis=-1))
-    weights = np.stack(weights, axis=1)
-    ranges = tuple(_significant(weights[:, b, :, 0], peak / r, threshold)
-                   for b in range(len(specs)))
-    return FoldPlan(m_in, m_out, cols, tuple(specs), weights, ranges)
+    # (block q of filter f: f[q m_out : q m_out + cols]; with r == 1 the only block reads
+    # the full spectrum rebuilt from its half, start -1)
+    views = [f.reshape(r, m_out)[:, :cols] for f in filters]
+    floors = [threshold * max(f.max(), -f.min()) for f in filters]
+    candidates = [(q, [_significant(v[q], fl) for v, fl in zip(views, floors)])
+                  for q in range(r)]
+    kept = [(q, [c for c in cs if c is not None]) for q, cs in candidates]
+    kept = [(q, cs) for q, cs in kept if cs]
+    specs, ranges = [], []
+    for q, cs in kept:
+        mirrored = r > 1 and q * m_out >= m_in // 2
+        start = -1 if r == 1 and not half else int(m_in - q * m_out) if mirrored \
+            else int(q * m_out)
+        specs.append((start, mirrored))
+        ranges.append((min(c0 for c0, _ in cs), max(c1 for _, c1 in cs)))
+    width = max(c1 - c0 for c0, c1 in ranges)
+    weights = np.zeros((len(filters), len(kept), width, 2))
+    for b, ((q, _), (_, mirrored), (c0, c1)) in enumerate(zip(kept, specs, ranges)):
+        for f, v in enumerate(views):
+            weights[f, b, :c1 - c0, 0] = v[q, c0:c1] / r
+        weights[:, b, :c1 - c0, 1] = -weights[:, b, :c1 - c0, 0] if mirrored \
+            else weights[:, b, :c1 - c0, 0]
+    return FoldPlan(m_in, m_out, cols, tuple(specs), weights, tuple(ranges))
 
 
-def _significant(w: np.ndarray, peak: np.ndarray, threshold: float) -> tuple[int, int]:
-    """The columns ``[c0, c1)`` of block weights ``w`` ``(F, cols)`` outside which every
-    filter is below ``threshold`` times its peak (the same criterion as for whole blocks)."""
-    big = np.flatnonzero((np.abs(w) > threshold * peak).any(axis=0))
-    return (int(big[0]), int(big[-1]) + 1) if len(big) else (0, 1)
+def _significant(w: np.ndarray, floor: float) -> tuple[int, int] | None:
+    """The columns ``[c0, c1)`` of one filter's block ``w`` outside which ``|w| <= floor``
+    (the same criterion as for whole blocks), or None if none exceeds it."""
+    big = np.flatnonzero((w > floor) | (w < -floor))
+    return (int(big[0]), int(big[-1]) + 1) if len(big) else None
 
 
 def block_view(spec: torch.Tensor, start: int, mirrored: bool, c0: int, c1: int
@@ -112,9 +120,9 @@ def _fold_forward(spec, plan, weights, shared, out=None):
     for b, ((start, mirrored), (c0, c1)) in enumerate(zip(plan.blocks, plan.ranges)):
         piece = block_view(spec, start, mirrored, c0, c1)
         if shared:
-            w = weights[0, b, c0:c1]
+            w = weights[0, b, :c1 - c0]
         else:
-            piece, w = piece.unsqueeze(-3), weights[:, b, c0:c1]
+            piece, w = piece.unsqueeze(-3), weights[:, b, :c1 - c0]
         first = b == 0 and (c0, c1) == (0, plan.cols)
         if first and acc is None:
             acc = piece * w
@@ -154,7 +162,8 @@ class _Folds(torch.autograd.Function):
             g = torch.view_as_real(grad_out.resolve_conj())
             for b, ((start, mirrored), (c0, c1)) in enumerate(zip(plan.blocks, plan.ranges)):
                 gb = g[..., c0:c1, :]
-                piece = gb * w[0, b, c0:c1] if shared else (gb * w[:, b, c0:c1]).sum(-3)
+                wb = w[0, b, :c1 - c0] if shared else w[:, b, :c1 - c0]
+                piece = gb * wb if shared else (gb * wb).sum(-3)
                 if start < 0:
                     _add_full_spectrum_grad(acc, piece, c0, c1, plan.m_in)
                 elif mirrored:

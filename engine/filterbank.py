@@ -126,15 +126,26 @@ _UNDERFLOW = 38.7
 
 
 def _l1_normalise(h_f: np.ndarray, rows: int = 16) -> np.ndarray:
-    """Scale frequency responses ``(..., N)`` so that each impulse response has unit L1 norm
-    (batched inverse FFTs, ``rows`` at a time: about twice as fast per filter as one by one
-    for long filters)."""
+    """Scale real frequency responses ``(..., N)`` so that each impulse response has unit L1
+    norm.
+
+    A real response's impulse response satisfies ``h[N - t] = conj(h[t])``, and
+    ``N conj(h[t])`` for ``t <= N/2`` is the ``rfft`` of the response: half the work of the
+    full inverse FFT (batched, ``rows`` at a time)."""
     flat = h_f.reshape(-1, h_f.shape[-1])
     if not len(flat):
         return h_f
-    norms = np.concatenate([np.abs(np.fft.ifft(flat[a:a + rows], axis=-1)).sum(axis=-1)
-                            for a in range(0, len(flat), rows)])
+    N = flat.shape[-1]
+    norms = np.concatenate([half_magnitude_l1(np.abs(np.fft.rfft(flat[a:a + rows], axis=-1)), N)
+                            for a in range(0, len(flat), rows)]) / N
     return (flat / norms[:, None]).reshape(h_f.shape)
+
+
+def half_magnitude_l1(mag: np.ndarray, N: int) -> np.ndarray:
+    """``sum_t |h[t]|`` over ``t = 0 .. N-1`` from ``|h[t]|``, ``t = 0 .. N//2`` (last axis),
+    for ``|h[N - t]| = |h[t]|``."""
+    total = 2 * mag.sum(axis=-1) - mag[..., 0]
+    return total - mag[..., -1] if N % 2 == 0 else total
 
 
 def morlet_1d(N: int, xi: float, sigma: float) -> np.ndarray:

@@ -193,17 +193,16 @@ REACH_CRITERION = 1e-4
 
 def _reaches(h_f: np.ndarray, criterion: float = REACH_CRITERION, rows: int = 8
              ) -> np.ndarray:
-    """Per filter of ``h_f`` ``(K, N)`` (frequency responses): the largest ``|t|`` (samples)
-    at which its impulse response exceeds ``criterion`` times its peak. ``(K,)`` integers;
-    the inverse FFTs run ``rows`` filters at a time."""
+    """Per real frequency response of ``h_f`` ``(K, N)``: the largest ``|t|`` (samples) at
+    which its impulse response exceeds ``criterion`` times its peak. ``(K,)`` integers.
+    ``|h[t]| = |h[N - t]|`` for a real response, and ``|h[t]|``, ``t <= N/2``, is the
+    modulus of its ``rfft`` (up to ``N``), so that half is enough: ``rows`` at a time."""
     h_f = np.atleast_2d(h_f)
-    N = h_f.shape[1]
-    d = np.minimum(np.arange(N), N - np.arange(N))
     out = np.zeros(len(h_f), dtype=int)
     for a in range(0, len(h_f), rows):
-        h = np.abs(np.fft.ifft(h_f[a:a + rows], axis=1))
+        h = np.abs(np.fft.rfft(h_f[a:a + rows], axis=1))         # |h[t]|, t = 0 .. N/2
         above = h > criterion * h.max(axis=1, keepdims=True)
-        out[a:a + rows] = [d[row].max() if row.any() else 0 for row in above]
+        out[a:a + rows] = [np.flatnonzero(row)[-1] if row.any() else 0 for row in above]
     return out
 
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.filterbank import _periodised_gaussian, kymatio_frequencies, periods_needed
+from engine.filterbank import (
+    _l1_normalise,
+    _periodised_gaussian,
+    gauss_1d,
+    kymatio_frequencies,
+    morlet_1d,
+    periods_needed,
+)
 
 
 def _every_period_everywhere(N, centre, sigma, P):
@@ -25,3 +32,14 @@ def test_periodised_gaussian_on_its_support_equals_the_definition_bit_for_bit(N)
         np.testing.assert_array_equal(_periodised_gaussian(N, centre, sigma, P),
                                       _every_period_everywhere(N, centre, sigma, P),
                                       err_msg=f"centre={centre}, sigma={sigma}, P={P}")
+
+
+@pytest.mark.parametrize("N", [1000, 1001, 4096])
+def test_l1_normalisation_from_the_half_spectrum_equals_the_full_inverse_fft(N):
+    rng = np.random.default_rng(0)
+    h_f = np.stack([gauss_1d(N, 0.05), morlet_1d(N, 0.3, 0.02), rng.standard_normal(N)])
+    got = _l1_normalise(h_f)
+    np.testing.assert_allclose(np.abs(np.fft.ifft(got, axis=-1)).sum(axis=-1), 1.0,
+                               rtol=1e-13)
+    want = h_f / np.abs(np.fft.ifft(h_f, axis=-1)).sum(axis=-1, keepdims=True)
+    np.testing.assert_allclose(got, want, rtol=1e-13)

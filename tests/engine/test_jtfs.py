@@ -276,3 +276,14 @@ def test_frequential_subsampling_by_support_width_is_as_accurate():
                      / ref.norm(dim=1))
     assert torch.all(err["width"] < 1.3 * err["edge"] + 1e-3), err
     assert torch.all(err["width"] < 0.02), err
+
+
+def test_reaches_from_the_half_spectrum_equal_the_full_impulse_responses():
+    from engine.filterbank import gauss_1d, morlet_1d
+    from engine.jtfs import REACH_CRITERION, _reaches
+    for N in (1000, 4096):
+        h_f = np.stack([gauss_1d(N, 0.01), morlet_1d(N, 0.3, 0.02), morlet_1d(N, 0.05, 0.004)])
+        h = np.abs(np.fft.ifft(h_f, axis=1))
+        d = np.minimum(np.arange(N), N - np.arange(N))
+        want = [d[row > REACH_CRITERION * row.max()].max() for row in h]
+        assert list(_reaches(h_f)) == want
