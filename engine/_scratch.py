@@ -22,6 +22,10 @@ __all__ = ["scratch", "scratch_allowed", "release"]
 
 _local = threading.local()
 
+#: Larger requests get a fresh tensor: a thread never holds more than this per role (the
+#: transforms' chunks are far smaller unless one signal alone is huge).
+KEEP_BYTES = 32 * 2**20
+
 
 def scratch_allowed(x: torch.Tensor) -> bool:
     """Whether temporaries derived from ``x`` may live in scratch buffers: ``x`` carries no
@@ -43,6 +47,8 @@ def scratch(role: str, shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tens
     if store is None:
         store = _local.store = {}
     n = math.prod(shape)
+    if n * dtype.itemsize > KEEP_BYTES:     # rare, huge: not worth holding on to
+        return torch.empty(shape, dtype=dtype)
     buf = store.get((role, dtype))
     if buf is None or buf.numel() < n:
         buf = store[(role, dtype)] = torch.empty(n, dtype=dtype)

@@ -21,6 +21,15 @@ def test_a_role_reuses_its_memory_and_grows_to_the_largest_request():
     assert scratch("t", (10,), torch.complex64).dtype == torch.complex64
 
 
+def test_huge_requests_are_not_kept():
+    import engine._scratch as sc
+    release()
+    n = sc.KEEP_BYTES // 4 + 1
+    a = scratch("huge", (n,), torch.float32)
+    b = scratch("huge", (n,), torch.float32)
+    assert a.data_ptr() != b.data_ptr() and a.shape == (n,)
+
+
 def test_threads_have_their_own_buffers():
     mine = scratch("t", (16,), torch.float32).data_ptr()
     theirs = []
