@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import torch
 
-__all__ = ["run_tasks", "workers_for"]
+__all__ = ["run_keyed", "run_tasks", "workers_for"]
 
 Task = tuple[Callable[..., list[torch.Tensor]], slice]
 
@@ -179,6 +179,30 @@ def run_tasks(x: torch.Tensor | Sequence[torch.Tensor], tasks: Sequence[Task]
     counts: list[int] = []    # outputs per task, filled in by the forward
     flat = _Tasks.apply(tasks, pool, counts, *xs)
     return _unflatten(flat, counts)
+
+
+def run_keyed(x: torch.Tensor | Sequence[torch.Tensor],
+              tasks: Sequence[tuple[Hashable, Callable[..., list[torch.Tensor]], slice, float]]
+              ) -> dict[Hashable, list[torch.Tensor]]:
+    """`run_tasks` for tasks ``(key, fn, rows, cost)``, the costliest started first.
+
+    The tasks of one key are consecutive chunks of rows of one computation, given in row
+    order: returns, per key, that computation's outputs, each concatenated over its chunks.
+
+    >>> x = torch.arange(6.0)[:, None]
+    >>> out = run_keyed(x, [("sq", lambda v: [v ** 2], slice(0, 3), 1),
+    ...                     ("sq", lambda v: [v ** 2], slice(3, 6), 1),
+    ...                     ("neg", lambda v: [-v], slice(0, 6), 2)])
+    >>> out["sq"][0].flatten().tolist(), out["neg"][0].shape
+    ([0.0, 1.0, 4.0, 9.0, 16.0, 25.0], torch.Size([6, 1]))
+    """
+    order = sorted(range(len(tasks)), key=lambda t: -tasks[t][3])
+    results = run_tasks(x, [tasks[t][1:3] for t in order])
+    chunks: dict[Hashable, list] = {key: [] for key, *_ in tasks}
+    for t, res in sorted(zip(order, results), key=lambda tr: tr[0]):
+        chunks[tasks[t][0]].append(res)
+    return {key: [torch.cat(outs) for outs in zip(*parts)] if len(parts) > 1 else parts[0]
+            for key, parts in chunks.items()}
 
 
 def _unflatten(flat, counts):

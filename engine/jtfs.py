@@ -74,7 +74,7 @@ from torch import nn
 
 from engine._fold import apply_fold, fold_plan, modulus_, rfft
 from engine._module import PlannedTransform, check_signal
-from engine._parallel import run_tasks
+from engine._parallel import run_keyed
 from engine.filterbank import (
     SIGMA0,
     build_filterbank,
@@ -120,11 +120,6 @@ def energy_ratio(out: dict, x: torch.Tensor) -> torch.Tensor:
 # --------------------------------------------------------------------------------------------
 # Frequential filters (along n1), as short kernels
 # --------------------------------------------------------------------------------------------
-
-def _cat(parts: list[torch.Tensor]) -> torch.Tensor:
-    """Concatenate the batch parts of one result (no copy for a single part)."""
-    return torch.cat(parts) if len(parts) > 1 else parts[0]
-
 
 def _frequential_design(design: str, J_fr: int, Q_fr: int, L: int):
     """The frequential bank's design on an ``L``-point grid along ``n1``: ``(freqs, phi, psi,
@@ -849,35 +844,28 @@ class TimeFrequencyScattering(PlannedTransform):
             S0 = self._lowpass(spec0, 0)[:, None, self.ind_start[s]:self.ind_end[s]]
         # Order 1, one task per group (and half batch): spec1 = rfft(U1), S1 (padded), U1.
         halves = self._halves(B)
-        tasks = [(partial(self._first_order, g), rows)
-                 for g in range(len(self._groups)) for rows in halves]
-        res = run_tasks(spec0, tasks)
-        per_group = [[r for (fn, _), r in zip(tasks, res) if fn.args[0] == g]
-                     for g in range(len(self._groups))]
-        spec1s = [_cat([r[0] for r in rs]) for rs in per_group]
-        s1_pad = torch.cat([_cat([r[1] for r in rs]) for rs in per_group], dim=1)  # (B, N1, M)
+        first = run_keyed(spec0, [(g, partial(self._first_order, g), rows, 0)
+                                  for g in range(len(self._groups)) for rows in halves])
+        spec1s = [first[g][0] for g in range(len(self._groups))]
+        s1_pad = torch.cat([first[g][1] for g in range(len(self._groups))], dim=1)  # (B,N1,M)
         if not self.average:
-            S1 = torch.cat([_cat([r[2] for r in rs]) for rs in per_group], dim=1)
+            S1 = torch.cat([first[g][2] for g in range(len(self._groups))], dim=1)
             S1 = S1[..., self.ind_start[0]:self.ind_end[0]]
         else:
             S1 = self._crop_avg(s1_pad)
-        del res, per_group
+        del first
 
         # The phi_t branch (frequential scattering of S1, already averaged in time) and the
         # psi_t branches (one per n2, at the time resolution of Y2): independent tasks, the
-        # largest first.
-        branches = [None] + sorted(range(len(self._order2)), key=self._branch_cost,
-                                   reverse=True)
-        tasks = [(partial(self._branch, i), rows) for i in branches for rows in halves]
-        res = run_tasks((s1_pad, *spec1s), tasks)
-        out = {}
-        for (fn, _), r in zip(tasks, res):
-            out.setdefault(fn.args[0], []).append(r[0])
-        fr1 = _cat(out.pop(None))                                        # (B, 1+K, Fb, t)
+        # largest first (the phi_t branch first of all).
+        costs = {None: math.inf, **{i: self._branch_cost(i) for i in range(len(self._order2))}}
+        out = run_keyed((s1_pad, *spec1s), [(i, partial(self._branch, i), rows, cost)
+                                            for i, cost in costs.items() for rows in halves])
+        fr1 = out.pop(None)[0]                                           # (B, 1+K, Fb, t)
         K = (fr1.shape[1] - 1)
         pairs = {"S0": S0, "S1": S1,
                  "phi_t * phi_f": fr1[:, None, :1], "phi_t * psi_f": fr1[:, None, 1:]}
-        fr = torch.stack([_cat(out[i]) for i in range(len(self._order2))], dim=1)
+        fr = torch.stack([out[i][0] for i in range(len(self._order2))], dim=1)
         pairs["psi_t * phi_f"] = fr[:, :, :1]                        # (B, n2, 1, Fb, t)
         pairs["psi_t * psi_f_up"] = fr[:, :, 1:1 + K]
         pairs["psi_t * psi_f_dn"] = fr[:, :, 1 + K:]

@@ -31,7 +31,7 @@ from torch import nn
 
 from engine._fold import apply_fold, apply_folds, fold_plan, fold_shape, modulus_, rfft
 from engine._module import PlannedTransform, check_signal
-from engine._parallel import run_tasks, workers_for
+from engine._parallel import run_keyed, workers_for
 from engine._scratch import scratch, scratch_allowed
 from engine.filterbank import (
     SIGMA0,
@@ -332,20 +332,14 @@ class Scattering1D(PlannedTransform):
             out = [self._finish(xp[:, None], 0)]
         B = xp.shape[0]
         budget = self.chunk_bytes // workers_for(spec0, B * len(self._groups))
-        tasks, owner = [], []
+        tasks = []
         for i, g in enumerate(self._groups):
             step = max(1, budget // (g["values"] * 2 * xp.element_size()))
-            for a in range(0, B, step):
-                tasks.append((partial(self._scatter_group, g, m_out=m_out),
-                              slice(a, min(a + step, B))))
-                owner.append((i, g["values"] * (min(a + step, B) - a)))
-        order = sorted(range(len(tasks)), key=lambda t: -owner[t][1])
-        results = run_tasks(spec0, [tasks[t] for t in order])
-        parts: list[list] = [[] for _ in self._groups]
-        for t, res in sorted(zip(order, results), key=lambda tr: tr[0]):
-            parts[owner[t][0]].append(res)
-        for p in parts:
-            out += [torch.cat(blocks) for blocks in zip(*p)] if len(p) > 1 else p[0]
+            tasks += [(i, partial(self._scatter_group, g, m_out=m_out),
+                       slice(a, min(a + step, B)), g["values"] * (min(a + step, B) - a))
+                      for a in range(0, B, step)]
+        for blocks in run_keyed(spec0, tasks).values():
+            out += blocks
         return out
 
     def _scatter_group(self, g: dict, spec0: torch.Tensor, m_out: int) -> list[torch.Tensor]:

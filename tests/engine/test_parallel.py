@@ -135,3 +135,17 @@ def test_a_forked_child_gets_its_own_pool(two_threads):
     proc.join(timeout=60)
     assert proc.exitcode == 0, "the child hung or crashed running tasks after fork"
     assert isinstance(queue.get(timeout=5), float)
+
+
+def test_run_keyed_groups_chunks_in_row_order_whatever_the_costs(two_threads):
+    x = torch.randn(7, 5, dtype=torch.float64, requires_grad=True)
+    tasks = [("a", lambda v: [v * 2, v.sum(-1)], slice(0, 3), 1.0),
+             ("a", lambda v: [v * 2, v.sum(-1)], slice(3, 7), 5.0),    # costlier: runs first
+             ("b", lambda v: [v.exp()], slice(0, 7), 3.0)]
+    out = par.run_keyed(x, tasks)
+    assert list(out) == ["a", "b"]
+    torch.testing.assert_close(out["a"][0], x * 2)
+    torch.testing.assert_close(out["a"][1], x.sum(-1))
+    torch.testing.assert_close(out["b"][0], x.exp())
+    (out["a"][0].sum() + out["b"][0].sum()).backward()
+    torch.testing.assert_close(x.grad, 2 + x.detach().exp())
