@@ -132,15 +132,21 @@ def run_changes(page, url: str, n_changes: int, J0: int = 6, Q0: int = 8
             Q1 += 1 if key == "ArrowRight" else -1
         else:
             J += 1 if key == "ArrowRight" else -1
-        handle = slider_handle(page, label)
-        handle.focus()
-        page.evaluate("() => { window.__t0 = performance.now(); }")
-        handle.press(key)
-        ms = wait_all(page, host, J, Q1)
-        if ms < 0:
-            raise RuntimeError(f"timed out waiting for J={J} Q1={Q1}")
-        out.append(ms / 1000)
+        out.append(press_and_wait(page, host, label, key, J, Q1))
     return out, (J, Q1)
+
+
+def press_and_wait(page, host, label: str, key: str, J: int, Q1: int) -> float:
+    """Press ``key`` on slider ``label``'s handle; seconds until the page shows (J, Q1) with
+    every view updated (see `wait_all`)."""
+    handle = slider_handle(page, label)
+    handle.focus()
+    page.evaluate("() => { window.__t0 = performance.now(); }")
+    handle.press(key)
+    ms = wait_all(page, host, J, Q1)
+    if ms < 0:
+        raise RuntimeError(f"timed out waiting for J={J} Q1={Q1}")
+    return ms / 1000
 
 
 def run_cached(page, n: int, J: int, Q1: int) -> list[float]:
@@ -151,15 +157,9 @@ def run_cached(page, n: int, J: int, Q1: int) -> list[float]:
     for i in range(n + 2):                 # the first two presses compute Q1 + 1 if needed
         key = "ArrowRight" if i % 2 == 0 else "ArrowLeft"
         q = Q1 + 1 if i % 2 == 0 else Q1
-        handle = slider_handle(page, "Q1")
-        handle.focus()
-        page.evaluate("() => { window.__t0 = performance.now(); }")
-        handle.press(key)
-        ms = wait_all(page, host, J, q)
-        if ms < 0:
-            raise RuntimeError(f"timed out waiting for J={J} Q1={q}")
+        seconds = press_and_wait(page, host, "Q1", key, J, q)
         if i >= 2:
-            out.append(ms / 1000)
+            out.append(seconds)
     return out
 
 
