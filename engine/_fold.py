@@ -64,20 +64,22 @@ def fold_plan(filters: list[np.ndarray], m_out: int, half: bool,
     # the full spectrum rebuilt from its half, start -1)
     views = [f.reshape(r, m_out)[:, :cols] for f in filters]
     floors = [threshold * max(f.max(), -f.min()) for f in filters]
-    candidates = [(q, [_significant(v[q], fl) for v, fl in zip(views, floors)])
-                  for q in range(r)]
-    kept = [(q, [c for c in cs if c is not None]) for q, cs in candidates]
-    kept = [(q, cs) for q, cs in kept if cs]
-    specs, ranges = [], []
-    for q, cs in kept:
-        mirrored = r > 1 and q * m_out >= m_in // 2
-        start = -1 if r == 1 and not half else int(m_in - q * m_out) if mirrored \
-            else int(q * m_out)
+    kept, specs, ranges = [], [], []
+    for q in range(r):
+        cs = [c for v, fl in zip(views, floors) if (c := _significant(v[q], fl)) is not None]
+        if not cs:
+            continue
+        if r == 1:
+            start, mirrored = (0 if half else -1), False
+        else:
+            mirrored = q * m_out >= m_in // 2
+            start = m_in - q * m_out if mirrored else q * m_out
+        kept.append(q)
         specs.append((start, mirrored))
         ranges.append((min(c0 for c0, _ in cs), max(c1 for _, c1 in cs)))
     width = max(c1 - c0 for c0, c1 in ranges)
     weights = np.zeros((len(filters), len(kept), width, 2))
-    for b, ((q, _), (_, mirrored), (c0, c1)) in enumerate(zip(kept, specs, ranges)):
+    for b, (q, (_, mirrored), (c0, c1)) in enumerate(zip(kept, specs, ranges)):
         for f, v in enumerate(views):
             weights[f, b, :c1 - c0, 0] = v[q, c0:c1] / r
         weights[:, b, :c1 - c0, 1] = -weights[:, b, :c1 - c0, 0] if mirrored \
@@ -193,7 +195,7 @@ def apply_fold(spec: torch.Tensor, plan: FoldPlan, weights: torch.Tensor,
                shared: bool = False, out: torch.Tensor | None = None) -> torch.Tensor:
     """Fold half spectra ``spec`` ``(..., m_in // 2 + 1)`` with a plan; complex result.
 
-    ``weights`` is the plan's, as a tensor ``(F, n_blocks, cols, 2)``. ``shared=False``: every
+    ``weights`` is the plan's, as a tensor ``(F, n_blocks, width, 2)``. ``shared=False``: every
     signal meets every filter, ``(..., m_in//2+1) -> (..., F, cols)``. ``shared=True`` (one
     filter, ``F == 1``): ``(..., m_in//2+1) -> (..., cols)``. Differentiable in ``spec``.
     ``out`` (without gradients): a complex tensor of `fold_shape` to write the result into.
