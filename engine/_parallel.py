@@ -40,7 +40,11 @@ _keep_graph = getattr(torch._C._autograd, "_get_current_graph_task_keep_graph", 
 
 
 def _reset_after_fork() -> None:
+    # the parent's workers do not exist in the child, and its lock may have been held by a
+    # thread that does not exist either
+    global _pools_lock
     _pools.clear()
+    _pools_lock = threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):

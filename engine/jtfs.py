@@ -560,7 +560,7 @@ class TimeFrequencyScattering(PlannedTransform):
         if self.average and self._t_mode == "local":
             if self.pad_mode != "zero":
                 return None
-            if self._reach1 is None:     # once per module: one inverse FFT per filter
+            if self._reach1 is None:     # once per module: one rfft per filter
                 self._reach1 = _reaches(np.stack([p.response for p in self.bank.psi1]))
                 self._reach2 = _reaches(np.stack([p.response for p in self.bank.psi2]))
             j2 = self.bank.psi2[n2].j
