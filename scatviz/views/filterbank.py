@@ -18,7 +18,7 @@ from bokeh.plotting import figure
 
 from scatviz.state import JTFS_UNAVAILABLE
 from scatviz.theme import DIVERGING, LOWPASS, LP_SUM, SPIN_DOWN, SPIN_UP, line_colors, style_figure
-from scatviz.views.base import BaseView, set_fixed_ticks, set_range
+from scatviz.views.base import BaseView, set_fixed_ticks, set_range, static_legend
 
 __all__ = ["FilterBankView", "lp_sum_half", "time_heatmap"]
 
@@ -234,12 +234,12 @@ class FilterBankView(BaseView):
                                 line_width=1.5)
             fig.multi_line("xs", "ys", source=src["psi2"], line_color="#888888",
                            line_dash="dashed", line_width=1)
-            fig.line("f", "y", source=src["phi"], line_color=LOWPASS, line_width=2,
-                     legend_label="φ (low-pass)")
-            fig.line("f", "y", source=src["lp"], line_color=LP_SUM, line_width=3,
-                     legend_label="LP sum")
-            fig.legend.location = "top_left"
-            fig.legend.background_fill_alpha = 0.5
+            phi_style = dict(line_color=LOWPASS, line_width=2)
+            lp_style = dict(line_color=LP_SUM, line_width=3)
+            fig.line("f", "y", source=src["phi"], **phi_style)
+            fig.line("f", "y", source=src["lp"], **lp_style)
+            static_legend(fig, [("φ (low-pass)", phi_style), ("LP sum", lp_style)],
+                          background_fill_alpha=0.5)
             fig.add_tools(HoverTool(renderers=[r1], tooltips=[("wavelet", "@label")]))
             fig.visible = log == self.log_freq
             self.figs_freq[log] = fig
@@ -269,12 +269,12 @@ class FilterBankView(BaseView):
                     x_axis_label="frequential frequency (cycles per n1 bin)",
                     y_axis_label="|ψ̂_fr|", tools="pan,wheel_zoom,reset,save", name="fb_fr")
         style_figure(ff, "JTFS frequential wavelets: spin up (red) and spin down (blue)")
-        rup = ff.multi_line("xs", "ys", source=self.src_fr_up, line_color=SPIN_UP,
-                            line_width=1.5, legend_label="spin up (ψ_fr↑)")
-        rdn = ff.multi_line("xs", "ys", source=self.src_fr_dn, line_color=SPIN_DOWN,
-                            line_width=1.5, legend_label="spin down (ψ_fr↓)")
+        up_style = dict(line_color=SPIN_UP, line_width=1.5)
+        dn_style = dict(line_color=SPIN_DOWN, line_width=1.5)
+        rup = ff.multi_line("xs", "ys", source=self.src_fr_up, **up_style)
+        rdn = ff.multi_line("xs", "ys", source=self.src_fr_dn, **dn_style)
         ff.add_tools(HoverTool(renderers=[rup, rdn], tooltips=[("wavelet", "@label")]))
-        ff.legend.location = "top_left"
+        static_legend(ff, [("spin up (ψ_fr↑)", up_style), ("spin down (ψ_fr↓)", dn_style)])
         self.fig_fr = ff
         self.fr_message = pn.pane.Alert(JTFS_UNAVAILABLE, alert_type="info", visible=False,
                                         sizing_mode="stretch_width", name="fb_fr_message")

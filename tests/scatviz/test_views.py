@@ -154,6 +154,33 @@ def test_filterbank_view_redraws_only_what_changed(state):
     assert v.src_psi1.data["ys"][0] is before
 
 
+def test_filterbank_legends_are_static_across_settings(state):
+    """The legends name proxy renderers whose data never change (BokehJS rebuilds a
+    legend's DOM when the data of a renderer it names change), styled as the curves."""
+    from bokeh.models import Legend
+
+    v = FilterBankView(state)
+    figs = [v.figs_freq[True], v.figs_freq[False], v.fig_fr]
+    before = {}
+    for fig in figs:
+        (legend,) = [r for r in fig.renderers + fig.center if isinstance(r, Legend)]
+        for item in legend.items:
+            (proxy,) = item.renderers
+            before[id(proxy)] = proxy.data_source.data
+            assert np.all(np.isnan(proxy.data_source.data["x"]))
+    labels = [it.label.value for it in v.fig_fr.center[-1].items]
+    assert labels == ["spin up (ψ_fr↑)", "spin down (ψ_fr↓)"]
+    state.Q1 += 2
+    for fig in figs:
+        (legend,) = [r for r in fig.center if isinstance(r, Legend)]
+        for item in legend.items:
+            assert item.renderers[0].data_source.data is before[id(item.renderers[0])]
+    # the swatch looks like the curve it names
+    fr_lines = {r.glyph.line_color for r in v.fig_fr.renderers if r.glyph.__class__.__name__
+                == "MultiLine"}
+    assert {it.renderers[0].glyph.line_color for it in v.fig_fr.center[-1].items} == fr_lines
+
+
 def test_time_heatmap_matches_the_full_inverse_fft():
     """The folded-spectrum samples equal the full-length inverse FFT at those times."""
     from scatviz.state import _s1d_module
