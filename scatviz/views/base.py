@@ -9,7 +9,38 @@ from bokeh.models import FixedTicker, Legend, LegendItem, Range1d
 
 from scatviz.state import JTFS_UNAVAILABLE, ScatState
 
-__all__ = ["BaseView", "shared_time_range", "set_fixed_ticks", "set_range", "static_legend"]
+__all__ = ["BaseView", "shared_time_range", "set_fixed_ticks", "set_range", "static_legend", "wire"]
+
+
+#: A numpy column is sent inside the message's JSON up to this many values; a list of 1-D
+#: arrays (a `MultiLine`'s ``xs``/``ys``) up to ``WIRE_RAGGED_MAX`` values in all.
+WIRE_INLINE_MAX = 1024
+WIRE_RAGGED_MAX = 16384
+
+
+def wire(columns: dict) -> dict:
+    """``ColumnDataSource`` data ready to send: short 1-D numpy columns, and lists of 1-D
+    arrays (a `MultiLine`'s ``xs``/``ys``), as plain lists; images and long columns stay numpy
+    arrays (binary).
+
+    Bokeh sends every numpy array of a message as a binary websocket frame of its own (after
+    a header frame) and the browser handles each frame as a task of its own: a filter bank of
+    ~70 short curves arrived over ~40 ms after the message itself, where the same values in
+    the message's JSON cost a few ms to encode and parse (`benchmarks/bench_dashboard.py`).
+    Encoding a list costs ~0.5 us a value on the server, hence the limits. The values are
+    unchanged (float32 values become the same numbers as Python floats)."""
+    def flat(a) -> bool:
+        return isinstance(a, np.ndarray) and a.ndim == 1 and a.dtype.kind in "fiub"
+
+    out = {}
+    for name, col in columns.items():
+        if flat(col) and col.size <= WIRE_INLINE_MAX:
+            col = col.tolist()
+        elif isinstance(col, (list, tuple)) and col and all(flat(c) for c in col) and \
+                sum(c.size for c in col) <= WIRE_RAGGED_MAX:
+            col = [c.tolist() for c in col]
+        out[name] = col
+    return out
 
 
 def set_fixed_ticks(axes, ticks: dict) -> None:

@@ -10,7 +10,7 @@ from bokeh.plotting import figure
 
 from scatviz.state import JTFS_UNAVAILABLE
 from scatviz.theme import CATEGORICAL, SPIN_DOWN, SPIN_UP, style_figure
-from scatviz.views.base import BaseView
+from scatviz.views.base import BaseView, wire
 
 __all__ = ["EnergyView", "JTFS_PAIRS"]
 
@@ -95,7 +95,7 @@ class EnergyView(BaseView):
         if res.scattering is not self._drawn_scattering:
             self._drawn_scattering = res.scattering
             e = res.scattering.energy_per_order
-            self.src_order.data = _bars({f"S{o}": e[o] for o in sorted(e)})
+            self.src_order.data = wire(_bars({f"S{o}": e[o] for o in sorted(e)}))
         if res.jtfs_pending:          # JTFS still computing: keep the last bars
             return
         jt = res.jtfs
@@ -114,7 +114,7 @@ class EnergyView(BaseView):
         for k in JTFS_PAIRS:
             if k in jt.pairs:
                 pair_e[k] = float(np.sum(np.abs(np.asarray(jt.pairs[k], np.float64)) ** 2))
-        self.src_pair.data = _bars(pair_e)
+        self.src_pair.data = wire(_bars(pair_e))
         up = (np.asarray(jt.up, np.float64) ** 2).sum(axis=(1, 2, 3))
         dn = (np.asarray(jt.dn, np.float64) ** 2).sum(axis=(1, 2, 3))
         total = float(up.sum() + dn.sum()) or 1.0
@@ -127,6 +127,6 @@ class EnergyView(BaseView):
         vals = np.asarray(vals)
         floor = max(vals[vals > 0].min() / 10 if (vals > 0).any() else 1e-12, 1e-30)
         self.fig_spin.x_range.factors = xs
-        self.src_spin.data = dict(x=xs, energy=np.maximum(vals, floor),
+        self.src_spin.data = wire(dict(x=xs, energy=np.maximum(vals, floor),
                                   bottom=np.full(len(vals), floor), color=cols,
-                                  share=100 * vals / total)
+                                  share=100 * vals / total))

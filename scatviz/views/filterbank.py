@@ -18,7 +18,7 @@ from bokeh.plotting import figure
 
 from scatviz.state import JTFS_UNAVAILABLE
 from scatviz.theme import DIVERGING, LOWPASS, LP_SUM, SPIN_DOWN, SPIN_UP, line_colors, style_figure
-from scatviz.views.base import BaseView, set_fixed_ticks, set_range, static_legend
+from scatviz.views.base import BaseView, set_fixed_ticks, set_range, static_legend, wire
 
 __all__ = ["FilterBankView", "lp_sum_half", "time_heatmap"]
 
@@ -309,12 +309,15 @@ class FilterBankView(BaseView):
         their own frequencies ``psi1_f``/``psi2_f`` Hz (each wavelet where it is visible,
         `trim_curve`)."""
         src = self.sources[self.log_freq if log is None else log]
-        return dict(freqs=np.asarray(src["phi"].data["f"]),
-                    psi1=[np.asarray(y) for y in src["psi1"].data["ys"]],
-                    psi1_f=[np.asarray(x) for x in src["psi1"].data["xs"]],
-                    psi2=[np.asarray(y) for y in src["psi2"].data["ys"]],
-                    psi2_f=[np.asarray(x) for x in src["psi2"].data["xs"]],
-                    phi=np.asarray(src["phi"].data["y"]), lp=np.asarray(src["lp"].data["y"]))
+        def arr(v):                         # columns may be lists (`wire`): float32 values
+            return np.asarray(v, dtype=np.float32)
+
+        return dict(freqs=arr(src["phi"].data["f"]),
+                    psi1=[arr(y) for y in src["psi1"].data["ys"]],
+                    psi1_f=[arr(x) for x in src["psi1"].data["xs"]],
+                    psi2=[arr(y) for y in src["psi2"].data["ys"]],
+                    psi2_f=[arr(x) for x in src["psi2"].data["xs"]],
+                    phi=arr(src["phi"].data["y"]), lp=arr(src["lp"].data["y"]))
 
     def _update(self, res) -> None:
         bank = res.bank
@@ -332,12 +335,12 @@ class FilterBankView(BaseView):
         src, m = self.sources[log], _freq_model(bank, log, full)
         self._drawn[log] = bank
         n1 = len(m["psi1"][0])
-        src["psi1"].data = dict(xs=m["psi1"][0], ys=m["psi1"][1], color=line_colors(n1),
-                                label=m["labels1"])
-        src["psi2"].data = dict(xs=m["psi2"][0], ys=m["psi2"][1], label=m["labels2"])
-        src["phi"].data = dict(f=m["f"], y=m["phi"])
-        src["lp"].data = dict(f=m["f"], y=m["lp"]) if m["lp"] is not None else \
-            dict(f=np.zeros(0, np.float32), y=np.zeros(0, np.float32))
+        src["psi1"].data = wire(dict(xs=m["psi1"][0], ys=m["psi1"][1], color=line_colors(n1),
+                                     label=m["labels1"]))
+        src["psi2"].data = wire(dict(xs=m["psi2"][0], ys=m["psi2"][1], label=m["labels2"]))
+        src["phi"].data = wire(dict(f=m["f"], y=m["phi"]))
+        src["lp"].data = wire(dict(f=m["f"], y=m["lp"])) if m["lp"] is not None else \
+            dict(f=[], y=[])
         set_range(self.figs_freq[log].x_range, m["x_start"], m["x_end"])
 
     def _draw_time(self, bank, full: dict | None = None) -> None:
@@ -365,9 +368,9 @@ class FilterBankView(BaseView):
         self.fr_message.visible = False
         fr = jt.fr_filters
         q = np.asarray(fr["freqs"], np.float32)
-        self.src_fr_up.data = dict(xs=[q] * len(fr["up"]),
+        self.src_fr_up.data = wire(dict(xs=[q] * len(fr["up"]),
                                    ys=[np.abs(u).astype(np.float32) for u in fr["up"]],
-                                   label=[f"spin up n1_fr={i}" for i in range(len(fr["up"]))])
-        self.src_fr_dn.data = dict(xs=[q] * len(fr["dn"]),
+                                   label=[f"spin up n1_fr={i}" for i in range(len(fr["up"]))]))
+        self.src_fr_dn.data = wire(dict(xs=[q] * len(fr["dn"]),
                                    ys=[np.abs(d).astype(np.float32) for d in fr["dn"]],
-                                   label=[f"spin down n1_fr={i}" for i in range(len(fr["dn"]))])
+                                   label=[f"spin down n1_fr={i}" for i in range(len(fr["dn"]))]))

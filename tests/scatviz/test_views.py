@@ -181,6 +181,22 @@ def test_filterbank_legends_are_static_across_settings(state):
     assert {it.renderers[0].glyph.line_color for it in v.fig_fr.center[-1].items} == fr_lines
 
 
+def test_wire_inlines_short_columns_and_ragged_curves_with_the_same_values():
+    from scatviz.views.base import WIRE_INLINE_MAX, WIRE_RAGGED_MAX, wire
+
+    rng = np.random.default_rng(0)
+    curves = [rng.random(n).astype(np.float32) for n in (3, 50, 700)]
+    image = rng.random((4, 5)).astype(np.float32)
+    long = rng.random(WIRE_INLINE_MAX + 1).astype(np.float32)
+    out = wire(dict(ys=curves, image=[image], long=long, short=curves[1],
+                    names=["a", "b", "c"], big=[long] * (WIRE_RAGGED_MAX // long.size + 1)))
+    assert all(isinstance(y, list) for y in out["ys"])
+    assert [np.float32(v) for v in out["ys"][2]] == list(curves[2])        # values kept
+    assert out["image"][0] is image and out["long"] is long                 # stay binary
+    assert isinstance(out["short"], list) and out["names"] == ["a", "b", "c"]
+    assert all(b is long for b in out["big"])
+
+
 def test_time_heatmap_matches_the_full_inverse_fft():
     """The folded-spectrum samples equal the full-length inverse FFT at those times."""
     from scatviz.state import _s1d_module
