@@ -8,7 +8,7 @@ Live behaviour:
 * one `ScatState` per session; every view reads its shared ``result``, computed once per
   distinct setting (process-wide cache keyed by the signal hash and the parameters);
 * sliders act on release (``value_throttled``); the transform runs in a worker thread while a
-  busy indicator spins, and if the controls moved meanwhile the latest setting wins;
+  busy badge shows, and if the controls moved meanwhile the latest setting wins;
 * all views' data are replaced inside one ``hold()``: one message to the browser per update;
 * an invalid combination or a bad file shows the engine's (or loader's) message beside the
   control; the page keeps the last valid picture and keeps working.
@@ -45,6 +45,14 @@ __all__ = ["Dashboard", "DEFAULT_ASSET", "ReleaseSlider"]
 _DEBUG = bool(os.environ.get("SCATVIZ_DEBUG"))
 
 DEFAULT_ASSET = "chirp_exp"
+
+#: Shown beside the status line while a transform computes. A still badge rather than an
+#: animated spinner (Panel's LoadingSpinner, also the template's default busy indicator): its
+#: rotating, masked gradient is repainted on the browser's main thread every frame, and on
+#: two cores that took 20-50 ms from each computation on the server beside it (measured with
+#: `benchmarks/bench_dashboard.py` and the server's SCATVIZ_DEBUG log).
+BUSY_BADGE = ('<span style="font-size: 0.85em; padding: 2px 8px; border-radius: 8px; '
+              'background: #d6604d; color: white; white-space: nowrap">computing…</span>')
 T_OPTIONS = {"2^J (default)": 0, **{str(2**k): 2**k for k in range(2, 16)}}
 F_OPTIONS = {"1 (none)": 1, **{str(2**k): 2**k for k in range(1, 7)}, "2^J_fr (engine default)": 0}
 GEN_RATES = [8000, 16000, 22050, 44100]
@@ -212,9 +220,8 @@ class Dashboard(param.Parameterized):
         self.error_msg = pn.pane.Alert("", alert_type="danger", visible=False,
                                        name="engine_error", sizing_mode="stretch_width")
         st.param.watch(self._on_error, "error")
-        self.busy = pn.indicators.LoadingSpinner(value=False, size=24,
-                                                 margin=(5, 10))
-        st.param.watch(lambda e: setattr(self.busy, "value", e.new), "busy")
+        self.busy = pn.pane.HTML(BUSY_BADGE, visible=False, name="busy", margin=(5, 10))
+        st.param.watch(lambda e: setattr(self.busy, "visible", e.new), "busy")
         self.status_pane = pn.pane.Markdown("", name="status", margin=(0, 10))
 
     def sidebar(self):
@@ -380,7 +387,7 @@ class Dashboard(param.Parameterized):
         return pn.template.FastListTemplate(
             title="scatviz: wavelet scattering & JTFS", sidebar=self.sidebar(),
             main=self.main(), sidebar_width=340, accent="#d6604d",
-            header_background="#2b2d42")
+            header_background="#2b2d42", busy_indicator=None)   # see BUSY_BADGE
 
     def servable(self):
         return self.template().servable()

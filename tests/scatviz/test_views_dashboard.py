@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import panel as pn
 import soundfile as sf
 
 from scatviz.views.dashboard import Dashboard
@@ -103,6 +104,19 @@ def test_a_setting_change_sends_only_new_data_in_few_frames():
     assert d.scalogram_view.source not in changed and wave not in changed
     assert d.filterbank_view.src_psi1 not in changed
     assert d.jtfs2d_view.source in changed
+
+
+def test_busy_badge_follows_the_computation_and_nothing_spins():
+    """A still badge beside the status line while a transform computes; no animated spinner
+    on the page (its repaints took CPU from the computation on two cores)."""
+    d = Dashboard(live=False)
+    assert not d.busy.visible and "computing" in d.busy.object
+    d.state.busy = True
+    assert d.busy.visible
+    d.state.busy = False
+    assert not d.busy.visible
+    assert d.template().busy_indicator is None
+    assert not any(isinstance(w, pn.indicators.LoadingSpinner) for w in d.sidebar())
 
 
 def test_slider_release_is_not_debounced():
