@@ -64,11 +64,9 @@ def fold_plan(filters: list[np.ndarray], m_out: int, half: bool,
     # the full spectrum rebuilt from its half, start -1)
     views = [f.reshape(r, m_out)[:, :cols] for f in filters]
     floors = [threshold * max(f.max(), -f.min()) for f in filters]
+    lo, hi = _significant_columns(views, floors)
     kept, specs, ranges = [], [], []
-    for q in range(r):
-        cs = [c for v, fl in zip(views, floors) if (c := _significant(v[q], fl)) is not None]
-        if not cs:
-            continue
+    for q in np.flatnonzero(hi > 0).tolist():
         if r == 1:
             start, mirrored = (0 if half else -1), False
         else:
@@ -76,7 +74,7 @@ def fold_plan(filters: list[np.ndarray], m_out: int, half: bool,
             start = m_in - q * m_out if mirrored else q * m_out
         kept.append(q)
         specs.append((start, mirrored))
-        ranges.append((min(c0 for c0, _ in cs), max(c1 for _, c1 in cs)))
+        ranges.append((int(lo[q]), int(hi[q])))
     width = max(c1 - c0 for c0, c1 in ranges)
     weights = np.zeros((len(filters), len(kept), width, 2))
     for b, (q, (_, mirrored), (c0, c1)) in enumerate(zip(kept, specs, ranges)):
@@ -87,11 +85,21 @@ def fold_plan(filters: list[np.ndarray], m_out: int, half: bool,
     return FoldPlan(m_in, m_out, cols, tuple(specs), weights, tuple(ranges))
 
 
-def _significant(w: np.ndarray, floor: float) -> tuple[int, int] | None:
-    """The columns ``[c0, c1)`` of one filter's block ``w`` outside which ``|w| <= floor``
-    (the same criterion as for whole blocks), or None if none exceeds it."""
-    big = np.flatnonzero((w > floor) | (w < -floor))
-    return (int(big[0]), int(big[-1]) + 1) if len(big) else None
+def _significant_columns(views: list[np.ndarray], floors: list[float]
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """For the blocks (rows) of filters viewed as ``(r, cols)``: the columns ``[lo, hi)`` of
+    each block outside which every filter's magnitude is at most its floor; ``hi == 0`` for a
+    block where none exceeds it. One pass per filter over its whole view (no per-block,
+    per-filter calls; no temporary larger than one filter)."""
+    r, cols = views[0].shape
+    lo = np.full(r, cols)
+    hi = np.zeros(r, dtype=np.int64)
+    for v, floor in zip(views, floors):
+        big = (v > floor) | (v < -floor)
+        has = big.any(axis=1)
+        lo = np.where(has, np.minimum(lo, big.argmax(axis=1)), lo)
+        hi = np.where(has, np.maximum(hi, cols - big[:, ::-1].argmax(axis=1)), hi)
+    return lo, hi
 
 
 def block_view(spec: torch.Tensor, start: int, mirrored: bool, c0: int, c1: int

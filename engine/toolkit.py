@@ -297,17 +297,25 @@ def lp_sum(psi_f, phi_f=None, fold: bool | None = None) -> np.ndarray:
     >>> float(lp_sum(fb.as_arrays()["psi1"]).max()) < 0.6   # Kymatio keeps about half
     True
     """
-    psi = _np(psi_f)
-    mag2 = np.abs(psi) ** 2
+    psi = np.atleast_2d(_np(psi_f))
     N = psi.shape[-1]
     if fold is None:
         fold = bool(np.all(_peak_freqs(np.abs(psi)) > 0))
-    A = mag2.sum(0)
+    A = _power_sum(psi)
     if fold:
         A = 0.5 * (A + A[(-np.arange(N)) % N])
     if phi_f is not None:
         A = A + np.abs(_np(phi_f)) ** 2
     return A
+
+
+def _power_sum(psi: np.ndarray) -> np.ndarray:
+    """``sum_k |psi_k|^2`` over the first axis of ``(K, N)`` responses, without a ``(K, N)``
+    temporary (``np.abs(psi) ** 2`` made two, ~20x slower for a 68 x 16384 bank)."""
+    if np.iscomplexobj(psi):
+        re, im = psi.real, psi.imag
+        return np.einsum("kn,kn->n", re, re) + np.einsum("kn,kn->n", im, im)
+    return np.einsum("kn,kn->n", psi, psi)
 
 
 def _spacing_runs(peaks: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:

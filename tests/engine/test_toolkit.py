@@ -136,6 +136,18 @@ def test_lp_sum_folds_analytic():
     assert lp_sum(psi, fold=False).max() == pytest.approx(peak)
 
 
+def test_lp_sum_equals_its_definition_for_real_and_complex_families():
+    rng = np.random.default_rng(1)
+    real = rng.standard_normal((5, 64))
+    cplx = real + 1j * rng.standard_normal((5, 64))
+    for psi in (real, cplx):
+        direct = (np.abs(psi) ** 2).sum(0)
+        np.testing.assert_allclose(lp_sum(psi, fold=False), direct, rtol=1e-13)
+        np.testing.assert_allclose(lp_sum(psi, fold=True),
+                                   0.5 * (direct + direct[(-np.arange(64)) % 64]), rtol=1e-13)
+    np.testing.assert_allclose(lp_sum(real[0], fold=False), real[0] ** 2, rtol=1e-13)
+
+
 def test_energy_conservation_and_energy():
     x = torch.randn(2, 4096, generator=torch.Generator().manual_seed(0))
     S = Scattering1D(6, 4096, 8)
