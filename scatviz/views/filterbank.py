@@ -156,18 +156,21 @@ def _freq_model(bank, log: bool, full: dict | None = None) -> dict:
     per_bank = _FREQ_MODELS.setdefault(bank, {})
     if log in per_bank:
         return per_bank[log]
-    f = bank.freqs
-    keep = f > 0                      # the log axis cannot show 0 Hz
-    fk = f[keep]
+    f = bank.freqs                    # ascending from 0 Hz
+    lo = int(np.searchsorted(f, 0.0, side="right"))      # the log axis cannot show 0 Hz
+    fk = f[lo:]
     full = bank.full if full is None else full
     K = len(f)
     # the engine's centre frequencies say whether the family is analytic (what lp_sum would
     # otherwise find from the responses' peaks, another pass over the whole bank)
     lp = lp_sum_half(full["psi1"], full["phi"], analytic=bool(np.all(bank.xi1_hz > 0)))
-    rows = np.vstack([np.abs(full["psi1"][:, :K][:, keep]),
-                      np.abs(full["psi2"][:, :K][:, keep]),
-                      np.abs(full["phi"][:K][keep])[None]] +
-                     ([lp[keep][None]] if lp is not None else []))
+    parts = [full["psi1"][:, lo:K], full["psi2"][:, lo:K], full["phi"][None, lo:K]] + \
+        ([lp[None, lo:]] if lp is not None else [])
+    rows = np.empty((sum(len(p) for p in parts), K - lo))
+    i = 0
+    for part in parts:                # |.| straight into one array (no stacked copies)
+        np.abs(part, out=rows[i:i + len(part)])
+        i += len(part)
     n1, n2 = len(full["psi1"]), len(full["psi2"])
     fx, ys = display_grid(fk, rows, log)
     floor = TRIM_FLOOR * float(ys[:n1 + n2].max()) if n1 + n2 else 0.0
