@@ -11,6 +11,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import panel as pn  # noqa: E402
 
-from scatviz.views.dashboard import Dashboard  # noqa: E402
+from scatviz.views.dashboard import Dashboard, freeze_startup_objects  # noqa: E402
 
+freeze_startup_objects()        # once per server process: see its docstring
 Dashboard.from_query(pn.state.session_args).servable()

@@ -119,6 +119,25 @@ def test_busy_badge_follows_the_computation_and_nothing_spins():
     assert not any(isinstance(w, pn.indicators.LoadingSpinner) for w in d.sidebar())
 
 
+def test_startup_objects_frozen_once_per_process(monkeypatch):
+    """The server exempts the libraries' objects from the cyclic collector once; later
+    sessions do not freeze theirs (their reference cycles must stay collectable)."""
+    import gc
+
+    import scatviz.views.dashboard as dash
+
+    monkeypatch.setattr(dash, "_frozen", False)
+    try:
+        assert dash.freeze_startup_objects() is True
+        frozen = gc.get_freeze_count()
+        assert frozen > 10_000
+        junk = [[i] for i in range(1000)]
+        assert dash.freeze_startup_objects() is False
+        assert gc.get_freeze_count() == frozen and junk
+    finally:
+        gc.unfreeze()
+
+
 def test_slider_release_is_not_debounced():
     """Panel holds browser changes 50 ms to merge bursts; a slider release is one event and
     goes to the server at once."""
