@@ -26,6 +26,7 @@ from bokeh.models import (
     Span,
 )
 from bokeh.plotting import figure
+from param.parameterized import discard_events
 
 from scatviz.theme import SEQUENTIAL, SPIN_DIVERGING, SPIN_DOWN, SPIN_UP, style_figure
 from scatviz.views.base import JTFSView, set_fixed_ticks, set_range
@@ -184,14 +185,17 @@ class SpinInspectorView(JTFSView):
         self._freqs_sorted = freqs
         fmax = float(np.ceil(freqs.max())) if n else 1.0
         full_f = tuple(self.f_slider.value) == (0.0, self.f_slider.end)
-        if res.key[0] != self._sig_key or self.t_slider.end != round(dur, 6):
-            self._sig_key = res.key[0]
-            self.t_slider.param.update(start=0.0, end=round(dur, 6), value=(0.0, round(dur, 6)))
-            self.f_slider.param.update(start=0.0, end=fmax, value=(0.0, fmax))
-            self.param.update(t_range=(0.0, dur), f_range=(0.0, fmax))
-        elif full_f and self.f_slider.end != fmax:      # the whole axis stays the whole axis
-            self.f_slider.param.update(end=fmax, value=(0.0, fmax))
-            self.f_range = (0.0, fmax)
+        # the region follows the new signal or axis; drawn once below, not also by its watcher
+        with discard_events(self):
+            if res.key[0] != self._sig_key or self.t_slider.end != round(dur, 6):
+                self._sig_key = res.key[0]
+                self.t_slider.param.update(start=0.0, end=round(dur, 6),
+                                           value=(0.0, round(dur, 6)))
+                self.f_slider.param.update(start=0.0, end=fmax, value=(0.0, fmax))
+                self.param.update(t_range=(0.0, dur), f_range=(0.0, fmax))
+            elif full_f and self.f_slider.end != fmax:  # the whole axis stays the whole axis
+                self.f_slider.param.update(end=fmax, value=(0.0, fmax))
+                self.f_range = (0.0, fmax)
         self._draw_region()
 
     def _on_region(self, *events) -> None:

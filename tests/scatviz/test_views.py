@@ -369,6 +369,13 @@ def test_jtfs_views_keep_the_instant_and_full_region_across_settings():
     assert abs(times[anim.frame_data()["frame"]] - t_anim) <= times[1] - times[0]
     assert spin.f_range[1] == pytest.approx(spin.f_slider.end)
     assert spin.f_slider.end >= st.result.jtfs.n1_hz.max()
+    # the region follows the new axis and is drawn once per update, not again by its watcher
+    drawn = []
+    draw = spin._draw_region
+    spin._draw_region = lambda: (drawn.append(1), draw())[1]
+    st.Q1 = 11
+    assert len(drawn) == 1 and spin.f_range[1] == pytest.approx(spin.f_slider.end)
+    assert spin.verdict.object.endswith("dB")
 
 
 @needs_jtfs
