@@ -246,23 +246,29 @@ def test_time_window_matches_full_computation():
 
 
 def test_frequential_averaging_after_time_averaging_is_the_same(monkeypatch):
-    """Where it has fewer rows to average in time (F=1: each filter's Lk rows, not F_bins),
-    the frequential averaging runs after the time averaging (both linear, they commute): the
-    same outputs and gradients as in the other order, to float64 rounding."""
+    """Where it costs less (F=1: each filter's Lk rows to average in time instead of its
+    F_bins rows, and the averaging matrix on the output samples only), the frequential
+    averaging runs after the time averaging (both linear, they commute): the same outputs and
+    gradients as in the other order, to float64 rounding."""
     S = TimeFrequencyScattering(J=5, J_fr=2, Q=8, shape=1024, F=1, filterbank="kymatio",
                                 out_type="dict").double()
-    late = [S._late_fr_average(o["fr"]) for o in S._order2]
-    assert any(late) and not all(late)            # both orders occur in this transform
     x = torch.randn(2, 1024, dtype=torch.float64, generator=torch.Generator().manual_seed(3),
                     requires_grad=True)
-    y = S(x)
-    g, = torch.autograd.grad(sum((v ** 2).sum() for v in y.values()), x)
-    monkeypatch.setattr(S, "_late_fr_average", lambda plan: False)
-    y0 = S(x)
-    g0, = torch.autograd.grad(sum((v ** 2).sum() for v in y0.values()), x)
-    for k in y:
-        torch.testing.assert_close(y[k], y0[k], rtol=1e-12, atol=1e-14)
-    torch.testing.assert_close(g, g0, rtol=1e-10, atol=1e-14)
+    rule, chosen = S._late_fr_average, []
+    monkeypatch.setattr(S, "_late_fr_average", lambda *a: chosen.append(rule(*a)) or chosen[-1])
+    results = []
+    for order in ("rule", "late", "early"):
+        if order != "rule":
+            monkeypatch.setattr(S, "_late_fr_average", lambda *a, o=order: o == "late")
+        y = S(x)
+        g, = torch.autograd.grad(sum((v ** 2).sum() for v in y.values()), x)
+        results.append((y, g))
+    assert any(chosen) and not all(chosen)             # both orders occur in this transform
+    (y, g), others = results[0], results[1:]
+    for y1, g1 in others:
+        for k in y:
+            torch.testing.assert_close(y1[k], y[k], rtol=1e-12, atol=1e-14)
+        torch.testing.assert_close(g1, g, rtol=1e-10, atol=1e-14)
 
 
 class _UpperEdgeRule(TimeFrequencyScattering):
