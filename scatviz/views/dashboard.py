@@ -52,8 +52,11 @@ DEFAULT_ASSET = "chirp_exp"
 #: rotating, masked gradient is repainted on the browser's main thread every frame, and on
 #: two cores that took 20-50 ms from each computation on the server beside it (measured with
 #: `benchmarks/bench_dashboard.py` and the server's SCATVIZ_DEBUG log).
+#: It keeps its box when idle (hidden, not removed): showing or removing an element made
+#: Bokeh lay the whole page out again, every figure included, twice per change.
 BUSY_BADGE = ('<span style="font-size: 0.85em; padding: 2px 8px; border-radius: 8px; '
-              'background: #d6604d; color: white; white-space: nowrap">computing…</span>')
+              'background: #d6604d; color: white; white-space: nowrap; '
+              'visibility: {}">computing…</span>')
 T_OPTIONS = {"2^J (default)": 0, **{str(2**k): 2**k for k in range(2, 16)}}
 F_OPTIONS = {"1 (none)": 1, **{str(2**k): 2**k for k in range(1, 7)}, "2^J_fr (engine default)": 0}
 GEN_RATES = [8000, 16000, 22050, 44100]
@@ -257,8 +260,9 @@ class Dashboard(param.Parameterized):
         self.error_msg = pn.pane.Alert("", alert_type="danger", visible=False,
                                        name="engine_error", sizing_mode="stretch_width")
         st.param.watch(self._on_error, "error")
-        self.busy = pn.pane.HTML(BUSY_BADGE, visible=False, name="busy", margin=(5, 10))
-        st.param.watch(lambda e: setattr(self.busy, "visible", e.new), "busy")
+        self.busy = pn.pane.HTML(BUSY_BADGE.format("hidden"), name="busy", margin=(5, 10))
+        st.param.watch(lambda e: setattr(self.busy, "object", BUSY_BADGE.format(
+            "visible" if e.new else "hidden")), "busy")
         self.status_pane = pn.pane.Markdown("", name="status", margin=(0, 10))
 
     def sidebar(self):
