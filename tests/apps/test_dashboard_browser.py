@@ -92,6 +92,27 @@ def test_moving_J_changes_the_scalogram(loaded: Page):
                   return fig && fig.y_range.end === n; }""", arg=rows_after, timeout=10_000)
 
 
+def test_stylesheets_rewritten_only_when_their_text_changes(loaded: Page):
+    """`install_browser_fixes`: BokehJS's inline stylesheets skip a write of the text they
+    already hold (a rewrite made Chromium recalculate the figure's styles at every paint)
+    and still apply a new text."""
+    page = loaded
+    page.wait_for_function("() => window.Bokeh.require('core/dom').InlineStyleSheet"
+                           ".prototype.__scatviz === true", timeout=10_000)
+    writes = page.evaluate("""() => {
+        const sheet = new (window.Bokeh.require('core/dom').InlineStyleSheet)(':host {}');
+        const seen = [];
+        new MutationObserver(m => seen.push(m.length)).observe(
+            sheet.el, {childList: true, characterData: true, subtree: true});
+        sheet.replace(':host { left: 1px; }');
+        const first = sheet.el.textContent;
+        sheet.replace(':host { left: 1px; }');           // the same text: no write
+        return new Promise(r => setTimeout(
+            () => r([seen.reduce((a, b) => a + b, 0), first]), 50));
+    }""")
+    assert writes[0] == 1 and "left: 1px" in writes[1]      # one DOM write, the new text
+
+
 def _wav_bytes(sr=11025, seconds=0.5):
     t = np.arange(int(sr * seconds)) / sr
     buf = io.BytesIO()
