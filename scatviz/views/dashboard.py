@@ -308,7 +308,7 @@ class Dashboard(param.Parameterized):
             self.w_Jfr, self.w_Qfr, self.w_F,
             self.w_design, self.w_db,
             self.error_msg,
-            pn.Row(self.busy, self.status_pane),
+            pn.Column(self.busy, self.status_pane, sizing_mode="stretch_width"),
         ]
 
     # ---- events ----------------------------------------------------------------------------
