@@ -746,8 +746,8 @@ class TimeFrequencyScattering(PlannedTransform):
         # The frequential averaging (a matrix per group, per time sample) and the time
         # averaging (per row) are linear and commute: averaged in time first, the frequential
         # averaging works on a few output samples instead of every input one, and the time
-        # averaging on the Lk rows of each filter instead of its F_bins rows when they are
-        # fewer (the finest n2 of a small F: 40 rows instead of 68).
+        # averaging on the Lk rows of each filter instead of its F_bins rows (the finest n2
+        # of a small F: 40 rows instead of 68). `_late_fr_average` picks the cheaper order.
         late = level is not None and self._late_fr_average(plan, M, M_full)
         chunks = []
         grad = yt.requires_grad

@@ -48,7 +48,7 @@ _DEBUG = bool(os.environ.get("SCATVIZ_DEBUG"))
 
 DEFAULT_ASSET = "chirp_exp"
 
-#: Shown beside the status line while a transform computes. A still badge rather than an
+#: Shown above the status line while a transform computes. A still badge rather than an
 #: animated spinner (Panel's LoadingSpinner, also the template's default busy indicator): its
 #: rotating, masked gradient is repainted on the browser's main thread every frame, and on
 #: two cores that took 20-50 ms from each computation on the server beside it (measured with
@@ -86,9 +86,10 @@ def freeze_startup_objects() -> bool:
     (`gc.freeze`, after a last collection); True the first time.
 
     A server process holds ~330,000 objects of torch, Bokeh and Panel for its whole life; each
-    full collection walked them all, 180 ms in the server (measured with gc callbacks), and
-    one landed in the middle of an update every few dozen: the slowest changes of the
-    latency benchmark. With them frozen a full collection takes 20-40 ms. Frozen objects are
+    full collection walked them all, 0.18-0.34 s in the server (measured with gc callbacks,
+    `SCATVIZ_DEBUG=1`), and one landed in the middle of an update every few dozen: the
+    slowest changes of the latency benchmark. With them frozen a full collection takes
+    0.035-0.10 s (the sessions' objects). Frozen objects are
     still freed by reference counting; only reference cycles among them would stay, and they
     are the libraries' own. The app calls this before it builds a session."""
     global _frozen
