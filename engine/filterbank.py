@@ -126,19 +126,22 @@ _UNDERFLOW = 38.7
 
 
 def _l1_normalise(h_f: np.ndarray, rows: int = 16) -> np.ndarray:
-    """Scale real frequency responses ``(..., N)`` so that each impulse response has unit L1
-    norm.
+    """Scale real frequency responses ``(..., N)`` **in place** so that each impulse response
+    has unit L1 norm; returns ``h_f`` (float64).
 
     A real response's impulse response satisfies ``h[N - t] = conj(h[t])``, and
     ``N conj(h[t])`` for ``t <= N/2`` is the ``rfft`` of the response: half the work of the
-    full inverse FFT (batched, ``rows`` at a time)."""
+    full inverse FFT (batched, ``rows`` at a time). In place because the callers build the
+    responses for it: a scaled copy of a bank (~10 MB at N=16384) cost ~20 ms of page faults
+    per bank on the shared hosts, four times the FFTs."""
     flat = h_f.reshape(-1, h_f.shape[-1])
     if not len(flat):
         return h_f
     N = flat.shape[-1]
-    norms = np.concatenate([half_magnitude_l1(np.abs(np.fft.rfft(flat[a:a + rows], axis=-1)), N)
-                            for a in range(0, len(flat), rows)]) / N
-    return (flat / norms[:, None]).reshape(h_f.shape)
+    for a in range(0, len(flat), rows):
+        block = flat[a:a + rows]
+        block /= half_magnitude_l1(np.abs(np.fft.rfft(block, axis=-1)), N)[:, None] / N
+    return h_f
 
 
 def half_magnitude_l1(mag: np.ndarray, N: int) -> np.ndarray:
