@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -80,12 +80,35 @@ class FilterBank:
     psi2: tuple[Filter, ...]
 
     def as_arrays(self) -> dict[str, np.ndarray]:
-        """Full-resolution responses: ``{"phi": (N,), "psi1": (n1, N), "psi2": (n2, N)}``."""
-        return {
-            "phi": self.phi.response,
-            "psi1": np.stack([p.response for p in self.psi1]),
-            "psi2": np.stack([p.response for p in self.psi2]),
-        }
+        """Full-resolution responses: ``{"phi": (N,), "psi1": (n1, N), "psi2": (n2, N)}``,
+        read-only (the bank is cached and shared)."""
+        return {"phi": self.phi.response, "psi1": self._psi1_rows, "psi2": self._psi2_rows}
+
+    @cached_property
+    def _psi1_rows(self) -> np.ndarray:
+        return _family_rows(self.psi1, self.N)
+
+    @cached_property
+    def _psi2_rows(self) -> np.ndarray:
+        return _family_rows(self.psi2, self.N)
+
+
+def _family_rows(family: tuple[Filter, ...], N: int) -> np.ndarray:
+    """``(K, N)``, read-only, whose rows are the family's full-resolution responses: the
+    array they already are the rows of, in order (the designs build a family as one
+    array), or else a stacked copy. A copy of a first-order bank is ~10 MB at N=16384, and
+    fresh memory of that size cost 5-20 ms of page faults on the shared hosts."""
+    rows = [f.response for f in family]
+    base = rows[0].base if rows else None
+    if (isinstance(base, np.ndarray) and base.ndim == 2 and base.shape[0] == len(rows)
+            and base.dtype == rows[0].dtype and base.flags.c_contiguous
+            and all(r.base is base and r.ctypes.data == base[i].ctypes.data
+                    for i, r in enumerate(rows))):
+        out = base
+    else:
+        out = np.stack(rows) if rows else np.zeros((0, N))
+    out.flags.writeable = False
+    return out
 
 
 # --------------------------------------------------------------------------------------------

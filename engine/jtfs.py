@@ -564,8 +564,8 @@ class TimeFrequencyScattering(PlannedTransform):
             if self.pad_mode != "zero":
                 return None
             if self._reach1 is None:     # once per module: one rfft per filter
-                self._reach1 = _reaches([p.response for p in self.bank.psi1])
-                self._reach2 = _reaches([p.response for p in self.bank.psi2])
+                arrays = self.bank.as_arrays()
+                self._reach1, self._reach2 = _reaches(arrays["psi1"]), _reaches(arrays["psi2"])
             j2 = self.bank.psi2[n2].j
             below = [r for p, r in zip(self.bank.psi1, self._reach1) if p.j < j2]
             reach = int(max(below or self._reach1)) + int(self._reach2[n2])

@@ -110,9 +110,9 @@ def time_heatmap(psi_full: np.ndarray, sample_rate: float, max_cols: int = MAX_T
     spec = np.atleast_2d(np.asarray(psi_full))
     K, N = spec.shape
     pow2 = N & (N - 1) == 0
-    # coarse pass (exact samples every D points) for the crop: where any filter's envelope
-    # exceeds 1e-3 of its peak
-    D = max(1, N // 4096) if pow2 else 1
+    # coarse pass (exact samples every D points, 1024 of them) for the crop: where any
+    # filter's envelope exceeds 1e-3 of its peak, found to within D samples (the crop adds D)
+    D = max(1, N // 1024) if pow2 else 1
     hc = _samples(spec, D) if D > 1 else np.fft.ifft(spec, axis=-1)
     env = np.abs(hc)
     peak = env.max(axis=1, keepdims=True)

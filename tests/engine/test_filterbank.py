@@ -44,3 +44,20 @@ def test_l1_normalisation_from_the_half_spectrum_equals_the_full_inverse_fft(N):
     np.testing.assert_allclose(np.abs(np.fft.ifft(got, axis=-1)).sum(axis=-1), 1.0,
                                rtol=1e-13)
     np.testing.assert_allclose(got, want, rtol=1e-13)
+
+
+@pytest.mark.parametrize("design", ["kymatio", "tight"])
+def test_as_arrays_are_the_banks_own_rows_read_only(design):
+    """No ~10 MB copy per call: the families come as the arrays the design built, read-only
+    (the bank is cached and shared), equal to stacking the responses."""
+    from engine.filterbank import build_filterbank
+
+    fb = build_filterbank(4096, 5, (8, 2), 32, design)
+    arrays = fb.as_arrays()
+    for name, family in (("psi1", fb.psi1), ("psi2", fb.psi2)):
+        a = arrays[name]
+        np.testing.assert_array_equal(a, np.stack([p.response for p in family]))
+        assert np.shares_memory(a, family[0].response) and not a.flags.writeable
+        assert fb.as_arrays()[name] is a
+        with pytest.raises(ValueError):
+            a[0, 0] = 1.0
