@@ -11,7 +11,10 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import panel as pn  # noqa: E402
 
+from scatviz.process import retain_freed_memory  # noqa: E402
 from scatviz.views.dashboard import Dashboard, freeze_startup_objects  # noqa: E402
 
-freeze_startup_objects()        # once per server process: see its docstring
+# Once per server process: see their docstrings.
+retain_freed_memory()
+freeze_startup_objects()
 Dashboard.from_query(pn.state.session_args).servable()
