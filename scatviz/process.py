@@ -30,7 +30,8 @@ def retain_freed_memory(mmap_below: int = 32 << 20, trim_above: int = 256 << 20)
 
     Measured with `benchmarks/bench_server_update.py` (20 new settings at N=8192; five
     runs each, interleaved, on a noisy shared host): page faults per change ~4,500 against
-    ~7,500-15,400; CPU per change 123-140 ms against 140-168 ms (one pair equal). The app calls this at start-up."""
+    ~7,500-15,400; CPU per change 123-140 ms against 140-168 ms (one pair equal). The app
+    calls this at start-up."""
     global _retained
     if _retained or not sys.platform.startswith("linux"):
         return False
