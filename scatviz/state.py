@@ -26,6 +26,7 @@ True
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import threading
 import time
@@ -54,6 +55,12 @@ MAX_COLUMNS = 1024
 #: The dashboard publishes the Scattering1D views before the JTFS ones when the last JTFS of
 #: the session took longer than this (seconds); otherwise one message per change.
 PROGRESSIVE_ABOVE = 0.3
+
+#: ``busy`` turns on only when a change's transforms take longer than this (seconds): a
+#: setting from the cache publishes at once, with no badge switched on and off (two more
+#: messages and page layouts per change). The last publication switches it off in its own
+#: message.
+BUSY_AFTER = 0.05
 
 #: Teaching presets: name -> parameter values.
 PRESETS: dict[str, dict[str, Any]] = {
@@ -562,14 +569,18 @@ class ScatState(param.Parameterized):
         update into one message.
         """
         loop = asyncio.get_running_loop()
-        self.busy = True
 
-        def publish(res, err):
-            if hold is not None:
-                with hold():
-                    self.apply(res, err)
-            else:
+        def publish(res, err, busy=False):
+            with hold() if hold is not None else contextlib.nullcontext():
                 self.apply(res, err)
+                self.busy = busy
+
+        async def computed(stage):
+            job = loop.run_in_executor(None, partial(self.compute, stage))
+            done, _ = await asyncio.wait({job}, timeout=BUSY_AFTER)
+            if not done:
+                self.busy = True
+            return await job
 
         try:
             while True:
@@ -578,7 +589,7 @@ class ScatState(param.Parameterized):
                 # (one message per change otherwise).
                 stage = "base" if self._jtfs_seconds > PROGRESSIVE_ABOVE else "all"
                 try:
-                    res = await loop.run_in_executor(None, partial(self.compute, stage))
+                    res = await computed(stage)
                     err = ""
                 except (ValueError, TypeError) as exc:
                     res, err = None, str(exc)
@@ -592,7 +603,7 @@ class ScatState(param.Parameterized):
                 # JTFS starts before the Scattering1D views are published, so that it
                 # computes while this thread builds their update and the browser draws it
                 pending = loop.run_in_executor(None, partial(self.compute, "all"))
-                publish(res, err)
+                publish(res, err, busy=True)
                 try:
                     res = await pending
                 except Exception as exc:

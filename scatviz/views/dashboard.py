@@ -7,8 +7,9 @@ Live behaviour:
 
 * one `ScatState` per session; every view reads its shared ``result``, computed once per
   distinct setting (process-wide cache keyed by the signal hash and the parameters);
-* sliders act on release (``value_throttled``); the transform runs in a worker thread while a
-  busy badge shows, and if the controls moved meanwhile the latest setting wins;
+* sliders act on release (``value_throttled``); the transform runs in a worker thread, a
+  busy badge shows when it takes longer than `scatviz.state.BUSY_AFTER` (and goes in the
+  update's own message), and if the controls moved meanwhile the latest setting wins;
 * all views' data are replaced inside one ``hold()``: one message to the browser per update;
 * an invalid combination or a bad file shows the engine's (or loader's) message beside the
   control; the page keeps the last valid picture and keeps working.

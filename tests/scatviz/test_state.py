@@ -119,3 +119,39 @@ def test_jtfs_computes_while_the_first_views_are_published(chirp, monkeypatch):
         res = pool.submit(asyncio.run, st.refresh_async()).result()
     assert seen == [True]
     assert res.jtfs is not None and st.result is res
+
+
+def test_busy_only_for_slow_changes_and_cleared_in_the_last_message(chirp, monkeypatch):
+    """A setting from the cache publishes without switching ``busy`` on and off; a slow one
+    switches it on while it computes, and off inside the held publication (same message)."""
+    import asyncio
+    import contextlib
+    import time as _time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from scatviz import state as state_mod
+
+    st = ScatState.from_loaded(chirp, auto=False, J=5, with_jtfs=False)
+    log = []
+    st.param.watch(lambda e: log.append(("busy", e.new)), "busy")
+
+    @contextlib.contextmanager
+    def hold():
+        log.append("hold")
+        yield
+        log.append("release")
+
+    def run():
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, st.refresh_async(hold=hold)).result()
+
+    run()                                    # computes (and caches) this setting
+    log.clear()
+    run()                                    # from the cache: no busy flag at all
+    assert log == ["hold", "release"]
+
+    compute = ScatState.compute
+    monkeypatch.setattr(ScatState, "compute", lambda self, stage="all": (
+        _time.sleep(3 * state_mod.BUSY_AFTER), compute(self, stage))[1])
+    run()
+    assert log[2:] == [("busy", True), "hold", ("busy", False), "release"]
