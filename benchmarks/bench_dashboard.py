@@ -16,6 +16,7 @@ Usage (from the repository root; needs /usr/bin/chromium and playwright, never
 `playwright install`)::
 
     .venv/bin/python benchmarks/bench_dashboard.py [--changes 20] [--out benchmarks/_out/dashboard.md]
+        [--small-only]
 """
 
 from __future__ import annotations
@@ -167,6 +168,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--changes", type=int, default=20)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "_out" / "dashboard.md"))
+    ap.add_argument("--small-only", action="store_true",
+                    help="only the N=8192 signal (quicker, for alternating A/B runs)")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -184,9 +187,10 @@ def main() -> None:
             page.get_by_text(re.compile(r"· frame \d+/\d+")).wait_for(timeout=120_000)
             t_first = time.perf_counter() - t_launch
             page.close()
-            for label, url in [("N=8192 at 8 kHz (bundled exponential chirp)", base),
-                               ("N=65536 at 22.05 kHz (generated exponential chirp)",
-                                base + "?gen=exponential_chirp&N=65536&sr=22050")]:
+            signals = [("N=8192 at 8 kHz (bundled exponential chirp)", base),
+                       ("N=65536 at 22.05 kHz (generated exponential chirp)",
+                        base + "?gen=exponential_chirp&N=65536&sr=22050")]
+            for label, url in signals[:1] if args.small_only else signals:
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
                 results[label], (J, Q1) = run_changes(page, url, args.changes)
                 print(label, np.round(results[label], 3))
