@@ -140,7 +140,9 @@ def test_startup_objects_frozen_once_per_process(monkeypatch):
         assert frozen > 10_000
         junk = [[i] for i in range(1000)]
         assert dash.freeze_startup_objects() is False
-        assert gc.get_freeze_count() == frozen and junk
+        # none of the new objects frozen (the count may drop: a frozen object that another
+        # thread releases meanwhile leaves the permanent generation; seen once in CI)
+        assert gc.get_freeze_count() <= frozen and junk
     finally:
         gc.unfreeze()
 
