@@ -79,6 +79,7 @@ from engine.filterbank import (
     SIGMA0,
     build_filterbank,
     gauss_1d,
+    half_time_magnitudes,
     kymatio_frequencies,
     max_subsampling,
     morlets_1d,
@@ -186,22 +187,15 @@ def frequential_filters(design: str, J_fr: int, Q_fr: int, F: int | None, n1_max
 REACH_CRITERION = 1e-4
 
 
-def _reaches(responses, criterion: float = REACH_CRITERION, rows: int = 8) -> np.ndarray:
-    """Per real frequency response of ``responses`` (a ``(K, N)`` array or a sequence of
-    ``(N,)`` arrays): the largest ``|t|`` (samples) at which its impulse response exceeds
-    ``criterion`` times its peak. ``(K,)`` integers.
-    ``|h[t]| = |h[N - t]|`` for a real response, and ``|h[t]|``, ``t <= N/2``, is the
-    modulus of its ``rfft`` (up to ``N``), so that half is enough: ``rows`` at a time, never
-    one copy of the whole bank (a fresh ``(K, N)`` buffer of ~10 MB cost 20-30 ms of page
-    faults on the shared hosts, against ~5 ms for the FFTs)."""
-    if isinstance(responses, np.ndarray):
-        responses = np.atleast_2d(responses)
-    out = np.zeros(len(responses), dtype=int)
-    for a in range(0, len(responses), rows):
-        h = np.abs(np.fft.rfft(np.stack(responses[a:a + rows]), axis=1))   # |h[t]|, t <= N/2
-        above = h > criterion * h.max(axis=1, keepdims=True)
-        out[a:a + rows] = [np.flatnonzero(row)[-1] if row.any() else 0 for row in above]
-    return out
+def _reaches(h_f: np.ndarray, criterion: float = REACH_CRITERION, rows: int = 8
+             ) -> np.ndarray:
+    """Per real frequency response of ``h_f`` ``(K, N)``: the largest ``|t|`` (samples) at
+    which its impulse response exceeds ``criterion`` times its peak. ``(K,)`` integers, from
+    `engine.filterbank.half_time_magnitudes` (``|h[t]|`` for ``t <= N/2``, ``rows`` at a time:
+    a copy of a whole ~10 MB bank cost 20-30 ms of page faults on the shared hosts)."""
+    return np.array([np.flatnonzero(row)[-1] if row.any() else 0
+                     for _, h in half_time_magnitudes(np.atleast_2d(h_f), rows)
+                     for row in h > criterion * h.max(axis=1, keepdims=True)], dtype=int)
 
 
 def _taps_at(taps: np.ndarray, d: np.ndarray) -> np.ndarray:

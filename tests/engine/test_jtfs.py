@@ -313,4 +313,4 @@ def test_reaches_from_the_half_spectrum_equal_the_full_impulse_responses():
         d = np.minimum(np.arange(N), N - np.arange(N))
         want = [d[row > REACH_CRITERION * row.max()].max() for row in h]
         assert list(_reaches(h_f)) == want
-        assert list(_reaches(list(h_f), rows=2)) == want     # a sequence, in chunks
+        assert list(_reaches(h_f, rows=2)) == want           # in chunks of rows
