@@ -9,7 +9,8 @@ from bokeh.models import FixedTicker, Legend, LegendItem, Range1d
 
 from scatviz.state import JTFS_UNAVAILABLE, ScatState
 
-__all__ = ["BaseView", "shared_time_range", "set_fixed_ticks", "set_range", "static_legend", "wire"]
+__all__ = ["BaseView", "fit_range", "shared_time_range", "set_fixed_ticks", "set_range",
+           "static_legend", "wire"]
 
 
 #: A numpy column is sent inside the message's JSON up to this many values; a list of 1-D
@@ -64,6 +65,38 @@ def set_range(rng: Range1d, start: float, end: float) -> None:
     start, end = float(start), float(end)
     if (rng.start, rng.end, rng.reset_start, rng.reset_end) != (start, end, start, end):
         rng.update(start=start, end=end, reset_start=start, reset_end=end)
+
+
+#: Margin `fit_range` adds to the data's extent: a tenth of it, half on each side (what
+#: Bokeh's `DataRange1d` adds by default).
+RANGE_PADDING = 0.1
+
+
+def fit_range(rng: Range1d, values, log: bool = False) -> None:
+    """Show the extent of ``values`` (arrays, or numbers) on an explicit `Range1d`, padded
+    like Bokeh's `DataRange1d` (``RANGE_PADDING``; in log10 for a ``log`` axis, where only
+    positive values count). Nothing changes when there is nothing finite to fit.
+
+    Axes whose extent follows the data are fitted here rather than by a `DataRange1d`: the
+    browser fits a DataRange1d only after drawing the new data, so each such figure painted
+    twice per update and sent its new start and end back to the server (five figures of the
+    dashboard: five more paints and five more messages per change)."""
+    parts = [np.ravel(np.asarray(v, dtype=np.float64)) for v in values]
+    v = np.concatenate(parts) if parts else np.zeros(0)
+    v = v[np.isfinite(v) & (v > 0)] if log else v[np.isfinite(v)]
+    if v.size == 0:
+        return
+    lo, hi = float(v.min()), float(v.max())
+    if log:
+        lo, hi = np.log10(lo), np.log10(hi)
+    if hi > lo:
+        pad = RANGE_PADDING / 2 * (hi - lo)
+    else:                                   # one value: a span around it
+        pad = 0.5 if log else max(abs(lo), 1.0) / 2
+    lo, hi = lo - pad, hi + pad
+    if log:
+        lo, hi = 10.0 ** lo, 10.0 ** hi
+    set_range(rng, lo, hi)
 
 
 def static_legend(fig, entries: list[tuple[str, dict]], location: str = "top_left",

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import panel as pn
-from bokeh.models import ColumnDataSource, FactorRange, HoverTool
+from bokeh.models import ColumnDataSource, FactorRange, HoverTool, Range1d
 from bokeh.plotting import figure
 
 from scatviz.state import JTFS_UNAVAILABLE
 from scatviz.theme import CATEGORICAL, SPIN_DOWN, SPIN_UP, style_figure
-from scatviz.views.base import BaseView, wire
+from scatviz.views.base import BaseView, fit_range, wire
 
 __all__ = ["EnergyView", "JTFS_PAIRS"]
 
@@ -31,6 +31,7 @@ def _bars(values: dict[str, float]) -> dict:
 
 def _log_figure(title, x_range, name, height=250):
     fig = figure(height=height, sizing_mode="stretch_width", x_range=x_range, y_axis_type="log",
+                 y_range=Range1d(1e-3, 1),
                  y_axis_label="energy (sum of squares)", tools="save,reset", name=name)
     style_figure(fig, title)
     fig.xaxis.major_label_orientation = 0.6
@@ -95,7 +96,7 @@ class EnergyView(BaseView):
         if res.scattering is not self._drawn_scattering:
             self._drawn_scattering = res.scattering
             e = res.scattering.energy_per_order
-            self.src_order.data = wire(_bars({f"S{o}": e[o] for o in sorted(e)}))
+            self._show(self.fig_order, self.src_order, _bars({f"S{o}": e[o] for o in sorted(e)}))
         if res.jtfs_pending:          # JTFS still computing: keep the last bars
             return
         jt = res.jtfs
@@ -114,7 +115,7 @@ class EnergyView(BaseView):
         for k in JTFS_PAIRS:
             if k in jt.pairs:
                 pair_e[k] = float(np.sum(np.abs(np.asarray(jt.pairs[k], np.float64)) ** 2))
-        self.src_pair.data = wire(_bars(pair_e))
+        self._show(self.fig_pair, self.src_pair, _bars(pair_e))
         up = (np.asarray(jt.up, np.float64) ** 2).sum(axis=(1, 2, 3))
         dn = (np.asarray(jt.dn, np.float64) ** 2).sum(axis=(1, 2, 3))
         total = float(up.sum() + dn.sum()) or 1.0
@@ -127,6 +128,12 @@ class EnergyView(BaseView):
         vals = np.asarray(vals)
         floor = max(vals[vals > 0].min() / 10 if (vals > 0).any() else 1e-12, 1e-30)
         self.fig_spin.x_range.factors = xs
-        self.src_spin.data = wire(dict(x=xs, energy=np.maximum(vals, floor),
-                                  bottom=np.full(len(vals), floor), color=cols,
-                                  share=100 * vals / total))
+        self._show(self.fig_spin, self.src_spin, dict(
+            x=xs, energy=np.maximum(vals, floor), bottom=np.full(len(vals), floor), color=cols,
+            share=100 * vals / total))
+
+    @staticmethod
+    def _show(fig, src, bars: dict) -> None:
+        """Bars into ``src``, and ``fig``'s log axis fitted to them (bottoms to tops)."""
+        src.data = wire(bars)
+        fit_range(fig.y_range, [bars["bottom"], bars["energy"]], log=True)

@@ -18,7 +18,7 @@ from bokeh.plotting import figure
 
 from scatviz.state import JTFS_UNAVAILABLE
 from scatviz.theme import DIVERGING, LOWPASS, LP_SUM, SPIN_DOWN, SPIN_UP, line_colors, style_figure
-from scatviz.views.base import BaseView, set_fixed_ticks, set_range, static_legend, wire
+from scatviz.views.base import BaseView, fit_range, set_fixed_ticks, set_range, static_legend, wire
 
 __all__ = ["FilterBankView", "lp_sum_half", "time_heatmap"]
 
@@ -228,6 +228,7 @@ class FilterBankView(BaseView):
                        lp=ColumnDataSource(data=dict(f=[], y=[])))
             self.sources[log] = src
             fig = figure(height=300, sizing_mode="stretch_width", x_range=Range1d(1, 2),
+                         y_range=Range1d(0, 1),
                          x_axis_type="log" if log else "linear",
                          x_axis_label="frequency (Hz)", y_axis_label="|ψ̂(f)|",
                          tools="pan,wheel_zoom,box_zoom,reset,save", name=f"fb_freq_{log}")
@@ -268,7 +269,8 @@ class FilterBankView(BaseView):
 
         self.src_fr_up = ColumnDataSource(data=dict(xs=[], ys=[], label=[]))
         self.src_fr_dn = ColumnDataSource(data=dict(xs=[], ys=[], label=[]))
-        ff = figure(height=260, sizing_mode="stretch_width",
+        ff = figure(height=260, sizing_mode="stretch_width", x_range=Range1d(0, 1),
+                    y_range=Range1d(0, 1),
                     x_axis_label="frequential frequency (cycles per n1 bin)",
                     y_axis_label="|ψ̂_fr|", tools="pan,wheel_zoom,reset,save", name="fb_fr")
         style_figure(ff, "JTFS frequential wavelets: spin up (red) and spin down (blue)")
@@ -345,6 +347,8 @@ class FilterBankView(BaseView):
         src["lp"].data = wire(dict(f=m["f"], y=m["lp"])) if m["lp"] is not None else \
             dict(f=[], y=[])
         set_range(self.figs_freq[log].x_range, m["x_start"], m["x_end"])
+        fit_range(self.figs_freq[log].y_range, [*m["psi1"][1], *m["psi2"][1], m["phi"],
+                                                *([m["lp"]] if m["lp"] is not None else [])])
 
     def _draw_time(self, bank, full: dict | None = None) -> None:
         img, t0, tw, ticks = _time_model(bank, full)
@@ -371,9 +375,11 @@ class FilterBankView(BaseView):
         self.fr_message.visible = False
         fr = jt.fr_filters
         q = np.asarray(fr["freqs"], np.float32)
-        self.src_fr_up.data = wire(dict(xs=[q] * len(fr["up"]),
-                                   ys=[np.abs(u).astype(np.float32) for u in fr["up"]],
-                                   label=[f"spin up n1_fr={i}" for i in range(len(fr["up"]))]))
-        self.src_fr_dn.data = wire(dict(xs=[q] * len(fr["dn"]),
-                                   ys=[np.abs(d).astype(np.float32) for d in fr["dn"]],
-                                   label=[f"spin down n1_fr={i}" for i in range(len(fr["dn"]))]))
+        ys_up = [np.abs(u).astype(np.float32) for u in fr["up"]]
+        ys_dn = [np.abs(d).astype(np.float32) for d in fr["dn"]]
+        self.src_fr_up.data = wire(dict(xs=[q] * len(ys_up), ys=ys_up,
+                                   label=[f"spin up n1_fr={i}" for i in range(len(ys_up))]))
+        self.src_fr_dn.data = wire(dict(xs=[q] * len(ys_dn), ys=ys_dn,
+                                   label=[f"spin down n1_fr={i}" for i in range(len(ys_dn))]))
+        fit_range(self.fig_fr.x_range, [q])
+        fit_range(self.fig_fr.y_range, ys_up + ys_dn)

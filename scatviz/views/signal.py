@@ -9,11 +9,11 @@ from __future__ import annotations
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import ColumnDataSource, Span
+from bokeh.models import ColumnDataSource, Range1d, Span
 from bokeh.plotting import figure
 
 from scatviz.theme import CATEGORICAL, style_figure
-from scatviz.views.base import BaseView, update_time_range
+from scatviz.views.base import BaseView, fit_range, update_time_range
 
 __all__ = ["SignalView", "waveform_envelope"]
 
@@ -51,7 +51,7 @@ class SignalView(BaseView):
     def _build(self) -> None:
         self.source = ColumnDataSource(data=dict(t=[], x=[]))
         fig = figure(height=self.height, sizing_mode="stretch_width", x_range=self._x_range,
-                     x_axis_label="time (s)", y_axis_label="amplitude",
+                     y_range=Range1d(-1, 1), x_axis_label="time (s)", y_axis_label="amplitude",
                      tools="xpan,xwheel_zoom,box_zoom,reset,save", active_scroll="xwheel_zoom",
                      name="waveform")
         style_figure(fig, "Signal")
@@ -79,6 +79,7 @@ class SignalView(BaseView):
         self._name = res.name
         t, y = waveform_envelope(res.x, res.sample_rate)
         self.source.data = dict(t=t.astype(np.float32), x=y)
+        fit_range(self.figure.y_range, [y])
         if key != self._audio_key:
             self._audio_key = key
             update_time_range(self.state)

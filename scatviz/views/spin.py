@@ -29,7 +29,7 @@ from bokeh.plotting import figure
 from param.parameterized import discard_events
 
 from scatviz.theme import SEQUENTIAL, SPIN_DIVERGING, SPIN_DOWN, SPIN_UP, style_figure
-from scatviz.views.base import JTFSView, set_fixed_ticks, set_range
+from scatviz.views.base import JTFSView, fit_range, set_fixed_ticks, set_range
 from scatviz.views.scalogram import _FREQ_HOVER, frequency_ticks
 
 __all__ = ["SpinInspectorView", "spin_maps", "region_summary"]
@@ -118,6 +118,7 @@ class SpinInspectorView(JTFSView):
                                                    energy=[0.0, 0.0],
                                                    color=[SPIN_UP, SPIN_DOWN]))
         fb = figure(height=280, width=300, x_range=["rising (up)", "falling (down)"],
+                    y_range=Range1d(0, 1),
                     y_axis_label="energy in region", tools="save", name="spin_bars")
         style_figure(fb, "Region")
         fb.vbar(x="spin", top="energy", width=0.7, color="color", source=self.src_bars)
@@ -227,6 +228,7 @@ class SpinInspectorView(JTFSView):
             self.src_box.data = dict(left=[], right=[], bottom=[], top=[])
         self.src_bars.data = dict(spin=["rising (up)", "falling (down)"],
                                   energy=[s["up"], s["down"]], color=[SPIN_UP, SPIN_DOWN])
+        fit_range(self.fig_bars.y_range, [0.0, s["up"], s["down"]])
         # cells: spin up rows above spin down rows, n2 slow -> fast left to right
         cu, cd = s["cells_up"][::-1].T, s["cells_down"][::-1].T     # (n1_fr, n2)
         img = np.concatenate([cd, cu[::-1]], axis=0).astype(np.float32)

@@ -112,6 +112,66 @@ def test_a_setting_change_sends_only_new_data_in_few_frames():
     assert d.jtfs2d_view.source in changed
 
 
+def test_every_axis_that_follows_the_data_is_fitted_by_the_server():
+    """No figure of the dashboard has a `DataRange1d` (the browser fits those after drawing:
+    a second paint and a message back per figure and update); the explicit ranges contain
+    every drawn value, with a margin, and follow a new setting."""
+    from bokeh.document import Document
+    from bokeh.models import DataRange1d, GlyphRenderer
+    from bokeh.plotting import figure
+
+    d = Dashboard(live=False)
+    doc = Document()
+    d.template().server_doc(doc)
+
+    def check():
+        figs = [m for m in doc.models if isinstance(m, figure)]
+        assert len(figs) >= 12
+        for fig in figs:
+            assert not isinstance(fig.x_range, DataRange1d), fig.name
+            assert not isinstance(fig.y_range, DataRange1d), fig.name
+        for fig in (d.signal_view.figure, d.filterbank_view.figs_freq[True],
+                    d.filterbank_view.fig_fr, d.energy_view.fig_order, d.energy_view.fig_pair,
+                    d.energy_view.fig_spin, d.spin_view.fig_bars):
+            drawn = [_y_values(r) for r in fig.renderers if isinstance(r, GlyphRenderer)]
+            drawn = np.concatenate([v[np.isfinite(v)] for v in drawn])
+            assert drawn.size, fig.name
+            assert fig.y_range.start < drawn.min() and drawn.max() < fig.y_range.end, fig.name
+        return d.filterbank_view.fig_fr.x_range.end, d.energy_view.fig_pair.y_range.end
+
+    before = check()
+    d.state.param.update(Q1=d.state.Q1 + 4, J_fr=d.state.J_fr + 1)
+    assert check() != before
+
+
+def _y_values(renderer) -> np.ndarray:
+    """Every y value a glyph renderer draws (its y, ys, top and bottom columns)."""
+    glyph, data = renderer.glyph, renderer.data_source.data
+    out = [np.zeros(0)]
+    for prop in ("y", "ys", "top", "bottom"):
+        field = getattr(getattr(glyph, prop, None), "field", None) or (
+            getattr(glyph, prop, None) if isinstance(getattr(glyph, prop, None), str) else None)
+        for col in ([data[field]] if field in data else []):
+            parts = col if len(col) and np.ndim(col[0]) else [col]
+            out += [np.ravel(np.asarray(p, np.float64)) for p in parts]
+    return np.concatenate(out)
+
+
+def test_fit_range_pads_like_bokeh():
+    from bokeh.models import Range1d
+
+    from scatviz.views.base import fit_range
+
+    r = Range1d(0, 1)
+    fit_range(r, [np.array([0.0, 10.0]), [np.nan, 5.0]])
+    assert (r.start, r.end) == pytest.approx((-0.5, 10.5))
+    fit_range(r, [[1e-4, 1e2]], log=True)               # six decades, 0.3 of a decade each side
+    assert (r.start, r.end) == pytest.approx((10 ** -4.3, 10 ** 2.3))
+    assert (r.reset_start, r.reset_end) == (r.start, r.end)
+    fit_range(r, [[np.nan]])                            # nothing to fit: unchanged
+    assert r.end == pytest.approx(10 ** 2.3)
+
+
 def test_busy_badge_follows_the_computation_and_nothing_spins():
     """A still badge beside the status line while a transform computes; no animated spinner
     on the page (its repaints took CPU from the computation on two cores)."""
