@@ -80,8 +80,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int):
-    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_WAIT_POLICY="PASSIVE",
+def start_server(port: int, root: Path = ROOT):
+    """``panel serve apps/dashboard.py`` of the checkout ``root`` (its own code first on the
+    path); returns ``(process, launch time, seconds until /liveness answered)``."""
+    env = dict(os.environ, PYTHONPATH=str(root), OMP_WAIT_POLICY="PASSIVE",
                SCATVIZ_DEBUG="1" if os.environ.get("BENCH_SERVER_LOG") else "")
     log = open(os.environ["BENCH_SERVER_LOG"], "w") if os.environ.get("BENCH_SERVER_LOG") \
         else subprocess.DEVNULL
@@ -91,7 +93,7 @@ def start_server(port: int):
     t0 = time.perf_counter()
     if os.environ.get("BENCH_SERVER_LOG"):
         cmd += ["--log-level", "debug"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
     while True:
         try:
