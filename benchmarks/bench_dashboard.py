@@ -233,13 +233,14 @@ def main() -> None:
         "a real `panel serve apps/dashboard.py` on the same machine. A change is one key press "
         "on a slider handle (a release: one `value_throttled` event) to a setting not seen "
         "before (no cache hit), timed from the key event's time stamp in the page (not from "
-        "when Playwright starts resolving the handle); it is complete when the status line, updated in the same "
-        "batched message as every view, reports the new setting with \"all views updated\" "
-        "(the Scattering1D views are published first, the JTFS views when JTFS is done), plus "
-        "two animation frames for the canvases to paint. Default setting J=6, Q1=8, Q2=1, "
-        "J_fr=3, Q_fr=1, F=1; the 20 changes step Q1 up 10 times, J down once, Q1 down 9 "
-        "times. The \"cached settings\" rows then toggle Q1 between two settings already "
-        "computed (no transform: the cost of publishing and drawing every view).",
+        "when Playwright starts resolving the handle); it is complete when the status line, "
+        "updated in the same batched message as every view, reports the new setting with "
+        "\"all views updated\" (the Scattering1D views are published first, the JTFS views "
+        "when JTFS is done), plus two animation frames for the canvases to paint. Default "
+        "setting J=6, Q1=8, Q2=1, J_fr=3, Q_fr=1, F=1; the 20 changes step Q1 up 10 times, "
+        "J down once, Q1 down 9 times. The \"cached settings\" rows then toggle Q1 between "
+        "two settings already computed (no transform: the cost of publishing and drawing "
+        "every view).",
         "",
         f"Machine: {platform.platform()}, {os.cpu_count()} CPU cores, Python "
         f"{platform.python_version()}; load average at the end {load[0]:.1f} / {load[1]:.1f} / "
