@@ -19,11 +19,16 @@ JTFS_PAIRS = ("S0", "S1", "phi_t * phi_f", "phi_t * psi_f", "psi_t * phi_f",
               "psi_t * psi_f_up", "psi_t * psi_f_dn")
 
 
+def _log_floor(e: np.ndarray) -> float:
+    """Where bars start on a log axis: a tenth of the smallest positive energy."""
+    return max(e[e > 0].min() / 10 if (e > 0).any() else 1e-12, 1e-30)
+
+
 def _bars(values: dict[str, float]) -> dict:
     names = list(values)
     e = np.array([max(float(values[k]), 0.0) for k in names])
     total = e.sum() or 1.0
-    floor = max(e[e > 0].min() / 10 if (e > 0).any() else 1e-12, 1e-30)
+    floor = _log_floor(e)
     return dict(name=names, energy=np.maximum(e, floor).astype(np.float32),
                 share=(100 * e / total).astype(np.float32),
                 bottom=np.full(len(e), floor, dtype=np.float32))
@@ -126,7 +131,7 @@ class EnergyView(BaseView):
             vals += [u, d]
             cols += [SPIN_UP, SPIN_DOWN]
         vals = np.asarray(vals)
-        floor = max(vals[vals > 0].min() / 10 if (vals > 0).any() else 1e-12, 1e-30)
+        floor = _log_floor(vals)
         self.fig_spin.x_range.factors = xs
         self._show(self.fig_spin, self.src_spin, dict(
             x=xs, energy=np.maximum(vals, floor), bottom=np.full(len(vals), floor), color=cols,
