@@ -152,7 +152,8 @@ def _freq_model(bank, log: bool, full: dict | None = None) -> dict:
     """What a frequency figure draws for a `FilterBankArrays` (cached per bank and axis
     type: the cached results of `compute_transforms` hold the bank, so a setting seen
     before redraws without recomputing): ``f`` Hz, ``phi``, ``lp`` on it, ``psi1``/``psi2``
-    as ``(xs, ys)`` lists of trimmed float32 curves, labels, and the x range."""
+    as ``(xs, ys)`` lists of trimmed float32 curves, labels, the x range and ``y_extent``
+    (lowest and highest value drawn)."""
     per_bank = _FREQ_MODELS.setdefault(bank, {})
     if log in per_bank:
         return per_bank[log]
@@ -179,9 +180,12 @@ def _freq_model(bank, log: bool, full: dict | None = None) -> dict:
         pairs = [trim_curve(fx, y, floor) for y in block]
         return [p[0] for p in pairs], [p[1] for p in pairs]
 
+    psi1, psi2 = curves(ys[:n1]), curves(ys[n1:n1 + n2])
+    drawn = [*psi1[1], *psi2[1], ys[n1 + n2:].ravel().astype(np.float32)]   # curves, phi, lp
     model = dict(f=fx.astype(np.float32), phi=ys[n1 + n2].astype(np.float32),
                  lp=ys[n1 + n2 + 1].astype(np.float32) if lp is not None else None,
-                 psi1=curves(ys[:n1]), psi2=curves(ys[n1:n1 + n2]),
+                 psi1=psi1, psi2=psi2,
+                 y_extent=(min(float(d.min()) for d in drawn), max(float(d.max()) for d in drawn)),
                  labels1=[f"ψ1 n1={i}: {x:.1f} Hz" for i, x in enumerate(bank.xi1_hz)],
                  labels2=[f"ψ2 n2={i}: {x:.1f} Hz" for i, x in enumerate(bank.xi2_hz)],
                  x_start=max(fk[0], 1.0) if log else 0.0, x_end=float(f[-1]))
@@ -347,8 +351,7 @@ class FilterBankView(BaseView):
         src["lp"].data = wire(dict(f=m["f"], y=m["lp"])) if m["lp"] is not None else \
             dict(f=[], y=[])
         set_range(self.figs_freq[log].x_range, m["x_start"], m["x_end"])
-        fit_range(self.figs_freq[log].y_range, [*m["psi1"][1], *m["psi2"][1], m["phi"],
-                                                *([m["lp"]] if m["lp"] is not None else [])])
+        fit_range(self.figs_freq[log].y_range, [m["y_extent"]])
 
     def _draw_time(self, bank, full: dict | None = None) -> None:
         img, t0, tw, ticks = _time_model(bank, full)
