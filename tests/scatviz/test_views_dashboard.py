@@ -149,8 +149,8 @@ def _y_values(renderer) -> np.ndarray:
     glyph, data = renderer.glyph, renderer.data_source.data
     out = [np.zeros(0)]
     for prop in ("y", "ys", "top", "bottom"):
-        field = getattr(getattr(glyph, prop, None), "field", None) or (
-            getattr(glyph, prop, None) if isinstance(getattr(glyph, prop, None), str) else None)
+        spec = getattr(glyph, prop, None)                # a column name, or a field spec
+        field = spec if isinstance(spec, str) else getattr(spec, "field", None)
         for col in ([data[field]] if field in data else []):
             parts = col if len(col) and np.ndim(col[0]) else [col]
             out += [np.ravel(np.asarray(p, np.float64)) for p in parts]
