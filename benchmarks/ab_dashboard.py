@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 from bench_dashboard import (
+    CHANGES,
     CHROMIUM_ARGS,
     ROOT,
     free_port,
@@ -38,7 +39,7 @@ from bench_dashboard import (
 #: Per round, the changes (slider, key) from J=6, Q1=8: each round's settings are new to
 #: both servers (their transform caches live as long as the process).
 PLANS = [
-    [("Q1", "ArrowRight")] * 10 + [("J (octaves)", "ArrowLeft")] + [("Q1", "ArrowLeft")] * 9,
+    CHANGES,
     [("Q1", "ArrowLeft")] * 5 + [("J (octaves)", "ArrowRight")] + [("Q1", "ArrowRight")] * 14,
 ]
 

@@ -74,6 +74,12 @@ ARM_JS = """
 """
 
 
+#: The changes (slider, key) from J=6, Q1=8: 20 distinct settings, Q1 up 10 times, J down
+#: once, Q1 down 9 times.
+CHANGES = [("Q1", "ArrowRight")] * 10 + [("J (octaves)", "ArrowLeft")] + \
+    [("Q1", "ArrowLeft")] * 9
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -140,10 +146,7 @@ def run_changes(page, url: str, n_changes: int, J0: int = 6, Q0: int = 8
     page.goto(url)
     host = status_host(page)
     wait_all(page, host, J0, Q0)
-    # 20 distinct settings: Q1 up 10 times, J down once, Q1 down 9 times
-    plan = [("Q1", "ArrowRight")] * 10 + [("J (octaves)", "ArrowLeft")] + \
-        [("Q1", "ArrowLeft")] * 9
-    plan = plan[:n_changes]
+    plan = CHANGES[:n_changes]
     J, Q1 = J0, Q0
     out = []
     for label, key in plan:
