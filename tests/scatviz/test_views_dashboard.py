@@ -240,3 +240,16 @@ def test_slider_release_is_not_debounced():
     d = Dashboard(live=False)
     for w in (d.w_J, d.w_Q1, d.w_Q2, d.w_Jfr, d.w_Qfr):
         assert "value_throttled" in type(w)._priority_changes
+
+
+def test_slider_events_skip_panels_busy_counter(monkeypatch):
+    """A slider's events reach the state without Panel's busy bookkeeping (each count edits
+    every parameter of ``pn.state``, 3-7 ms per event on the server before the release's
+    own message is read); the dashboard shows its own badge while a transform computes."""
+    d = Dashboard(live=False)
+    counted = []
+    monkeypatch.setattr(pn.state, "_add_busy_event", counted.append)
+    d.w_Q1._process_events({"value": d.state.Q1 + 1})
+    d.w_Q1._process_events({"value_throttled": d.state.Q1 + 1})
+    assert d.state.Q1 == d.w_Q1.value == d.w_Q1.value_throttled
+    assert counted == []
