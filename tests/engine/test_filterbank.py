@@ -11,6 +11,7 @@ from engine.filterbank import (
     gauss_1d,
     kymatio_frequencies,
     morlet_1d,
+    morlets_1d,
     periods_needed,
 )
 
@@ -32,6 +33,22 @@ def test_periodised_gaussian_on_its_support_equals_the_definition_bit_for_bit(N)
         np.testing.assert_array_equal(_periodised_gaussian(N, centre, sigma, P),
                                       _every_period_everywhere(N, centre, sigma, P),
                                       err_msg=f"centre={centre}, sigma={sigma}, P={P}")
+
+
+@pytest.mark.parametrize("N", [1000, 16384])
+def test_morlets_equal_gabor_minus_kappa_lowpass_bit_for_bit(N):
+    """The rows are built in place, and the low-pass correction is skipped where kappa is 0.0:
+    the same numbers as the formula evaluated on whole arrays, before the L1 normalisation
+    (which both share)."""
+    params = list(kymatio_frequencies(6, 20)) + [(0.05, 0.04), (0.3, 0.25)]   # wide: kappa != 0
+    want, kappas = np.empty((len(params), N)), []
+    for i, (xi, sigma) in enumerate(params):
+        P = min(periods_needed(sigma), 5)
+        low, gabor = _periodised_gaussian(N, 0.0, sigma, P), _periodised_gaussian(N, xi, sigma, P)
+        kappas.append(gabor[0] / low[0])
+        want[i] = gabor - kappas[-1] * low
+    assert 0.0 in kappas and any(k != 0 for k in kappas)             # both kinds of rows
+    np.testing.assert_array_equal(morlets_1d(N, params), _l1_normalise(want))
 
 
 @pytest.mark.parametrize("N", [1000, 1001, 4096])
