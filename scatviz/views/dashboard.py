@@ -137,15 +137,15 @@ class ReleaseSlider(pn.widgets.IntSlider):
     Panel delays every browser-to-server property change by 50 ms (``_debounce``) to merge
     bursts; a release is one event, already throttled by the browser, so that delay is pure
     latency between releasing the handle and the transform starting. ``value`` (sent while
-    dragging) is listed too: the browser sends it in the same message as the release, and the
-    first change of a message decides whether the message waits.
+    dragging, and just before each release) is listed too: the browser sends ``value`` and
+    then ``value_throttled`` in two messages 0.5 ms apart, and a ``value`` left waiting out
+    its delay would hold back the release that joins it.
 
-    The browser sends ``value`` and ``value_throttled`` in two messages and the server reads
-    the second only once it has processed the first. Panel counts every processed event in
-    ``pn.state.busy`` (for its template's indicator, which this app replaces by its own
-    badge), and each count edits every parameter of ``pn.state``: 3-7 ms per event, measured
-    with server time stamps. Slider events skip that count (``_busy__ignore``), and the
-    transform starts ~6 ms sooner after a release."""
+    The server reads the second message only once it has processed the first. Panel counts
+    every processed event in ``pn.state.busy`` (for its template's indicator, which this app
+    replaces by its own badge), and each count edits every parameter of ``pn.state``: 3-7 ms
+    per event, measured with server time stamps. Slider events skip that count
+    (``_busy__ignore``), and the transform starts ~6 ms sooner after a release."""
 
     _priority_changes: ClassVar[list[str]] = ["value", "value_throttled"]
     _busy__ignore: ClassVar[list[str]] = ["value", "value_throttled"]
