@@ -11,8 +11,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import panel as pn  # noqa: E402
 
-from scatviz.process import retain_freed_memory  # noqa: E402
-from scatviz.views.dashboard import Dashboard, freeze_startup_objects  # noqa: E402
+from scatviz.process import freeze_startup_objects, retain_freed_memory  # noqa: E402
+from scatviz.views.dashboard import Dashboard  # noqa: E402
 
 # Once per server process: see their docstrings.
 retain_freed_memory()

@@ -53,7 +53,8 @@ def main() -> None:
     ap.add_argument("--no-retain", action="store_true",
                     help="keep glibc's default malloc (skip retain_freed_memory)")
     args = ap.parse_args()
-    from scatviz.views.dashboard import Dashboard, freeze_startup_objects
+    from scatviz.process import freeze_startup_objects
+    from scatviz.views.dashboard import Dashboard
 
     if not args.no_retain:                    # as the app does
         from scatviz.process import retain_freed_memory

@@ -130,11 +130,7 @@ def _periodised_gaussian(N: int, centre: float, sigma: float, P: int,
     (float64, ``(N,)``) when given."""
     if P == 1:
         f = np.fft.fftfreq(N) if centre == 0 else np.arange(N) / N
-        g = np.exp(-((f - centre) ** 2) / (2 * sigma**2))
-        if out is None:
-            return g
-        out[:] = g
-        return out
+        return np.exp(-((f - centre) ** 2) / (2 * sigma**2), out=out)
     # Each period only where its term is not exactly 0.0 in float64 (exp(-z) underflows to
     # 0.0 for z > 745.2, i.e. beyond _UNDERFLOW sigma): the same sum, added in the same order,
     # as evaluating every period on the whole grid, for a fraction of the work.

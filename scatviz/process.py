@@ -7,13 +7,15 @@ nor on import: the app calls them at start-up.
 from __future__ import annotations
 
 import ctypes
+import gc
 import sys
 
-__all__ = ["retain_freed_memory"]
+__all__ = ["freeze_startup_objects", "retain_freed_memory"]
 
 #: glibc's ``mallopt`` parameters (malloc.h).
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 _retained = False
+_frozen = False
 
 
 def retain_freed_memory(mmap_below: int = 32 << 20, trim_above: int = 256 << 20) -> bool:
@@ -43,3 +45,23 @@ def retain_freed_memory(mmap_below: int = 32 << 20, trim_above: int = 256 << 20)
     _retained = bool(mallopt(_M_MMAP_THRESHOLD, mmap_below)
                      and mallopt(_M_TRIM_THRESHOLD, trim_above))
     return _retained
+
+
+def freeze_startup_objects() -> bool:
+    """Exempt the objects alive now, once per process, from Python's cyclic garbage collector
+    (`gc.freeze`, after a last collection); True the first time.
+
+    A server process holds ~330,000 objects of torch, Bokeh and Panel for its whole life; each
+    full collection walked them all, 0.18-0.34 s in the server (measured with gc callbacks:
+    ``SCATVIZ_DEBUG=1``, see `scatviz.views.dashboard`), and one landed in the middle of an
+    update every few dozen: the slowest changes of the latency benchmark. With them frozen a
+    full collection takes 0.035-0.10 s (the sessions' objects). Frozen objects are still freed
+    by reference counting; only reference cycles among them would stay, and they are the
+    libraries' own. The app calls this before it builds a session."""
+    global _frozen
+    if _frozen:
+        return False
+    gc.collect()
+    gc.freeze()
+    _frozen = True
+    return True

@@ -41,8 +41,7 @@ from scatviz.views.scalogram import ScalogramView
 from scatviz.views.signal import SignalView
 from scatviz.views.spin import SpinInspectorView
 
-__all__ = ["Dashboard", "DEFAULT_ASSET", "ReleaseSlider", "freeze_startup_objects",
-           "install_browser_fixes"]
+__all__ = ["Dashboard", "DEFAULT_ASSET", "ReleaseSlider", "install_browser_fixes"]
 
 #: ``SCATVIZ_DEBUG=1``: print each publication's latency to stderr (the benchmark uses it).
 _DEBUG = bool(os.environ.get("SCATVIZ_DEBUG"))
@@ -65,7 +64,6 @@ GEN_RATES = [8000, 16000, 22050, 44100]
 GEN_LENGTHS = [2048, 4096, 8192, 16384, 32768, 65536]
 
 
-_frozen = False
 _gc_start = [0.0]
 
 
@@ -80,26 +78,6 @@ def _log_full_collections(phase: str, info: dict) -> None:
 
 if _DEBUG:
     gc.callbacks.append(_log_full_collections)
-
-
-def freeze_startup_objects() -> bool:
-    """Exempt the objects alive now, once per process, from Python's cyclic garbage collector
-    (`gc.freeze`, after a last collection); True the first time.
-
-    A server process holds ~330,000 objects of torch, Bokeh and Panel for its whole life; each
-    full collection walked them all, 0.18-0.34 s in the server (measured with gc callbacks,
-    `SCATVIZ_DEBUG=1`), and one landed in the middle of an update every few dozen: the
-    slowest changes of the latency benchmark. With them frozen a full collection takes
-    0.035-0.10 s (the sessions' objects). Frozen objects are
-    still freed by reference counting; only reference cycles among them would stay, and they
-    are the libraries' own. The app calls this before it builds a session."""
-    global _frozen
-    if _frozen:
-        return False
-    gc.collect()
-    gc.freeze()
-    _frozen = True
-    return True
 
 
 #: Run in the page once the document is ready (see `install_browser_fixes`).

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import io
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import panel as pn
@@ -13,8 +10,6 @@ import pytest
 import soundfile as sf
 
 from scatviz.views.dashboard import Dashboard
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_dashboard_builds_every_view_on_a_bundled_signal():
@@ -173,7 +168,7 @@ def test_fit_range_pads_like_bokeh():
 
 
 def test_busy_badge_follows_the_computation_and_nothing_spins():
-    """A still badge beside the status line while a transform computes; no animated spinner
+    """A still badge above the status line while a transform computes; no animated spinner
     on the page (its repaints took CPU from the computation on two cores)."""
     d = Dashboard(live=False)
     # shown and hidden by CSS visibility: the badge keeps its box (no page layout)
@@ -184,54 +179,6 @@ def test_busy_badge_follows_the_computation_and_nothing_spins():
     assert "visibility: hidden" in d.busy.object and d.busy.visible
     assert d.template().busy_indicator is None
     assert not any(isinstance(w, pn.indicators.LoadingSpinner) for w in d.sidebar())
-
-
-def test_startup_objects_frozen_once_per_process(monkeypatch):
-    """The server exempts the libraries' objects from the cyclic collector once; later
-    sessions do not freeze theirs (their reference cycles must stay collectable)."""
-    import gc
-
-    import scatviz.views.dashboard as dash
-
-    monkeypatch.setattr(dash, "_frozen", False)
-    try:
-        assert dash.freeze_startup_objects() is True
-        frozen = gc.get_freeze_count()
-        assert frozen > 10_000
-        junk = [[i] for i in range(1000)]
-        assert dash.freeze_startup_objects() is False
-        # none of the new objects frozen (the count may drop: a frozen object that another
-        # thread releases meanwhile leaves the permanent generation; seen once in CI)
-        assert gc.get_freeze_count() <= frozen and junk
-    finally:
-        gc.unfreeze()
-
-
-RETAIN_PROBE = """
-import ctypes, sys
-from scatviz.process import retain_freed_memory
-if sys.argv[1] == "on":
-    assert retain_freed_memory() is True
-    assert retain_freed_memory() is False               # once per process
-libc = ctypes.CDLL("libc.so.6")
-libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
-libc.sbrk.restype, libc.sbrk.argtypes = ctypes.c_void_p, [ctypes.c_ssize_t]
-block = libc.malloc(4 << 20)                            # a 4 MiB temporary
-print(int(block < libc.sbrk(0)))                        # 1: inside the heap, 0: its own mmap
-"""
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
-def test_retain_freed_memory_serves_large_blocks_from_the_heap():
-    """With the setting a 4 MiB block comes from the heap, whose freed pages the next blocks
-    reuse; by default glibc maps it on its own, unmaps it when freed, and the next one of its
-    size faults in fresh pages (until a freed block of that size raises its threshold)."""
-    def in_heap(mode):
-        out = subprocess.run([sys.executable, "-c", RETAIN_PROBE, mode], capture_output=True,
-                             text=True, check=True, cwd=ROOT)
-        return out.stdout.split()[-1] == "1"
-    assert in_heap("on")
-    assert not in_heap("off")
 
 
 def test_slider_release_is_not_debounced():
