@@ -314,9 +314,11 @@ class Scattering1D(PlannedTransform):
             return coef.mean(dim=-1, keepdim=True)
         return coef[..., self.ind_start[level]:self.ind_end[level]]
 
-    def _scatter_blocks(self, xp: torch.Tensor) -> list[torch.Tensor]:
+    def _scatter_blocks(self, xp: torch.Tensor, keep_u1: bool = False
+                        ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         """All coefficients of padded signals ``xp`` ``(B, N_padded)``, as the blocks of
-        `_build_plans` (each ``(B, paths, time)``), cropped.
+        `_build_plans` (each ``(B, paths, time)``), cropped; with ``keep_u1``, also each
+        group's cropped first-order modulus ``(B, len(group), time)`` (else ``[]``).
 
         Each group of paths runs over the batch in chunks sized for its own intermediates
         (at most ``chunk_bytes`` of complex values in flight, over all workers): the
@@ -335,16 +337,22 @@ class Scattering1D(PlannedTransform):
         tasks = []
         for i, g in enumerate(self._groups):
             step = max(1, budget // (g["values"] * 2 * xp.element_size()))
-            tasks += [(i, partial(self._scatter_group, g, m_out=m_out),
+            tasks += [(i, partial(self._scatter_group, g, m_out=m_out, keep_u1=keep_u1),
                        slice(a, min(a + step, B)), g["values"] * (min(a + step, B) - a))
                       for a in range(0, B, step)]
+        u1s = []
         for blocks in run_keyed(spec0, tasks).values():
+            if keep_u1:
+                u1s.append(blocks[0])
+                blocks = blocks[1:]
             out += blocks
-        return out
+        return out, u1s
 
-    def _scatter_group(self, g: dict, spec0: torch.Tensor, m_out: int) -> list[torch.Tensor]:
+    def _scatter_group(self, g: dict, spec0: torch.Tensor, m_out: int, keep_u1: bool = False
+                       ) -> list[torch.Tensor]:
         """The blocks of one group (order 1, then its order-2 blocks) from half spectra
-        ``spec0`` ``(b, N_padded // 2 + 1)``.
+        ``spec0`` ``(b, N_padded // 2 + 1)``; with ``keep_u1``, first a copy of the group's
+        cropped first-order modulus ``U1`` (see `forward_with_u1`).
 
         Without gradients, the folded spectra and the moduli live in this thread's scratch
         buffers (see `engine._scratch`), one per role; what is returned is never one of them.
@@ -362,6 +370,8 @@ class Scattering1D(PlannedTransform):
         del y1
         u1 = modulus_(z1, out=None if self.average is False else tmp("mod", z1.shape, real))
         del z1                                                                   # (b, G, m1)
+        if keep_u1:       # a copy: u1 may be a scratch buffer that the next group reuses
+            out.append(self._finish(u1, g["k1"]).clone())
         if g["phi"] is None:
             out.append(self._finish(u1, g["k1"]))
         if g["phi"] is None and not g["order2"]:
@@ -395,14 +405,57 @@ class Scattering1D(PlannedTransform):
             out.append(self._finish(s2, self.log2_stride))
         return out
 
-    def forward(self, x) -> torch.Tensor | list | dict:
-        """Scatter ``x`` of shape ``(..., N)``; see the class docstring for the output."""
+    def _padded(self, x) -> tuple[torch.Tensor, torch.Size]:
+        """Signals ``(..., N)`` checked and reflect-padded: ``((B, N_padded), batch shape)``."""
         x = check_signal(x, self.shape[0], getattr(self, self._groups[0]["psi1"]))
         batch_shape = x.shape[:-1]
         x = x.reshape(-1, 1, self.shape[0])
         xp = nn.functional.pad(x, (self.pad_left, self.pad_right), mode="reflect")[:, 0]
-        blocks = self._scatter_blocks(xp)
+        return xp, batch_shape
 
+    def forward(self, x) -> torch.Tensor | list | dict:
+        """Scatter ``x`` of shape ``(..., N)``; see the class docstring for the output."""
+        xp, batch_shape = self._padded(x)
+        blocks, _ = self._scatter_blocks(xp)
+        return self._format(blocks, batch_shape)
+
+    def forward_with_u1(self, x) -> tuple[torch.Tensor | list | dict, list[torch.Tensor]]:
+        """``(S(x), U1)``: the scattering of ``x`` as `forward` returns it, and the
+        first-order moduli ``U1[n1] = |x * psi1_n1|`` that it computes on the way, one
+        ``(..., time)`` tensor per first-order wavelet (in ``bank.psi1``'s order), cropped to
+        the signal and subsampled by ``2 ** u1_log2_strides[n1]``.
+
+        Where ``u1_log2_strides`` equals each wavelet's own ``j`` (with the default
+        ``T = 2**J``, and whenever the output stride is at least ``2**j`` for every
+        first-order wavelet), ``U1[n1]`` equals the order-1 coefficient ``n1`` of the
+        unaveraged module (``T=0``, ``max_order=1``) of the same ``J``, ``Q`` and length: a
+        scalogram and the scattering from one pass, without a second module's filtering.
+
+        >>> S = Scattering1D(6, 1024, Q=8)
+        >>> Sx, U1 = S.forward_with_u1(torch.randn(2, 1024))
+        >>> len(U1) == len(S.bank.psi1), U1[0].shape[0]
+        (True, 2)
+        """
+        xp, batch_shape = self._padded(x)
+        blocks, u1s = self._scatter_blocks(xp, keep_u1=True)
+        u1 = [None] * len(self.bank.psi1)
+        for g, block in zip(self._groups, u1s):
+            for i, n1 in enumerate(g["n1"]):
+                u1[n1] = block[:, i].reshape(batch_shape + block.shape[-1:])
+        return self._format(blocks, batch_shape), u1
+
+    @property
+    def u1_log2_strides(self) -> list[int]:
+        """Per first-order wavelet, the log2 subsampling of its ``U1`` (`forward_with_u1`):
+        ``min(j1, log2 stride)`` with local averaging, ``j1`` otherwise."""
+        k = [0] * len(self.bank.psi1)
+        for g in self._groups:
+            for n1 in g["n1"]:
+                k[n1] = g["k1"]
+        return k
+
+    def _format(self, blocks: list[torch.Tensor], batch_shape) -> torch.Tensor | list | dict:
+        """The output in ``out_type`` from the blocks of `_scatter_blocks`."""
         if self.out_type == "array":
             out = torch.cat(blocks, dim=1).index_select(1, self._order)
             return out.reshape(batch_shape + out.shape[1:])

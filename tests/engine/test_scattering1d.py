@@ -160,6 +160,42 @@ def test_outputs_survive_later_calls_on_the_same_thread(kwargs):
         torch.testing.assert_close(first, snapshot, rtol=0, atol=0)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_forward_with_u1_is_the_scattering_and_the_unaveraged_first_order(dtype):
+    """One pass gives the scattering and the scalogram ``|x * psi1|``: the same numbers as
+    `forward` and as the unaveraged module's order 1, bit for bit, for any batch shape; the
+    moduli are copies (a later call leaves them) and carry gradients."""
+    S = Scattering1D(J=6, shape=2048, Q=8).to(dtype)
+    S0 = Scattering1D(J=6, shape=2048, Q=8, T=0, max_order=1, out_type="list").to(dtype)
+    assert S.u1_log2_strides == [p.j for p in S.bank.psi1]
+    x = torch.randn(3, 2, 2048, dtype=dtype)
+    Sx, U1 = S.forward_with_u1(x)
+    want = [o["coef"] for o in S0(x) if o["order"] == 1]
+    assert torch.equal(Sx, S(x))
+    assert len(U1) == len(want) == len(S.bank.psi1)
+    for got, ref in zip(U1, want):
+        assert got.shape == ref.shape and got.shape[:2] == (3, 2)
+        torch.testing.assert_close(got, ref, rtol=0, atol=0)
+    snapshot = [u.clone() for u in U1]
+    S.forward_with_u1(torch.randn(3, 2, 2048, dtype=dtype) * 100)
+    assert all(torch.equal(u, s) for u, s in zip(U1, snapshot))
+
+    xg = torch.randn(2048, dtype=dtype, requires_grad=True)
+    _, U1g = S.forward_with_u1(xg)
+    U1g[0].sum().backward()
+    assert xg.grad is not None and xg.grad.abs().sum() > 0
+
+
+def test_forward_with_u1_strides_follow_a_short_averaging():
+    """With a low-pass shorter than the largest wavelets, U1 is kept at the finer stride the
+    order-2 filtering uses, and says so."""
+    S = Scattering1D(J=6, shape=2048, Q=8, T=8)
+    _, U1 = S.forward_with_u1(torch.randn(2048))
+    assert S.u1_log2_strides == [min(p.j, 3) for p in S.bank.psi1]
+    assert max(S.u1_log2_strides) == 3 < max(p.j for p in S.bank.psi1)
+    assert [len(u) for u in U1] == [2048 >> k for k in S.u1_log2_strides]
+
+
 def test_numpy_input_is_accepted_and_gives_the_torch_result():
     S = Scattering1D(J=4, shape=256, Q=2)
     x = np.random.default_rng(1).standard_normal((2, 256)).astype(np.float32)

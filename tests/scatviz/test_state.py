@@ -40,6 +40,33 @@ def test_cache_one_transform_per_setting(chirp):
     assert c.scalogram is not a.scalogram
 
 
+@pytest.mark.parametrize("T", [0, 2**6, 8])
+def test_scalogram_is_the_unaveraged_first_order_whatever_T(chirp, T):
+    """The scalogram is ``|x * psi1|`` of the unaveraged module (T=0), pooled for display,
+    whether it comes from the scattering's own pass (default T) or, with a low-pass shorter
+    than the largest wavelets, from the unaveraged module: it never changes with T."""
+    import torch
+
+    from engine import Scattering1D
+    from scatviz.state import _pool_rows
+
+    x, sr = chirp.x, chirp.sample_rate
+    TRANSFORM_CACHE.clear()
+    res = compute_transforms(x, sr, J=6, Q1=8, Q2=1, T=T, J_fr=2, Q_fr=1, F=0,
+                             design="kymatio", with_jtfs=False)
+    S0 = Scattering1D(6, len(x), Q=(8, 1), T=0, max_order=1, out_type="list")
+    with torch.no_grad():
+        rows = [o["coef"].numpy() for o in S0(torch.from_numpy(x)) if o["order"] == 1]
+    hop = res.scalogram.hop
+    want = _pool_rows(rows, [len(x) // len(r) for r in rows], len(x), hop)
+    np.testing.assert_array_equal(res.scalogram.mag, want)
+    m = S0.meta(sample_rate=sr)
+    np.testing.assert_array_equal(res.scalogram.freqs, m["xi_hz"][m["order"] == 1, 0])
+    S = Scattering1D(6, len(x), Q=(8, 1), T=T or None)
+    with torch.no_grad():
+        np.testing.assert_array_equal(res.scattering.coefs, S(torch.from_numpy(x)).numpy())
+
+
 def test_base_stage_then_jtfs(chirp):
     if not jtfs_available():
         pytest.skip("engine/jtfs.py not available")
