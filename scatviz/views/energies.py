@@ -14,6 +14,10 @@ from scatviz.views.base import BaseView, fit_range, wire
 
 __all__ = ["EnergyView", "JTFS_PAIRS"]
 
+#: Energies span many decades: the hover writes them as 1.234e-05 (printf), where a
+#: numeral format rounds the small ones to 0.
+SCIENTIFIC = {"@energy": "printf"}
+
 #: The JTFS pairs in the literature's order.
 JTFS_PAIRS = ("S0", "S1", "phi_t * phi_f", "phi_t * psi_f", "psi_t * phi_f",
               "psi_t * psi_f_up", "psi_t * psi_f_dn")
@@ -62,20 +66,23 @@ class EnergyView(BaseView):
         fo = _log_figure("Energy per scattering order", ["S0", "S1", "S2"], "energy_order")
         fo.vbar(x="name", top="energy", bottom="bottom", width=0.7, source=self.src_order,
                 color=CATEGORICAL[0])
-        fo.add_tools(HoverTool(tooltips=[("", "@name"), ("energy", "@energy{0.000e}"),
-                                         ("share", "@share{0.0} %")]))
+        fo.add_tools(HoverTool(tooltips=[("", "@name"), ("energy", "@energy{%.3e}"),
+                                         ("share", "@share{0.0} %")],
+                               formatters=SCIENTIFIC))
         fp = _log_figure("Energy per JTFS pair", list(JTFS_PAIRS), "energy_pair")
         fp.vbar(x="name", top="energy", bottom="bottom", width=0.7, source=self.src_pair,
                 color=CATEGORICAL[1])
-        fp.add_tools(HoverTool(tooltips=[("", "@name"), ("energy", "@energy{0.000e}"),
-                                         ("share", "@share{0.0} %")]))
+        fp.add_tools(HoverTool(tooltips=[("", "@name"), ("energy", "@energy{%.3e}"),
+                                         ("share", "@share{0.0} %")],
+                               formatters=SCIENTIFIC))
         fs = _log_figure("Spin up ↑ (red) beside spin down ↓ (blue), per n2 rate",
                          FactorRange(),
                          "energy_spin")
         fs.vbar(x="x", top="energy", bottom="bottom", width=0.9, source=self.src_spin,
                 color="color")
-        fs.add_tools(HoverTool(tooltips=[("", "@x"), ("energy", "@energy{0.000e}"),
-                                         ("share of spinned", "@share{0.0} %")]))
+        fs.add_tools(HoverTool(tooltips=[("", "@x"), ("energy", "@energy{%.3e}"),
+                                         ("share of spinned", "@share{0.0} %")],
+                               formatters=SCIENTIFIC))
         fs.xaxis.major_label_orientation = 0.0
         fs.xaxis.group_label_orientation = 0.0
         self.fig_order, self.fig_pair, self.fig_spin = fo, fp, fs

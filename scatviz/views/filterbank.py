@@ -13,12 +13,13 @@ from weakref import WeakKeyDictionary
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import ColumnDataSource, HoverTool, LinearColorMapper, Range1d
+from bokeh.models import ColumnDataSource, HoverTool, Range1d
 from bokeh.plotting import figure
 
 from scatviz.state import JTFS_UNAVAILABLE
 from scatviz.theme import DIVERGING, LOWPASS, LP_SUM, SPIN_DOWN, SPIN_UP, line_colors, style_figure
 from scatviz.views.base import BaseView, fit_range, set_fixed_ticks, set_range, static_legend, wire
+from scatviz.views.image import ServerImage
 
 __all__ = ["FilterBankView", "lp_sum_half", "time_heatmap"]
 
@@ -258,17 +259,14 @@ class FilterBankView(BaseView):
         self._drawn: dict = {}
         self._fr_key = None
 
-        self.src_time = ColumnDataSource(data=dict(image=[np.zeros((1, 1), np.float32)],
-                                                   x=[0.0], y=[0.0], dw=[1.0], dh=[1.0]))
-        self.time_mapper = LinearColorMapper(palette=DIVERGING, low=-1, high=1)
         ft = figure(height=300, sizing_mode="stretch_width", x_axis_label="time (s)",
                     x_range=Range1d(-1, 1), y_range=Range1d(0, 1),
                     y_axis_label="centre frequency (Hz)", tools="pan,wheel_zoom,reset,save",
                     name="fb_time")
         style_figure(ft, "Wavelets in time: Re ψ1(t), each row scaled to its peak")
-        ft.image("image", x="x", y="y", dw="dw", dh="dh", source=self.src_time,
-                 color_mapper=self.time_mapper)
-        ft.add_tools(HoverTool(tooltips=[("t", "$x{0.0000} s"), ("Re ψ", "@image{0.00}")]))
+        self.time_image = ServerImage(ft, DIVERGING, low=-1, high=1)
+        self.src_time = self.time_image.source
+        ft.add_tools(HoverTool(tooltips=[("t", "$x{0.0000} s"), ("Re ψ", "@value{0.00}")]))
         self.fig_time = ft
 
         self.src_fr_up = ColumnDataSource(data=dict(xs=[], ys=[], label=[]))
@@ -356,7 +354,7 @@ class FilterBankView(BaseView):
     def _draw_time(self, bank, full: dict | None = None) -> None:
         img, t0, tw, ticks = _time_model(bank, full)
         n = img.shape[0]
-        self.src_time.data = dict(image=[img], x=[t0], y=[0.0], dw=[tw], dh=[float(n)])
+        self.time_image.draw(img, x=t0, dw=tw, dh=float(n))
         set_range(self.fig_time.x_range, t0, t0 + tw)
         set_range(self.fig_time.y_range, 0, n)
         set_fixed_ticks(self.fig_time.yaxis, ticks)

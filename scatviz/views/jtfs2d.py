@@ -21,7 +21,6 @@ from bokeh.models import (
     ColumnDataSource,
     CustomJSHover,
     HoverTool,
-    LinearColorMapper,
     Range1d,
     Span,
 )
@@ -29,6 +28,7 @@ from bokeh.plotting import figure
 
 from scatviz.theme import SEQUENTIAL, style_figure
 from scatviz.views.base import JTFSView, set_fixed_ticks, set_range
+from scatviz.views.image import ServerImage
 
 __all__ = ["JTFS2DView", "Mosaic", "jtfs_mosaic", "mosaic_layout"]
 
@@ -132,30 +132,30 @@ return (i >= 0 && i < a.length) ? a[i] : '';
 
 
 def make_mosaic_figure(name: str, title: str, height: int = 420):
-    """Figure, image source, colour mapper and label source for a mosaic."""
-    src = ColumnDataSource(data=dict(image=[np.full((1, 1), np.nan, np.float32)], x=[0.0],
-                                     y=[0.0], dw=[1.0], dh=[1.0]))
+    """Figure, image (`ServerImage`: NaN separators transparent), label sources and middle
+    line of a mosaic."""
     labels = (ColumnDataSource(data=dict(rows=[])), ColumnDataSource(data=dict(cols=[])))
-    mapper = LinearColorMapper(palette=SEQUENTIAL, low=0, high=1, nan_color=(0, 0, 0, 0))
     fig = figure(height=height, sizing_mode="stretch_width", tools="save,reset,box_zoom",
                  x_range=Range1d(0, 1), y_range=Range1d(0, 1),
                  x_axis_label="temporal modulation rate of ψ2, n2 (Hz)",
                  y_axis_label="spin · n1_fr (in each cell: n1, low at bottom)",
                  name=name)
     style_figure(fig, title)
-    fig.image("image", x="x", y="y", dw="dw", dh="dh", source=src, color_mapper=mapper)
-    fig.add_layout(ColorBar(color_mapper=mapper, width=10, title="|coef|"), "right")
+    image = ServerImage(fig, SEQUENTIAL, low=0, high=1, transparent_nan=True)
+    image.draw(np.full((1, 1), np.nan, np.float32))
+    fig.add_layout(ColorBar(color_mapper=image.mapper, width=10, title="|coef|"), "right")
     fig.add_tools(HoverTool(tooltips=[("cell", "$y{row}"), ("", "$x{col}"),
-                                      ("value", "@image{0.000e}")],
+                                      ("value", "@value{%.3e}")],
                             formatters={"$y": CustomJSHover(args=dict(src=labels[0], key="rows"),
                                                             code=_LABEL_JS),
                                         "$x": CustomJSHover(args=dict(src=labels[1], key="cols"),
-                                                            code=_LABEL_JS)}))
+                                                            code=_LABEL_JS),
+                                        "@value": "printf"}))
     mid = Span(location=0, dimension="width", line_color="#888888", line_width=1)
     fig.add_layout(mid)
     fig.xgrid.visible = False
     fig.ygrid.visible = False
-    return fig, src, mapper, labels, mid
+    return fig, image, labels, mid
 
 
 def set_mosaic_axes(fig, lay: Mosaic, labels, mid) -> None:
@@ -185,8 +185,10 @@ class JTFS2DView(JTFSView):
     title = "JTFS 2D"
 
     def _build(self) -> None:
-        self.figure, self.source, self.mapper, self.labels, self.mid = make_mosaic_figure(
+        self.figure, self.image, self.labels, self.mid = make_mosaic_figure(
             "jtfs2d", "JTFS at one instant: spin up (top) / spin down (bottom)")
+        self.source, self.mapper = self.image.source, self.image.mapper
+        self._top = 1.0
         self.frame_slider = pn.widgets.IntSlider(label="time frame", start=0, end=1, value=0,
                                                  sizing_mode="stretch_width")
         self.frame_slider.param.watch(self._on_slider, "value_throttled")
@@ -204,7 +206,7 @@ class JTFS2DView(JTFSView):
     def mosaic_data(self) -> dict:
         """What is drawn: ``image`` ``(H, W)`` (NaN separators), ``frame``, ``time`` s,
         ``layout`` (`Mosaic`)."""
-        return dict(image=self.source.data["image"][0], frame=self.state.jtfs_frame,
+        return dict(image=self.image.values, frame=self.state.jtfs_frame,
                     time=self._time(), layout=getattr(self, "_lay", None))
 
     def _time(self) -> float:
@@ -214,14 +216,13 @@ class JTFS2DView(JTFSView):
         return float(jt.times[min(self.state.jtfs_frame, len(jt.times) - 1)])
 
     def _clear(self, res) -> None:
-        self.source.data = dict(image=[np.full((1, 1), np.nan, np.float32)], x=[0.0],
-                                y=[0.0], dw=[1.0], dh=[1.0])
+        self.image.draw(np.full((1, 1), np.nan, np.float32))
 
     def _update_jtfs(self, res, jt) -> None:
         n2, nfr, n1, L = jt.up.shape
         self._lay = mosaic_layout(n2, nfr, n1, jt.n1_hz, jt.n2_hz, jt.n1_fr_labels)
         set_mosaic_axes(self.figure, self._lay, self.labels, self.mid)
-        self.mapper.update(low=0.0, high=colour_top(jt))
+        self._top = colour_top(jt)
         if res.key[0] != self._sig_key:   # new signal: start at its most active instant
             self._sig_key = res.key[0]
             energy = (jt.up.astype(np.float64) ** 2).sum(axis=(0, 1, 2)) + \
@@ -245,7 +246,7 @@ class JTFS2DView(JTFSView):
         t = min(self.state.jtfs_frame, jt.up.shape[-1] - 1)
         img = jtfs_mosaic(jt.up[..., t], jt.dn[..., t], self._lay)
         H, W = img.shape
-        self.source.data = dict(image=[img], x=[0.0], y=[0.0], dw=[float(W)], dh=[float(H)])
+        self.image.draw(img, dw=W, dh=H, low=0.0, high=self._top)
         self._shown_time = float(jt.times[t])
         self.time_label.object = f"t = **{jt.times[t]:.3f} s** (frame {t + 1}/{len(jt.times)})"
 

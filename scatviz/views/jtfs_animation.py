@@ -126,8 +126,10 @@ class JTFSAnimationView(JTFSView):
                                   doc="Frames in the exported GIF/MP4 (evenly spaced in time).")
 
     def _build(self) -> None:
-        self.figure, self.source, self.mapper, self.labels, self.mid = make_mosaic_figure(
+        self.figure, self.image, self.labels, self.mid = make_mosaic_figure(
             "jtfs_anim", "JTFS over time (player)")
+        self.source, self.mapper = self.image.source, self.image.mapper
+        self._top = 1.0
         self.player = pn.widgets.Player(label="JTFS player", start=0, end=1, value=0,
                                         interval=200, loop_policy="loop", show_loop_controls=True,
                                         sizing_mode="stretch_width", value_align="start")
@@ -151,8 +153,7 @@ class JTFSAnimationView(JTFSView):
     def _clear(self, res) -> None:
         self._res = res
         self.player.disabled = True
-        self.source.data = dict(image=[np.full((1, 1), np.nan, np.float32)], x=[0.0],
-                                y=[0.0], dw=[1.0], dh=[1.0])
+        self.image.draw(np.full((1, 1), np.nan, np.float32))
 
     def _update_jtfs(self, res, jt) -> None:
         self._res = res
@@ -160,7 +161,7 @@ class JTFSAnimationView(JTFSView):
         n2, nfr, n1, L = jt.up.shape
         self._lay = mosaic_layout(n2, nfr, n1, jt.n1_hz, jt.n2_hz, jt.n1_fr_labels)
         set_mosaic_axes(self.figure, self._lay, self.labels, self.mid)
-        self.mapper.update(low=0.0, high=colour_top(jt))
+        self._top = colour_top(jt)
         value = min(self.player.value, L - 1) if self._shown_time is None else \
             nearest_frame(jt.times, self._shown_time)     # the same instant, if the step changed
         self.player.param.update(end=max(L - 1, 1), value=value)
@@ -174,7 +175,7 @@ class JTFSAnimationView(JTFSView):
         self.frame = t
         img = jtfs_mosaic(jt.up[..., t], jt.dn[..., t], self._lay)
         H, W = img.shape
-        self.source.data = dict(image=[img], x=[0.0], y=[0.0], dw=[float(W)], dh=[float(H)])
+        self.image.draw(img, dw=W, dh=H, low=0.0, high=self._top)
         self._shown_time = float(jt.times[t])
         self.time_label.object = (f"t = **{jt.times[t]:.3f} s** · frame {t + 1}/"
                                   f"{len(jt.times)}")
@@ -185,7 +186,7 @@ class JTFSAnimationView(JTFSView):
     def frame_data(self) -> dict:
         """What is drawn: ``image``, ``frame`` index, ``frames`` count."""
         n = 0 if self._jt is None else self._jt.up.shape[-1]
-        return dict(image=self.source.data["image"][0], frame=self.frame, frames=n)
+        return dict(image=self.image.values, frame=self.frame, frames=n)
 
     def _export(self, fmt: str):
         if self._res is None or self._res.jtfs is None:

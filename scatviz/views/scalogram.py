@@ -11,7 +11,6 @@ from bokeh.models import (
     CustomJSHover,
     FixedTicker,
     HoverTool,
-    LinearColorMapper,
     Range1d,
     Span,
 )
@@ -19,6 +18,7 @@ from bokeh.plotting import figure
 
 from scatviz.theme import SEQUENTIAL, style_figure
 from scatviz.views.base import BaseView, set_fixed_ticks, set_range
+from scatviz.views.image import ServerImage
 
 __all__ = ["ScalogramView", "scalogram_db", "frequency_ticks"]
 
@@ -73,21 +73,18 @@ class ScalogramView(BaseView):
     height = param.Integer(default=320)
 
     def _build(self) -> None:
-        self.source = ColumnDataSource(data=dict(image=[np.zeros((1, 1), np.float32)], x=[0.0],
-                                                 y=[0.0], dw=[1.0], dh=[1.0]))
         self.freq_source = ColumnDataSource(data=dict(freq=[]))
-        self.mapper = LinearColorMapper(palette=SEQUENTIAL, low=-60, high=0)
         fig = figure(height=self.height, sizing_mode="stretch_width", x_range=self._x_range,
                      y_range=Range1d(0, 1),
                      x_axis_label="time (s)", y_axis_label="frequency (Hz)",
                      tools="xpan,xwheel_zoom,box_zoom,reset,save", active_scroll="xwheel_zoom",
                      name="scalogram")
         style_figure(fig, "Scalogram |x * ψ1| (dB)")
-        fig.image(image="image", x="x", y="y", dw="dw", dh="dh", source=self.source,
-                  color_mapper=self.mapper, name="scalogram_image")
+        self.image = ServerImage(fig, SEQUENTIAL, low=-60, high=0, name="scalogram_image")
+        self.source, self.mapper = self.image.source, self.image.mapper
         fig.add_layout(ColorBar(color_mapper=self.mapper, width=10, title="dB"), "right")
         hover = HoverTool(tooltips=[("time", "$x{0.000} s"), ("frequency", "$y{freq}"),
-                                    ("level", "@image{0.0} dB")],
+                                    ("level", "@value{0.0} dB")],
                           formatters={"$y": CustomJSHover(args=dict(src=self.freq_source),
                                                           code=_FREQ_HOVER)})
         fig.add_tools(hover)
@@ -114,7 +111,7 @@ class ScalogramView(BaseView):
 
     def image_data(self) -> dict:
         """What is drawn: ``db`` (rows low to high frequency), ``freqs`` Hz, ``times`` s."""
-        return dict(db=self.source.data["image"][0],
+        return dict(db=self.image.values,
                     freqs=np.asarray(self.freq_source.data["freq"]), times=self._times,
                     x=self.source.data["x"][0], dw=self.source.data["dw"][0])
 
@@ -130,12 +127,10 @@ class ScalogramView(BaseView):
         self._times = sc.times
         self._db_max = float(db.max()) if db.size else 0.0
         self.freq_source.data = dict(freq=freqs.tolist())
-        self.source.data = dict(image=[np.ascontiguousarray(db)], x=[0.0], y=[0.0],
-                                dw=[sc.duration], dh=[float(n)])
+        self.image.draw(db, dw=sc.duration, dh=float(n), **self._colour_range())
         set_range(self.figure.y_range, 0, n)
         ticks = frequency_ticks(freqs)
         set_fixed_ticks(self.figure.yaxis, ticks)
-        self._apply_db_range()
         self._on_jtfs_frame()
 
     def _on_jtfs_frame(self, *events) -> None:
@@ -148,11 +143,11 @@ class ScalogramView(BaseView):
                                                              len(jt.times) - 1)]),
                                 visible=True)
 
-    def _apply_db_range(self) -> None:
-        self.mapper.update(low=self._db_max - float(self.state.db_range), high=self._db_max)
+    def _colour_range(self) -> dict:
+        return dict(low=self._db_max - float(self.state.db_range), high=self._db_max)
 
     def _on_db_range(self, event) -> None:
-        self._apply_db_range()
+        self.image.recolour(**self._colour_range())
 
     def _on_playhead(self, event) -> None:
         self.playhead.location = float(event.new)

@@ -21,7 +21,6 @@ from bokeh.models import (
     ColumnDataSource,
     CustomJSHover,
     HoverTool,
-    LinearColorMapper,
     Range1d,
     Span,
 )
@@ -30,6 +29,7 @@ from param.parameterized import discard_events
 
 from scatviz.theme import SEQUENTIAL, SPIN_DIVERGING, SPIN_DOWN, SPIN_UP, style_figure
 from scatviz.views.base import JTFSView, fit_range, set_fixed_ticks, set_range
+from scatviz.views.image import ServerImage
 from scatviz.views.scalogram import _FREQ_HOVER, frequency_ticks
 
 __all__ = ["SpinInspectorView", "spin_maps", "region_summary"]
@@ -83,19 +83,15 @@ class SpinInspectorView(JTFSView):
     f_range = param.Range(default=(0.0, 1.0), doc="Region: frequency, Hz.")
 
     def _build(self) -> None:
-        self.src_map = ColumnDataSource(data=dict(image=[np.zeros((1, 1), np.float32)],
-                                                  alpha=[np.zeros((1, 1), np.float32)],
-                                                  x=[0.0], y=[0.0], dw=[1.0], dh=[1.0]))
         self.freq_source = ColumnDataSource(data=dict(freq=[]))
         self.src_box = ColumnDataSource(data=dict(left=[], right=[], bottom=[], top=[]))
-        self.mapper = LinearColorMapper(palette=SPIN_DIVERGING, low=-1, high=1)
         fig = figure(height=300, sizing_mode="stretch_width", x_range=self._x_range,
                      y_range=Range1d(0, 1),
                      x_axis_label="time (s)", y_axis_label="frequency (Hz)",
                      tools="xpan,xwheel_zoom,reset,save", name="spin_map")
         style_figure(fig, "Spin contrast (up − down)/(up + down): red rising, blue falling")
-        fig.image("image", x="x", y="y", dw="dw", dh="dh", source=self.src_map,
-                  color_mapper=self.mapper, global_alpha=1.0)
+        self.map_image = ServerImage(fig, SPIN_DIVERGING, low=-1, high=1)
+        self.src_map, self.mapper = self.map_image.source, self.map_image.mapper
         fig.quad(left="left", right="right", bottom="bottom", top="top", source=self.src_box,
                  fill_alpha=0.0, line_color="#00e5ff", line_width=2, line_dash="dashed")
         fig.add_layout(ColorBar(color_mapper=self.mapper, width=10, title="contrast"), "right")
@@ -103,7 +99,7 @@ class SpinInspectorView(JTFSView):
         fig.add_tools(box)
         fig.toolbar.active_drag = box
         fig.add_tools(HoverTool(tooltips=[("time", "$x{0.000} s"), ("frequency", "$y{f}"),
-                                          ("contrast", "@image{+0.00}")],
+                                          ("contrast", "@value{+0.00}")],
                                 formatters={"$y": CustomJSHover(args=dict(
                                     src=self.freq_source), code=_FREQ_HOVER)}))
         fig.on_event(SelectionGeometry, self._on_box)
@@ -124,15 +120,12 @@ class SpinInspectorView(JTFSView):
         fb.vbar(x="spin", top="energy", width=0.7, color="color", source=self.src_bars)
         self.fig_bars = fb
 
-        self.src_cells = ColumnDataSource(data=dict(image=[np.zeros((1, 1), np.float32)],
-                                                    x=[0.0], y=[0.0], dw=[1.0], dh=[1.0]))
-        self.cells_mapper = LinearColorMapper(palette=SEQUENTIAL, low=0, high=1)
         fc = figure(height=280, width=420, tools="save", name="spin_cells",
                     x_range=Range1d(0, 1), y_range=Range1d(0, 1),
                     x_axis_label="n2 (Hz)", y_axis_label="spin · n1_fr")
         style_figure(fc, "Where the spins concentrate")
-        fc.image("image", x="x", y="y", dw="dw", dh="dh", source=self.src_cells,
-                 color_mapper=self.cells_mapper)
+        self.cells_image = ServerImage(fc, SEQUENTIAL, low=0, high=1)
+        self.src_cells, self.cells_mapper = self.cells_image.source, self.cells_image.mapper
         self.cells_mid = Span(location=0, dimension="width", line_color="#888888")
         fc.add_layout(self.cells_mid)
         self.fig_cells = fc
@@ -178,8 +171,7 @@ class SpinInspectorView(JTFSView):
         n = img.shape[0]
         dur = len(res.x) / res.sample_rate
         self.freq_source.data = dict(freq=freqs.tolist())
-        self.src_map.data = dict(image=[img], alpha=[weight[order].astype(np.float32)],
-                                 x=[0.0], y=[0.0], dw=[dur], dh=[float(n)])
+        self.map_image.draw(img, dw=dur, dh=float(n))
         set_range(self.figure.y_range, 0, n)
         ticks = frequency_ticks(freqs)
         set_fixed_ticks(self.figure.yaxis, ticks)
@@ -233,9 +225,7 @@ class SpinInspectorView(JTFSView):
         cu, cd = s["cells_up"][::-1].T, s["cells_down"][::-1].T     # (n1_fr, n2)
         img = np.concatenate([cd, cu[::-1]], axis=0).astype(np.float32)
         nfr, n2 = cu.shape
-        self.src_cells.data = dict(image=[img], x=[0.0], y=[0.0], dw=[float(n2)],
-                                   dh=[float(2 * nfr)])
-        self.cells_mapper.update(low=0.0, high=float(img.max()) or 1.0)
+        self.cells_image.draw(img, dw=n2, dh=2 * nfr, low=0.0, high=float(img.max()) or 1.0)
         set_range(self.fig_cells.x_range, 0, n2)
         set_range(self.fig_cells.y_range, 0, 2 * nfr)
         self.cells_mid.location = nfr

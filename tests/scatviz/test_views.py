@@ -396,3 +396,56 @@ def test_jtfs_instant_kept_through_a_progressive_publication():
     st.apply(compute_transforms(st.signal, st.sample_rate, **kw))
     times = st.result.jtfs.times
     assert abs(grid.mosaic_data()["time"] - t0) <= times[1] - times[0]
+
+
+# --------------------------------------------------------------------------------------------
+# Images coloured on the server
+# --------------------------------------------------------------------------------------------
+
+def test_colour_map_bins_like_bokehs_linear_colour_mapper():
+    """``len(palette)`` equal bins over [low, high]: the high end in the last bin, values
+    outside clamped to the end colours, NaN transparent; bytes R, G, B, A in memory."""
+    from scatviz.views.image import colour_map, palette_rgba
+
+    palette = ["#000000", "#ff0000", "#00ff00", "#0000ff"]
+    lut = palette_rgba(palette)
+    assert lut.view(np.uint8).reshape(4, 4).tolist() == [
+        [0, 0, 0, 255], [255, 0, 0, 255], [0, 255, 0, 255], [0, 0, 255, 255]]
+    v = np.array([[-5.0, 0.0, 0.24, 0.26, 0.5, 0.99, 1.0, 7.0, np.nan]], np.float32)
+    got = colour_map(v, lut, low=0.0, high=1.0)
+    assert got.dtype == np.uint32 and got.shape == v.shape
+    assert got[0].tolist() == [lut[0], lut[0], lut[0], lut[1], lut[2], lut[3], lut[3], lut[3], 0]
+    # a flat range colours everything with the first colour instead of failing
+    assert set(colour_map(v[:, :8], lut, 2.0, 2.0).ravel().tolist()) == {int(lut[0])}
+    with pytest.raises(ValueError, match="#rrggbb"):
+        palette_rgba(["red"])
+
+
+def test_views_draw_rgba_images_with_their_values_for_the_hover(state):
+    """No image is colour-mapped in the browser: every image glyph of the views is RGBA
+    drawn from the values that the hover reads (``@value``), in the colours of the colour
+    bar's mapper; a new dB range sends new pixels and keeps the values."""
+    from bokeh.models import HoverTool, ImageRGBA
+
+    from scatviz.theme import SEQUENTIAL
+    from scatviz.views.image import colour_map, palette_rgba
+
+    v = ScalogramView(state)
+    glyph = v.image.renderer.glyph
+    assert isinstance(glyph, ImageRGBA)
+    hover = [t for t in v.figure.tools if isinstance(t, HoverTool)][0]
+    assert ("level", "@value{0.0} dB") in hover.tooltips
+    db = v.image_data()["db"]
+    assert v.source.data["value"][0] is v.image.values and db is v.image.values
+    lut = palette_rgba(SEQUENTIAL)
+    want = colour_map(db, lut, v.mapper.low, v.mapper.high)
+    np.testing.assert_array_equal(v.source.data["image"][0], want)
+    old = v.source.data["image"][0]
+    state.db_range = 20
+    assert v.mapper.high - v.mapper.low == pytest.approx(20)
+    assert v.image_data()["db"] is db                                   # values kept
+    new = v.source.data["image"][0]
+    assert not np.array_equal(new, old)
+    np.testing.assert_array_equal(new, colour_map(db, lut, v.mapper.low, v.mapper.high))
+    state.db_range = 60
+

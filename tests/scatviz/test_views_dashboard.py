@@ -107,6 +107,30 @@ def test_a_setting_change_sends_only_new_data_in_few_frames():
     assert d.jtfs2d_view.source in changed
 
 
+def test_no_image_is_colour_mapped_in_the_browser():
+    """Every image of the dashboard is RGBA, coloured by the server, with its values in a
+    ``value`` column for the hover (BokehJS maps an ``image`` pixel by pixel in the page,
+    again at each change of its mapper's range); a new dB range sends the scalogram's pixels
+    alone."""
+    from bokeh.document import Document
+    from bokeh.document.events import ColumnDataChangedEvent
+    from bokeh.models import GlyphRenderer, Image, ImageRGBA
+
+    d = Dashboard(live=False)
+    doc = Document()
+    d.template().server_doc(doc)
+    assert not list(doc.select({"type": Image}))
+    images = [r for r in doc.select({"type": GlyphRenderer}) if isinstance(r.glyph, ImageRGBA)]
+    assert len(images) == 6
+    for r in images:
+        img, val = r.data_source.data["image"][0], r.data_source.data["value"][0]
+        assert img.dtype == np.uint32 and val.dtype == np.float32
+        assert img.shape == val.shape
+    events = _held_events(doc, lambda: setattr(d.state, "db_range", 30))
+    data = [ev for ev in events if isinstance(ev, ColumnDataChangedEvent)]
+    assert [(ev.model, ev.cols) for ev in data] == [(d.scalogram_view.source, ["image"])]
+
+
 def test_every_axis_that_follows_the_data_is_fitted_by_the_server():
     """No figure of the dashboard has a `DataRange1d` (the browser fits those after drawing:
     a second paint and a message back per figure and update); the explicit ranges contain
