@@ -375,12 +375,14 @@ class FilterBankView(BaseView):
             return
         self.fr_message.visible = False
         fr = jt.fr_filters
-        q = np.asarray(fr["freqs"], np.float32)
-        ys_up = [np.abs(u).astype(np.float32) for u in fr["up"]]
-        ys_dn = [np.abs(d).astype(np.float32) for d in fr["dn"]]
-        self.src_fr_up.data = wire(dict(xs=[q] * len(ys_up), ys=ys_up,
-                                   label=[f"spin up n1_fr={i}" for i in range(len(ys_up))]))
-        self.src_fr_dn.data = wire(dict(xs=[q] * len(ys_dn), ys=ys_dn,
-                                   label=[f"spin down n1_fr={i}" for i in range(len(ys_dn))]))
+        q = np.asarray(fr["freqs"], np.float64)
+        ys_up = [np.abs(u) for u in fr["up"]]
+        ys_dn = [np.abs(d) for d in fr["dn"]]
+        # each wavelet only where it can be seen, as the first-order ones (`trim_curve`)
+        floor = TRIM_FLOOR * max((float(y.max()) for y in ys_up + ys_dn), default=0.0)
+        for src, ys, spin in ((self.src_fr_up, ys_up, "up"), (self.src_fr_dn, ys_dn, "down")):
+            curves = [trim_curve(q, y, floor) for y in ys]
+            src.data = wire(dict(xs=[c[0] for c in curves], ys=[c[1] for c in curves],
+                                 label=[f"spin {spin} n1_fr={i}" for i in range(len(ys))]))
         fit_range(self.fig_fr.x_range, [q])
         fit_range(self.fig_fr.y_range, ys_up + ys_dn)

@@ -30,7 +30,7 @@ from scatviz.theme import SEQUENTIAL, style_figure
 from scatviz.views.base import JTFSView, set_fixed_ticks, set_range
 from scatviz.views.image import ServerImage
 
-__all__ = ["JTFS2DView", "Mosaic", "jtfs_mosaic", "mosaic_layout"]
+__all__ = ["JTFS2DView", "Mosaic", "jtfs_mosaic", "mosaic_labels", "mosaic_layout"]
 
 #: The colour scale tops out at this fraction of the largest spinned coefficient (away from
 #: the signal's edges, where boundary effects can dominate).
@@ -131,10 +131,20 @@ return (i >= 0 && i < a.length) ? a[i] : '';
 """
 
 
-def make_mosaic_figure(name: str, title: str, height: int = 420):
-    """Figure, image (`ServerImage`: NaN separators transparent), label sources and middle
-    line of a mosaic."""
-    labels = (ColumnDataSource(data=dict(rows=[])), ColumnDataSource(data=dict(cols=[])))
+def mosaic_labels(state) -> tuple[ColumnDataSource, ColumnDataSource]:
+    """The hover labels (per image row, per column) of a session's mosaics, shared by the
+    JTFS 2D view and the animation: both draw the same layout, and its ~300 row labels
+    (~25 kB of the update message) are sent once."""
+    labels = getattr(state, "_mosaic_labels", None)
+    if labels is None:
+        labels = (ColumnDataSource(data=dict(rows=[])), ColumnDataSource(data=dict(cols=[])))
+        state._mosaic_labels = labels
+    return labels
+
+
+def make_mosaic_figure(name: str, title: str, labels, height: int = 420):
+    """Figure, image (`ServerImage`: NaN separators transparent), label sources
+    (`mosaic_labels`) and middle line of a mosaic."""
     fig = figure(height=height, sizing_mode="stretch_width", tools="save,reset,box_zoom",
                  x_range=Range1d(0, 1), y_range=Range1d(0, 1),
                  x_axis_label="temporal modulation rate of ψ2, n2 (Hz)",
@@ -165,8 +175,10 @@ def set_mosaic_axes(fig, lay: Mosaic, labels, mid) -> None:
         return
     fig._scatviz_layout = lay
     H, W = lay.shape
-    labels[0].data = dict(rows=lay.rows)
-    labels[1].data = dict(cols=lay.cols)
+    if labels[0].data["rows"] != lay.rows:        # shared: the other mosaic may have sent them
+        labels[0].data = dict(rows=lay.rows)
+    if labels[1].data["cols"] != lay.cols:
+        labels[1].data = dict(cols=lay.cols)
     set_range(fig.x_range, 0, W)
     set_range(fig.y_range, 0, H)
     set_fixed_ticks(fig.xaxis, lay.xticks)
@@ -186,7 +198,8 @@ class JTFS2DView(JTFSView):
 
     def _build(self) -> None:
         self.figure, self.image, self.labels, self.mid = make_mosaic_figure(
-            "jtfs2d", "JTFS at one instant: spin up (top) / spin down (bottom)")
+            "jtfs2d", "JTFS at one instant: spin up (top) / spin down (bottom)",
+            mosaic_labels(self.state))
         self.source, self.mapper = self.image.source, self.image.mapper
         self._top = 1.0
         self.frame_slider = pn.widgets.IntSlider(label="time frame", start=0, end=1, value=0,

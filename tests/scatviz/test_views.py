@@ -139,8 +139,10 @@ def test_filterbank_curves_trimmed_only_where_invisible(state):
     full_f, full = display_grid(f, np.abs(bank.psi1[:, bank.freqs > 0]), log=True)
     top = full.max()
     for fx, y, ref in zip(d["psi1_f"], d["psi1"], full):
-        lo, hi = np.searchsorted(full_f, fx[0]), np.searchsorted(full_f, fx[-1]) + 1
-        np.testing.assert_allclose(y, ref[lo:hi], rtol=1e-6)
+        # (frequencies are sent to 6 significant digits: their nearest grid points)
+        lo = int(np.argmin(np.abs(full_f - fx[0])))
+        hi = int(np.argmin(np.abs(full_f - fx[-1]))) + 1
+        np.testing.assert_allclose(y, ref[lo:hi], rtol=5e-6)
         outside = np.concatenate([ref[:max(lo, 0)], ref[hi:]])
         assert outside.size == 0 or outside.max() <= TRIM_FLOOR * top * 1.0001
     assert sum(len(y) for y in d["psi1"]) < 0.6 * full.size
@@ -181,8 +183,12 @@ def test_filterbank_legends_are_static_across_settings(state):
     assert {it.renderers[0].glyph.line_color for it in v.fig_fr.center[-1].items} == fr_lines
 
 
-def test_wire_inlines_short_columns_and_ragged_curves_with_the_same_values():
-    from scatviz.views.base import WIRE_INLINE_MAX, WIRE_RAGGED_MAX, wire
+def test_wire_inlines_short_columns_and_ragged_curves_to_six_significant_digits():
+    """Short columns and curves go in the JSON, each float rounded to 6 significant digits
+    (so that it prints short); images and long columns stay binary and untouched."""
+    import json
+
+    from scatviz.views.base import WIRE_INLINE_MAX, WIRE_RAGGED_MAX, display_values, wire
 
     rng = np.random.default_rng(0)
     curves = [rng.random(n).astype(np.float32) for n in (3, 50, 700)]
@@ -191,10 +197,19 @@ def test_wire_inlines_short_columns_and_ragged_curves_with_the_same_values():
     out = wire(dict(ys=curves, image=[image], long=long, short=curves[1],
                     names=["a", "b", "c"], big=[long] * (WIRE_RAGGED_MAX // long.size + 1)))
     assert all(isinstance(y, list) for y in out["ys"])
-    assert [np.float32(v) for v in out["ys"][2]] == list(curves[2])        # values kept
+    np.testing.assert_allclose(out["ys"][2], curves[2], rtol=5e-6, atol=0)  # 6 digits
+    digits = [repr(v).split("e")[0].replace(".", "").lstrip("0") for v in out["ys"][2]]
+    assert max(len(d) for d in digits) <= 6                             # prints "0.123457"
+    assert len(json.dumps(out["ys"])) < 0.6 * len(json.dumps([c.tolist() for c in curves]))
     assert out["image"][0] is image and out["long"] is long                 # stay binary
     assert isinstance(out["short"], list) and out["names"] == ["a", "b", "c"]
     assert all(b is long for b in out["big"])
+    # every magnitude keeps its own 6 digits (energies on log axes span many decades)
+    v = np.array([3.14159265e-12, -2.5e8, 123456789.0, 0.0, np.nan, np.inf, 7], np.float64)
+    got = display_values(v)
+    assert got[:4] == [3.14159e-12, -2.5e8, 123457000.0, 0.0]
+    assert np.isnan(got[4]) and got[5] == np.inf and got[6] == 7.0
+    assert display_values(np.array([1, 2])) == [1, 2]
 
 
 def test_time_heatmap_matches_the_full_inverse_fft():
@@ -449,3 +464,27 @@ def test_views_draw_rgba_images_with_their_values_for_the_hover(state):
     np.testing.assert_array_equal(new, colour_map(db, lut, v.mapper.low, v.mapper.high))
     state.db_range = 60
 
+
+
+@needs_jtfs
+def test_frequential_wavelets_sent_only_where_visible(jstate):
+    """The JTFS frequential wavelets, as the first-order ones: each curve where it exceeds
+    1e-3 of the tallest (on its own frequencies), the rest of the axis left out."""
+    from scatviz.views import FilterBankView
+    from scatviz.views.filterbank import TRIM_FLOOR
+
+    v = FilterBankView(jstate)
+    fr = jstate.result.jtfs.fr_filters
+    q = np.asarray(fr["freqs"], np.float64)
+    full = [np.abs(u) for u in fr["up"]] + [np.abs(d) for d in fr["dn"]]
+    top = max(float(y.max()) for y in full)
+    sent = list(zip(v.src_fr_up.data["xs"], v.src_fr_up.data["ys"])) + \
+        list(zip(v.src_fr_dn.data["xs"], v.src_fr_dn.data["ys"]))
+    assert len(sent) == len(full)
+    for (xs, ys), y in zip(sent, full):
+        lo = int(np.argmin(np.abs(q - xs[0])))
+        np.testing.assert_allclose(ys, y[lo:lo + len(ys)], rtol=5e-6, atol=1e-12)
+        outside = np.concatenate([y[:lo], y[lo + len(ys):]])
+        assert outside.size == 0 or outside.max() <= TRIM_FLOOR * top
+    assert sum(len(ys) for _, ys in sent) < 0.7 * sum(len(y) for y in full)
+    assert v.fig_fr.x_range.start < q.min() and v.fig_fr.x_range.end > q.max()

@@ -107,6 +107,23 @@ def test_a_setting_change_sends_only_new_data_in_few_frames():
     assert d.jtfs2d_view.source in changed
 
 
+def test_both_mosaics_share_one_set_of_hover_labels():
+    """The JTFS 2D view and the animation draw the same layout: its row and column labels
+    live in one pair of sources, sent once per new layout (not once per figure)."""
+    from bokeh.document import Document
+    from bokeh.document.events import ColumnDataChangedEvent
+
+    d = Dashboard(live=False)
+    two, anim = d.views["jtfs2d"], d.views["jtfs_animation"]
+    assert two.labels[0] is anim.labels[0] and two.labels[1] is anim.labels[1]
+    doc = Document()
+    d.template().server_doc(doc)
+    events = _held_events(doc, lambda: setattr(d.state, "Q1", d.state.Q1 + 3))
+    sent = [ev.model for ev in events if isinstance(ev, ColumnDataChangedEvent)]
+    assert sent.count(two.labels[0]) == 1
+    assert two.labels[0].data["rows"] == two.mosaic_data()["layout"].rows
+
+
 def test_no_image_is_colour_mapped_in_the_browser():
     """Every image of the dashboard is RGBA, coloured by the server, with its values in a
     ``value`` column for the hover (BokehJS maps an ``image`` pixel by pixel in the page,
