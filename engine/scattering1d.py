@@ -370,8 +370,9 @@ class Scattering1D(PlannedTransform):
         del y1
         u1 = modulus_(z1, out=None if self.average is False else tmp("mod", z1.shape, real))
         del z1                                                                   # (b, G, m1)
-        if keep_u1:       # a copy: u1 may be a scratch buffer that the next group reuses
-            out.append(self._finish(u1, g["k1"]).clone())
+        if keep_u1:       # cropped (never averaged), a copy: u1 may be a scratch buffer
+            k1 = g["k1"]
+            out.append(u1[..., self.ind_start[k1]:self.ind_end[k1]].clone())
         if g["phi"] is None:
             out.append(self._finish(u1, g["k1"]))
         if g["phi"] is None and not g["order2"]:

@@ -186,6 +186,16 @@ def test_forward_with_u1_is_the_scattering_and_the_unaveraged_first_order(dtype)
     assert xg.grad is not None and xg.grad.abs().sum() > 0
 
 
+def test_forward_with_u1_is_unaveraged_under_global_averaging():
+    S = Scattering1D(J=5, shape=1024, Q=4, T="global")
+    S0 = Scattering1D(J=5, shape=1024, Q=4, T=0, max_order=1, out_type="list")
+    x = torch.randn(1024)
+    Sx, U1 = S.forward_with_u1(x)
+    assert torch.equal(Sx, S(x)) and Sx.shape[-1] == 1
+    for got, ref in zip(U1, [o["coef"] for o in S0(x) if o["order"] == 1]):
+        torch.testing.assert_close(got, ref, rtol=0, atol=0)
+
+
 def test_forward_with_u1_strides_follow_a_short_averaging():
     """With a low-pass shorter than the largest wavelets, U1 is kept at the finer stride the
     order-2 filtering uses, and says so."""
