@@ -69,6 +69,8 @@ def adapt_jtfs(tf, out: dict, meta: dict, sample_rate: float, N: int) -> JTFSRes
     n2_hz = np.array([meta["xi_hz"][sel_up & (meta["n2"] == v)][0] for v in n2_vals], float)
     fr_oct = [abs(float(meta["xi_fr_octave"][sel_up & (meta["n1_fr"] == v)][0]))
               for v in fr_vals]
-    labels = [f"{v:.2g} c/oct" for v in fr_oct]
+    # two decimals always ("0.70", not "0.7"): the labels keep their width from one
+    # setting to the next, and the figures that show them keep their layout (see theme)
+    labels = [f"{v:.2f} c/oct" for v in fr_oct]
     return JTFSResult(pairs, meta, times, up, dn, n1_hz, n2_hz, labels,
                       frequential_responses(tf))

@@ -9,7 +9,7 @@ from bokeh.models import ColumnDataSource, FactorRange, HoverTool, Range1d
 from bokeh.plotting import figure
 
 from scatviz.state import JTFS_UNAVAILABLE
-from scatviz.theme import CATEGORICAL, SPIN_DOWN, SPIN_UP, style_figure
+from scatviz.theme import CATEGORICAL, SPIN_DOWN, SPIN_UP, steady_tick_labels, style_figure
 from scatviz.views.base import BaseView, fit_range, wire
 
 __all__ = ["EnergyView", "JTFS_PAIRS"]
@@ -43,6 +43,7 @@ def _log_figure(title, x_range, name, height=250):
                  y_range=Range1d(1e-3, 1),
                  y_axis_label="energy (sum of squares)", tools="save,reset", name=name)
     style_figure(fig, title)
+    steady_tick_labels(fig.yaxis, log=True)
     fig.xaxis.major_label_orientation = 0.6
     return fig
 

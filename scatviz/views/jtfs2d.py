@@ -26,7 +26,7 @@ from bokeh.models import (
 )
 from bokeh.plotting import figure
 
-from scatviz.theme import SEQUENTIAL, style_figure
+from scatviz.theme import SEQUENTIAL, steady_tick_labels, style_figure
 from scatviz.views.base import JTFSView, set_fixed_ticks, set_range
 from scatviz.views.image import ServerImage
 
@@ -153,7 +153,9 @@ def make_mosaic_figure(name: str, title: str, labels, height: int = 420):
     style_figure(fig, title)
     image = ServerImage(fig, SEQUENTIAL, low=0, high=1, transparent_nan=True)
     image.draw(np.full((1, 1), np.nan, np.float32))
-    fig.add_layout(ColorBar(color_mapper=image.mapper, width=10, title="|coef|"), "right")
+    bar = ColorBar(color_mapper=image.mapper, width=10, title="|coef|")
+    steady_tick_labels(bar)           # the top of the colour range follows the data
+    fig.add_layout(bar, "right")
     fig.add_tools(HoverTool(tooltips=[("cell", "$y{row}"), ("", "$x{col}"),
                                       ("value", "@value{%.3e}")],
                             formatters={"$y": CustomJSHover(args=dict(src=labels[0], key="rows"),

@@ -27,7 +27,14 @@ from bokeh.models import (
 from bokeh.plotting import figure
 from param.parameterized import discard_events
 
-from scatviz.theme import SEQUENTIAL, SPIN_DIVERGING, SPIN_DOWN, SPIN_UP, style_figure
+from scatviz.theme import (
+    SEQUENTIAL,
+    SPIN_DIVERGING,
+    SPIN_DOWN,
+    SPIN_UP,
+    steady_tick_labels,
+    style_figure,
+)
 from scatviz.views.base import JTFSView, fit_range, set_fixed_ticks, set_range
 from scatviz.views.image import ServerImage
 from scatviz.views.scalogram import _FREQ_HOVER, frequency_ticks
@@ -118,6 +125,7 @@ class SpinInspectorView(JTFSView):
                     y_axis_label="energy in region", tools="save", name="spin_bars")
         style_figure(fb, "Region")
         fb.vbar(x="spin", top="energy", width=0.7, color="color", source=self.src_bars)
+        steady_tick_labels(fb.yaxis)
         self.fig_bars = fb
 
         fc = figure(height=280, width=420, tools="save", name="spin_cells",

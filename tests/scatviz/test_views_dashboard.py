@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
 import panel as pn
@@ -153,6 +154,30 @@ def test_first_change_after_the_page_is_built_does_not_rewalk_the_document(monke
 
     assert first_change(settle=False) >= 1          # what the settling removes
     assert first_change(settle=True) == 0
+
+
+def test_tick_labels_that_follow_the_data_keep_their_width():
+    """BokehJS lays a figure out again (14-44 ms in the page) when its widest tick label
+    changes width. Labels that follow the setting keep theirs: the frequential labels have
+    two decimals at every Q1 ("0.70 c/oct", not "0.7" after "0.74"), and the energy axes,
+    the region's bars and the mosaics' colour bars print numbers in a fixed format."""
+    from bokeh.models import ColorBar, PrintfTickFormatter
+
+    d = Dashboard(live=False)
+    two = d.views["jtfs2d"]
+    widths = set()
+    for q in range(8, 19):
+        d.state.Q1 = q
+        labels = list(two.figure.yaxis[0].major_label_overrides.values())
+        assert all(re.fullmatch(r"[↑↓] \d\.\d\d c/oct", lab) for lab in labels), labels
+        widths.add(max(len(lab) for lab in labels))
+    assert len(widths) == 1
+    energy = d.views["energies"]
+    fixed = [f.yaxis[0].formatter for f in (energy.fig_order, energy.fig_pair, energy.fig_spin)]
+    fixed.append(d.views["spin"].fig_bars.yaxis[0].formatter)
+    fixed += [r.formatter for v in ("jtfs2d", "jtfs_animation")
+              for r in d.views[v].figure.right if isinstance(r, ColorBar)]
+    assert len(fixed) == 6 and all(isinstance(f, PrintfTickFormatter) for f in fixed)
 
 
 def test_no_image_is_colour_mapped_in_the_browser():
