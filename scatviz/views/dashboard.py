@@ -110,21 +110,19 @@ def install_browser_fixes(doc) -> None:
     doc.js_on_event("document_ready", CustomJS(code=SAME_CSS_FIX))
 
 
-def settle_text_panes(template, doc) -> None:
-    """Give every text pane of ``template`` (Markdown, HTML, Alert) in ``doc`` the
-    stylesheets its updates will carry, once, while the page is built.
+def settle_text_panes(panes, doc) -> None:
+    """Give the models of text ``panes`` (Markdown, HTML) in ``doc`` the stylesheets their
+    updates will carry, once, after the page has loaded.
 
     Panel builds such a pane's model with stylesheets of its own, and the first update of
     its text sends the template's shared ones instead: a change of a property that holds
     models, after which Bokeh walks the whole document's model graph again (~40 ms here).
     The first slider change after the page loaded paid that for the status line and for
-    the spin inspector's verdict: ~80 ms more than the next ones. `Dashboard.servable` runs
-    this when the page has loaded (``pn.state.onload``): one walk (``freeze``) and one
-    message then. (Run before the document is sent, it left the page blank: BokehJS no
-    longer found the template's roots.)"""
-    from panel.pane.markup import HTMLBasePane
-
-    panes = [p for obj in [*template.main, *template.sidebar] for p in obj.select(HTMLBasePane)]
+    the spin inspector's verdict: ~80 ms more than the next ones. `Dashboard.servable`
+    runs this on the page's load (``pn.state.onload``) for the panes that change while the
+    page is used: one walk (``freeze``) and one small message. (Run before the document is
+    sent, it left the page blank: BokehJS no longer found the template's roots; run on
+    every text pane of the page, it delayed the first complete render by 1-4 s.)"""
     with doc.models.freeze():
         for pane in panes:
             pane.param.trigger("object")
@@ -472,6 +470,8 @@ class Dashboard(param.Parameterized):
     def servable(self):
         tmpl = self.template().servable()
         if pn.state.curdoc is not None:
-            pn.state.onload(partial(settle_text_panes, tmpl, pn.state.curdoc))
+            live_text = [self.status_pane, self.busy, self.spin_view.verdict,
+                         self.jtfs2d_view.time_label, self.jtfs_anim_view.time_label]
+            pn.state.onload(partial(settle_text_panes, live_text, pn.state.curdoc))
             install_browser_fixes(pn.state.curdoc)
         return tmpl

@@ -146,7 +146,7 @@ def test_first_change_after_the_page_is_built_does_not_rewalk_the_document(monke
         tmpl = d.template()
         tmpl.server_doc(doc)
         if settle:
-            settle_text_panes(tmpl, doc)
+            settle_text_panes([d.status_pane, d.spin_view.verdict], doc)
         walks.clear()
         d.state.Q1 = d.state.Q1 + 1
         assert "all views updated" in d.status_pane.object
