@@ -35,13 +35,12 @@ def display_values(a: np.ndarray, digits: int = WIRE_DIGITS) -> list:
     if a.dtype.kind not in "f":
         return a.tolist()
     x = a.astype(np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         mag = np.floor(np.log10(np.abs(x)))
-    ok = np.isfinite(mag) & np.isfinite(x)
-    k = np.where(ok, digits - 1 - mag, 0).astype(np.int64)
-    up = k >= 0
-    scale = 10.0 ** np.abs(k)
-    r = np.where(up, np.round(x * scale) / scale, np.round(x / scale) * scale)
+        ok = np.isfinite(x) & (np.abs(mag) <= 290)      # (0, inf, nan, extremes: as they are)
+        k = np.where(ok, digits - 1 - mag, 0).astype(np.int64)
+        scale = 10.0 ** np.abs(k)
+        r = np.where(k >= 0, np.round(x * scale) / scale, np.round(x / scale) * scale)
     return np.where(ok, r, x).tolist()
 
 

@@ -5,8 +5,8 @@ BokehJS colour-maps an ``image`` glyph in JavaScript, pixel by pixel, whenever i
 its mapper's ``low``/``high`` change: a dashboard update that sends new data and a new colour
 range mapped each image two or three times, ~13 ms of the browser's main thread per change
 for the dashboard's ~60,000 pixels (measured in the page, `benchmarks/bench_dashboard.py`'s
-browser with the ImageView hooked), where numpy maps them once in ~1 ms. The same mapping as
-Bokeh's `LinearColorMapper`, so the colour bar beside the image reads true.
+browser with the ImageView hooked), where numpy maps them once in well under 1 ms. The same
+mapping as Bokeh's `LinearColorMapper`, so the colour bar beside the image reads true.
 """
 
 from __future__ import annotations

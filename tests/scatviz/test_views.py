@@ -210,6 +210,7 @@ def test_wire_inlines_short_columns_and_ragged_curves_to_six_significant_digits(
     assert got[:4] == [3.14159e-12, -2.5e8, 123457000.0, 0.0]
     assert np.isnan(got[4]) and got[5] == np.inf and got[6] == 7.0
     assert display_values(np.array([1, 2])) == [1, 2]
+    assert display_values(np.array([1e-310, 5e-324, 1.7e308])) == [1e-310, 5e-324, 1.7e308]
 
 
 def test_time_heatmap_matches_the_full_inverse_fft():
