@@ -13,6 +13,7 @@ scale for every instant (so that an animation compares instants).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from weakref import WeakKeyDictionary
 
 import numpy as np
 import panel as pn
@@ -30,7 +31,8 @@ from scatviz.theme import SEQUENTIAL, steady_tick_labels, style_figure
 from scatviz.views.base import JTFSView, set_fixed_ticks, set_range
 from scatviz.views.image import ServerImage
 
-__all__ = ["JTFS2DView", "Mosaic", "jtfs_mosaic", "mosaic_labels", "mosaic_layout"]
+__all__ = ["JTFS2DView", "Mosaic", "jtfs_layout", "jtfs_mosaic", "mosaic_labels",
+           "mosaic_layout"]
 
 #: The colour scale tops out at this fraction of the largest spinned coefficient (away from
 #: the signal's edges, where boundary effects can dominate).
@@ -107,6 +109,19 @@ def mosaic_layout(n2: int, nfr: int, n1: int, n1_hz, n2_hz, fr_labels) -> Mosaic
         cols[c] = f"n2={n} · {n2_hz[n]:.3g} Hz"
         xticks[c + 0.5] = f"{n2_hz[n]:.3g}"
     return Mosaic((H, W), rows, cols, xticks, yticks, row_of, col_of, n1)
+
+
+_LAYOUTS: WeakKeyDictionary = WeakKeyDictionary()
+
+
+def jtfs_layout(jt) -> Mosaic:
+    """`mosaic_layout` of a JTFS result (`scatviz.state.JTFSResult`), built once per result:
+    the 2D view, the animation and its export draw the same layout."""
+    lay = _LAYOUTS.get(jt)
+    if lay is None:
+        n2, nfr, n1, _ = jt.up.shape
+        lay = _LAYOUTS[jt] = mosaic_layout(n2, nfr, n1, jt.n1_hz, jt.n2_hz, jt.n1_fr_labels)
+    return lay
 
 
 def jtfs_mosaic(up_t: np.ndarray, dn_t: np.ndarray, lay: Mosaic) -> np.ndarray:
@@ -234,8 +249,8 @@ class JTFS2DView(JTFSView):
         self.image.draw(np.full((1, 1), np.nan, np.float32))
 
     def _update_jtfs(self, res, jt) -> None:
-        n2, nfr, n1, L = jt.up.shape
-        self._lay = mosaic_layout(n2, nfr, n1, jt.n1_hz, jt.n2_hz, jt.n1_fr_labels)
+        L = jt.up.shape[-1]
+        self._lay = jtfs_layout(jt)
         set_mosaic_axes(self.figure, self._lay, self.labels, self.mid)
         self._top = colour_top(jt)
         if res.key[0] != self._sig_key:   # new signal: start at its most active instant

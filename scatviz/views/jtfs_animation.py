@@ -20,10 +20,10 @@ from scatviz.theme import SEQUENTIAL
 from scatviz.views.base import JTFSView
 from scatviz.views.jtfs2d import (
     colour_top,
+    jtfs_layout,
     jtfs_mosaic,
     make_mosaic_figure,
     mosaic_labels,
-    mosaic_layout,
     nearest_frame,
     set_mosaic_axes,
 )
@@ -44,8 +44,8 @@ def render_frames(res: Transforms, max_frames: int = 120, width_px: int = 640,
     jt = res.jtfs
     if jt is None:
         raise ValueError(res.jtfs_error or JTFS_UNAVAILABLE)
-    n2, nfr, n1, L = jt.up.shape
-    lay = mosaic_layout(n2, nfr, n1, jt.n1_hz, jt.n2_hz, jt.n1_fr_labels)
+    L = jt.up.shape[-1]
+    lay = jtfs_layout(jt)
     top = colour_top(jt)
     cmap = ListedColormap(SEQUENTIAL)
     cmap.set_bad((0, 0, 0, 0))
@@ -159,8 +159,8 @@ class JTFSAnimationView(JTFSView):
     def _update_jtfs(self, res, jt) -> None:
         self._res = res
         self.player.disabled = False
-        n2, nfr, n1, L = jt.up.shape
-        self._lay = mosaic_layout(n2, nfr, n1, jt.n1_hz, jt.n2_hz, jt.n1_fr_labels)
+        L = jt.up.shape[-1]
+        self._lay = jtfs_layout(jt)
         set_mosaic_axes(self.figure, self._lay, self.labels, self.mid)
         self._top = colour_top(jt)
         value = min(self.player.value, L - 1) if self._shown_time is None else \
