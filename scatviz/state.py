@@ -269,7 +269,7 @@ def _scalogram(coefs: list, meta: dict, sr: float, N: int) -> Scalogram:
     """The scalogram from the first-order moduli ``coefs`` (one per first-order wavelet, each
     subsampled by a power of two), pooled onto one grid of at most ``MAX_COLUMNS`` columns;
     frequencies from a module's ``meta(sample_rate=sr)``."""
-    coefs = [c.detach().cpu().numpy() if torch.is_tensor(c) else c for c in coefs]
+    coefs = _to_numpy(list(coefs))
     strides = [max(1, N // max(len(c), 1)) for c in coefs]
     # strides are powers of two by construction (2**j1); round for safety
     strides = [2 ** int(round(math.log2(s))) for s in strides]
@@ -285,7 +285,7 @@ def _scalogram(coefs: list, meta: dict, sr: float, N: int) -> Scalogram:
 
 
 def _scattering(Sx: torch.Tensor, S: Scattering1D, meta: dict, sr: float) -> Scattering:
-    Sx = Sx.detach().cpu().numpy()
+    Sx = _to_numpy(Sx)
     order = np.asarray(meta["order"])
     stride = 2 ** S.log2_stride
     L = Sx.shape[-1]
