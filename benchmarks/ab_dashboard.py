@@ -32,6 +32,7 @@ from bench_dashboard import (
     press_and_wait,
     start_server,
     status_host,
+    stepped,
     stop_server,
     wait_all,
 )
@@ -69,8 +70,7 @@ def run(a: Path, b: Path, rounds: int) -> dict:
                 pages = [_open(browser, port) for _, port in servers]
                 J, Q1 = 6, 8
                 for n, (label, key) in enumerate(plan):
-                    step = 1 if key == "ArrowRight" else -1
-                    J, Q1 = (J, Q1 + step) if label == "Q1" else (J + step, Q1)
+                    J, Q1 = stepped(J, Q1, label, key)
                     for k in ((0, 1) if n % 2 == 0 else (1, 0)):
                         page, host = pages[k]
                         out["AB"[k]]["new"].append(

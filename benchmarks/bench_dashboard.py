@@ -150,12 +150,15 @@ def run_changes(page, url: str, n_changes: int, J0: int = 6, Q0: int = 8
     J, Q1 = J0, Q0
     out = []
     for label, key in plan:
-        if label == "Q1":
-            Q1 += 1 if key == "ArrowRight" else -1
-        else:
-            J += 1 if key == "ArrowRight" else -1
+        J, Q1 = stepped(J, Q1, label, key)
         out.append(press_and_wait(page, host, label, key, J, Q1))
     return out, (J, Q1)
+
+
+def stepped(J: int, Q1: int, label: str, key: str) -> tuple[int, int]:
+    """The setting ``(J, Q1)`` after pressing ``key`` on slider ``label`` (J's or Q1's)."""
+    step = 1 if key == "ArrowRight" else -1
+    return (J, Q1 + step) if label == "Q1" else (J + step, Q1)
 
 
 def press_and_wait(page, host, label: str, key: str, J: int, Q1: int) -> float:
