@@ -2,9 +2,12 @@
 
 Fixtures
 --------
-shared_dir, reference_dir, fsdd_dir
-    The shared data folder (``../shared`` beside the repository, or ``$SCATVIZ_SHARED``), its
-    Kymatio reference outputs and its FSDD recordings; tests using them skip when absent.
+reference_dir, fsdd_sample_dir
+    Data shipped in ``tests/data`` (always there): Kymatio's reference outputs and 120 FSDD
+    recordings (``tests/data/README.md`` gives their provenance and licences).
+shared_dir, fsdd_dir
+    The shared data folder (``../shared`` beside the repository, or ``$SCATVIZ_SHARED``) and its
+    full FSDD (3,000 recordings); tests using them skip with a reason when absent.
 panel_server
     Factory ``panel_server(app_path, *extra_args) -> base_url`` running ``panel serve`` on a free
     port; the app is at ``f"{base_url}/{Path(app_path).stem}"``. Servers live for the session.
@@ -35,6 +38,9 @@ import torch  # noqa: E402
 torch.set_num_threads(2)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+TEST_DATA = REPO_ROOT / "tests" / "data"
+#: Kymatio's Scattering1D outputs, shipped with the repository (see tests/data/README.md).
+REFERENCE_DIR = TEST_DATA / "reference"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -96,14 +102,22 @@ def _subdir(shared: Path, *parts: str) -> Path:
 
 
 @pytest.fixture(scope="session")
-def reference_dir(shared_dir: Path) -> Path:
-    """Kymatio reference outputs (``*.npz``, described in its README.md)."""
-    return _subdir(shared_dir, "reference")
+def reference_dir() -> Path:
+    """Kymatio reference outputs (``*.npz``, described in tests/data/README.md)."""
+    return REFERENCE_DIR
+
+
+@pytest.fixture(scope="session")
+def fsdd_sample_dir() -> Path:
+    """120 FSDD recordings shipped in ``tests/data/fsdd``: takes 0 and 5 of every digit and
+    speaker, ``{digit}_{speaker}_{take}.wav`` at 8 kHz."""
+    return TEST_DATA / "fsdd"
 
 
 @pytest.fixture(scope="session")
 def fsdd_dir(shared_dir: Path) -> Path:
-    """Free Spoken Digit Dataset recordings, ``{digit}_{speaker}_{index}.wav`` at 8 kHz."""
+    """The full Free Spoken Digit Dataset from the shared folder (3,000 recordings,
+    ``{digit}_{speaker}_{index}.wav`` at 8 kHz); ``fsdd_sample_dir`` needs no shared folder."""
     return _subdir(shared_dir, "data", "fsdd")
 
 

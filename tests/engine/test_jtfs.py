@@ -207,12 +207,12 @@ def test_reconstruction_by_gradient_descent():
 
 
 @pytest.mark.slow
-def test_energy_frame(fsdd_dir):
+def test_energy_frame(fsdd_sample_dir):
     """With no averaging after the last modulus, the tight JTFS keeps the input's energy."""
     import soundfile as sf
 
     n = 2048
-    wav = sorted(fsdd_dir.glob("**/*.wav"))[0]
+    wav = sorted(fsdd_sample_dir.glob("**/*.wav"))[0]
     d, _ = sf.read(wav)
     d = np.pad(d, (0, max(0, n - len(d))))[:n]
     rng = np.random.default_rng(0)

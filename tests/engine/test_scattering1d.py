@@ -11,9 +11,9 @@ import torch
 
 from engine import Scattering1D
 from engine.filterbank import periodise
-from tests.conftest import shared_root
+from tests.conftest import REFERENCE_DIR
 
-REFERENCE = sorted((shared_root() / "reference").glob("s1d_*.npz"))
+REFERENCE = sorted(REFERENCE_DIR.glob("s1d_*.npz"))
 
 
 def _rel(a, b):

@@ -56,8 +56,8 @@ def test_digit_features_and_linear_model():
     assert (model.predict(X) == y).mean() > 0.95
 
 
-def test_digits_small_subset(fsdd_dir):
-    res = digits.run_digits(fsdd_dir, J=6, Q=8, progress=False, limit=120)
+def test_digits_small_subset(fsdd_sample_dir):
+    res = digits.run_digits(fsdd_sample_dir, J=6, Q=8, progress=False, limit=120)
     assert set(res.accuracy) == {"scattering"} and 0 <= res.accuracy["scattering"] <= 1
     assert res.confusion["scattering"].sum() == res.n_test
     fig = digits.confusion_figure(res)
