@@ -416,7 +416,7 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
 
         >>> S = Scattering1D(6, 1024, Q=8)
         >>> m = S.meta(sample_rate=16000)
-        >>> m["xi_hz"][1, 0] == m["xi"][1, 0] * 16000
+        >>> bool(m["xi_hz"][1, 0] == m["xi"][1, 0] * 16000)
         True
         """
         sample_rate = self.sample_rate if sample_rate is None else sample_rate
