@@ -15,6 +15,9 @@ What differs is the schedule: all first-order wavelets that share a resolution a
 one batched gather-multiply on the bins where they are non-negligible (see `engine._fold`),
 every second-order wavelet to all first-order outputs of one resolution at once, and real
 signals go through ``rfft``/``irfft``. Memory is bounded by processing filters in chunks.
+
+The arguments are checked by `engine._params` (shared with JTFS); Kymatio's filter dicts
+(``psi1_f``...) and the format of `meta` live in `engine._kymatio_compat`.
 """
 
 from __future__ import annotations
