@@ -68,8 +68,11 @@ def check_signal(x, length: int, ref: torch.Tensor) -> torch.Tensor:
     if x.device != ref.device:
         raise ValueError(f"Input is on {x.device} but the transform is on {ref.device}; "
                          f"move one of them with .to(device).")
-    if x.ndim < 1 or x.shape[-1] != length:
-        got = x.shape[-1] if x.ndim else "N"
+    if x.ndim < 1:
+        raise ValueError(f"Input must have at least one axis, the time axis of length "
+                         f"{length}; got a 0-d tensor. Pass x of shape (..., {length}).")
+    if x.shape[-1] != length:
+        got = x.shape[-1]
         raise ValueError(f"Input's last dimension must be the signal length shape={length}; "
                          f"got an input of shape {tuple(x.shape)}. Build the transform with "
                          f"shape={got} or crop/pad the signal.")

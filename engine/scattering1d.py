@@ -15,109 +15,40 @@ What differs is the schedule: all first-order wavelets that share a resolution a
 one batched gather-multiply on the bins where they are non-negligible (see `engine._fold`),
 every second-order wavelet to all first-order outputs of one resolution at once, and real
 signals go through ``rfft``/``irfft``. Memory is bounded by processing filters in chunks.
+
+The arguments are checked by `engine._params` (shared with JTFS); Kymatio's filter dicts
+(``psi1_f``...) and the format of `meta` live in `engine._kymatio_compat`.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
-import warnings
-from collections.abc import Sequence
 from functools import partial
 
 import numpy as np
 import torch
 from torch import nn
 
+from engine import _params
 from engine._fold import apply_fold, apply_folds, fold_plan, fold_shape, modulus_, rfft
+from engine._kymatio_compat import KymatioAttributes, scattering_meta
 from engine._module import PlannedTransform, check_signal
 from engine._parallel import run_keyed, workers_for
+from engine._params import border_indices, compute_padding, parse_Q, parse_T
 from engine._scratch import scratch, scratch_allowed
-from engine.filterbank import (
-    SIGMA0,
-    FilterBank,
-    build_filterbank,
-    gauss_1d,
-    periodise,
-    temporal_support,
-)
+from engine.filterbank import FilterBank, build_filterbank, periodise
 
-__all__ = ["Scattering1D", "parse_T", "compute_padding"]
+__all__ = ["Scattering1D", "parse_T", "parse_Q", "compute_padding", "border_indices"]
 
-
-# --------------------------------------------------------------------------------------------
-# Parameter parsing (Kymatio's rules, with errors that say how to fix them)
-# --------------------------------------------------------------------------------------------
-
-def parse_T(T, J: int, N: int, name: str = "T") -> tuple[int, str | bool]:
-    """Resolve ``T`` into ``(support, average)``.
-
-    ``None`` means ``2**J`` with local averaging, ``"global"`` a mean over time, ``0`` no
-    averaging (``average=False``), an integer ``1 <= T <= N`` a low-pass of that support.
-    """
-    if T is None:
-        return 2**J, "local"
-    if isinstance(T, str):
-        if T == "global":
-            return 2**J, "global"
-        raise ValueError(f"{name}={T!r} is not understood; use None (2**J), an integer "
-                         f"support in samples, 0 (no averaging) or 'global'.")
-    if isinstance(T, bool) or not isinstance(T, numbers.Real):
-        raise TypeError(f"{name} must be None, an integer, 0 or 'global'; got {T!r}.")
-    if T > N:
-        raise ValueError(f"The support {name}={T} of the low-pass cannot exceed the input "
-                         f"length {N}. Use {name} <= {N}, or {name}='global' to average over "
-                         f"the whole signal.")
-    if T == 0:
-        return 2**J, False
-    if T < 1:
-        raise ValueError(f"{name} must be 0 (no averaging) or >= 1; got {T}.")
-    return int(T), "local"
-
-
-def compute_padding(N_padded: int, N: int) -> tuple[int, int]:
-    """Left and right reflect padding that brings ``N`` samples to ``N_padded``."""
-    extra = N_padded - N
-    left = extra // 2
-    right = extra - left
-    if max(left, right) >= N:
-        raise ValueError(f"Padding {N} samples to {N_padded} needs more reflection than the "
-                         f"signal has; use a smaller J or T, or a longer signal.")
-    return left, right
-
-
-def border_indices(max_level: int, start: int, end: int) -> tuple[list[int], list[int]]:
-    """Where the unpadded signal lies after subsampling by ``2**k``, ``k = 0..max_level``."""
-    starts, ends = [start], [end]
-    for _ in range(max_level):
-        starts.append((starts[-1] + 1) // 2)
-        ends.append((ends[-1] + 1) // 2)
-    return starts, ends
-
-
-def _parse_Q(Q) -> tuple[int, int]:
-    if isinstance(Q, bool):
-        raise TypeError(f"Q must be an integer or a pair (Q1, Q2) of integers; got {Q!r}.")
-    if isinstance(Q, numbers.Integral):
-        Q = (int(Q), 1)
-    elif isinstance(Q, Sequence) and not isinstance(Q, str) and 1 <= len(Q) <= 2:
-        Q = tuple(Q) + ((1,) if len(Q) == 1 else ())
-    else:
-        raise TypeError(f"Q must be an integer or a pair (Q1, Q2) of integers; got {Q!r}. "
-                        f"Scattering beyond order 2 is not implemented.")
-    for q in Q:
-        if isinstance(q, bool) or not isinstance(q, numbers.Integral):
-            raise TypeError(f"Q must hold integers; got {Q!r}.")
-        if q < 1:
-            raise ValueError(f"Q must be >= 1 (wavelets per octave); got Q={Q}.")
-    return int(Q[0]), int(Q[1])
+#: The parser's former private name here, which `engine.jtfs` imports.
+_parse_Q = parse_Q
 
 
 # --------------------------------------------------------------------------------------------
 # The module
 # --------------------------------------------------------------------------------------------
 
-class Scattering1D(PlannedTransform):
+class Scattering1D(KymatioAttributes, PlannedTransform):
     """The 1-D scattering transform (orders 0, 1 and 2), Kymatio-compatible.
 
     Parameters
@@ -135,18 +66,25 @@ class Scattering1D(PlannedTransform):
     stride : int, optional
         Power of two, at most ``T``; the output's time step in samples (default ``T``).
     max_order : 1 or 2
-        Highest scattering order.
+        Highest scattering order; may be changed on a built transform (it re-plans).
     oversampling : int
         Deprecated in Kymatio: equivalent to ``stride = T / 2**oversampling``.
     out_type : "array", "list" or "dict"
         "array": one tensor ``(..., C, N / stride)`` with order 0 in channel 0, then order 1 by
         ``n1``, then order 2 by ``(n1, n2)``. "list": dicts with ``coef``, ``j``, ``n``,
-        ``order``. "dict": ``{n: coef}`` keyed by the path tuple ``n``.
+        ``order``. "dict": ``{n: coef}`` keyed by the path tuple ``n``. May be changed on a
+        built transform.
     filterbank : str
         ``"kymatio"`` (default, Kymatio's numbers) or another design of
         `engine.filterbank.available_designs()`.
     chunk_bytes : int
         Upper bound on the size of one batched intermediate; lower it to save memory.
+    sample_rate : float, optional
+        Hz; `meta` then gives frequencies in Hz without an argument. None: cycles per sample.
+
+    Kymatio's attributes are there too: ``J``, ``Q`` (a pair), ``T``, ``shape``, ``stride``,
+    ``log2_stride``, ``pad_left``, ``pad_right``, ``ind_start``, ``ind_end``, ``N_padded``
+    (Kymatio's ``_N_padded``) and the filter dicts ``phi_f``, ``psi1_f``, ``psi2_f``.
 
     Example
     -------
@@ -161,47 +99,22 @@ class Scattering1D(PlannedTransform):
 
     def __init__(self, J: int, shape, Q=1, T=None, stride=None, max_order: int = 2,
                  oversampling: int = 0, out_type: str = "array", filterbank: str = "kymatio",
-                 chunk_bytes: int = 8 * 2**20):
+                 chunk_bytes: int = 8 * 2**20, sample_rate: float | None = None):
         super().__init__()
-        if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
-            shape = (int(shape),)
-        if (not isinstance(shape, tuple) or len(shape) != 1
-                or not isinstance(shape[0], numbers.Integral) or shape[0] < 1):
-            raise ValueError(f"shape must be a positive integer or a 1-tuple; got {shape!r}.")
-        N = int(shape[0])
-        if isinstance(J, bool) or not isinstance(J, numbers.Integral) or J < 1:
-            raise ValueError(f"J must be an integer >= 1; got {J!r}.")
-        if 2**J > N:
-            raise ValueError(f"J={J} is too large for signals of length {N}: the wavelets "
-                             f"need 2**J <= shape. Use J <= {int(math.log2(N))} or pass longer "
-                             f"signals.")
-        if max_order not in (1, 2):
-            raise ValueError(f"max_order must be 1 or 2; got {max_order!r}.")
-        if out_type not in ("array", "list", "dict"):
-            raise ValueError(f"out_type must be 'array', 'list' or 'dict'; got {out_type!r}.")
-        if not isinstance(oversampling, numbers.Integral) or oversampling < 0:
-            raise ValueError(f"oversampling must be a non-negative integer; got "
-                             f"{oversampling!r}.")
-
-        self.J, self.shape, self.Q = int(J), (N,), _parse_Q(Q)
+        N = _params.parse_shape(shape)
+        self.J, self.shape, self.Q = _params.parse_J(J, N), (N,), parse_Q(Q)
         self.T, self.average = parse_T(T, self.J, N)
-        self._T_arg = T
-        self.max_order, self.out_type, self.filterbank = max_order, out_type, filterbank
-        self.oversampling = int(oversampling)
+        self._T_arg, self.filterbank = T, filterbank
+        self._max_order = _params.parse_max_order(max_order)
+        self.out_type = out_type
+        self.oversampling = _params.parse_oversampling(oversampling)
         self.chunk_bytes = int(chunk_bytes)
+        self.sample_rate = _params.parse_sample_rate(sample_rate)
         self.log2_T = int(math.floor(math.log2(self.T)))
-        if self.average is False and out_type == "array":
-            raise ValueError("T=0 gives outputs of different lengths per order; use "
-                             "out_type='list' or 'dict', or set T > 0.")
-        self.log2_stride = self._parse_stride(stride)
+        self.log2_stride = _params.parse_stride(stride, self.oversampling, self.log2_T,
+                                                self.average, T)
 
-        # Padding, as Kymatio: 3 low-pass half-supports on each side, capped so that the
-        # reflection never exceeds the signal.
-        phi_f = gauss_1d(N, SIGMA0 / self.T)
-        min_to_pad = 3 * temporal_support(phi_f[None], criterion=1e-3)
-        J_pad = min(int(math.ceil(math.log2(N + 2 * min_to_pad))),
-                    int(math.floor(math.log2(3 * N - 2))))
-        self.N_padded = 2**J_pad
+        self.N_padded = _params.padded_length(N, self.T)
         self.pad_left, self.pad_right = compute_padding(self.N_padded, N)
         self.ind_start, self.ind_end = border_indices(
             max(self.log2_T, self.J) + 1, self.pad_left, self.pad_left + N)
@@ -210,28 +123,46 @@ class Scattering1D(PlannedTransform):
                                                  filterbank)
         self._build_plans()
 
+    # ---- Kymatio's attributes --------------------------------------------------------------
+
+    @property
+    def max_order(self) -> int:
+        """Highest scattering order (1 or 2); setting it re-plans the transform, as Kymatio."""
+        return self._max_order
+
+    @max_order.setter
+    def max_order(self, value: int) -> None:
+        value = _params.parse_max_order(value)
+        if value != self._max_order:
+            self._max_order = value
+            self._replan()
+
+    @property
+    def out_type(self) -> str:
+        """"array", "list" or "dict" (see the class docstring); may be set at any time."""
+        return self._out_type
+
+    @out_type.setter
+    def out_type(self, value: str) -> None:
+        self._out_type = _params.parse_out_type(value, self.average)
+
     # ---- construction ----------------------------------------------------------------------
 
-    def _parse_stride(self, stride) -> int:
-        if self.oversampling > 0:
-            warnings.warn("oversampling is deprecated; pass stride = T // 2**oversampling.",
-                          DeprecationWarning, stacklevel=3)
-            if stride is not None:
-                raise ValueError("Pass either stride or oversampling, not both.")
-            return max(self.log2_T - self.oversampling, 0)
-        if stride is None:
-            return self.log2_T
-        if self.average != "local":
-            raise ValueError(f"stride={stride} needs local averaging; it is incompatible with "
-                             f"T={self._T_arg!r}.")
-        if (isinstance(stride, bool) or not isinstance(stride, numbers.Integral) or stride < 1
-                or stride & (stride - 1)):
-            raise ValueError(f"stride must be a power of two; got {stride!r}.")
-        log2_stride = int(stride).bit_length() - 1
-        if log2_stride > self.log2_T:
-            raise ValueError(f"stride={stride} exceeds the low-pass support T={self.T}, which "
-                             f"would alias; use stride <= {2**self.log2_T}.")
-        return log2_stride
+    def _replan(self) -> None:
+        """Build the plans again (after `max_order` changed), on the current device and dtype.
+
+        Every buffer of this module is one `_build_plans` registered."""
+        ref = getattr(self, self._groups[0]["psi1"])
+        for name in list(self._buffers):
+            delattr(self, name)
+        self._masters.clear()
+        self._build_plans()
+        for name, buf in self._buffers.items():
+            if buf.is_floating_point() and ref.dtype == torch.float64:
+                buf = torch.as_tensor(self._masters[name])
+            elif buf.is_floating_point():
+                buf = buf.to(ref.dtype)
+            self._buffers[name] = buf.to(ref.device)
 
     def _plan(self, name: str, filters: list[np.ndarray], m_out: int, half: bool) -> str:
         """Build a fold plan and register its weights (see `PlannedTransform`)."""
@@ -488,35 +419,11 @@ class Scattering1D(PlannedTransform):
 
         >>> S = Scattering1D(6, 1024, Q=8)
         >>> m = S.meta(sample_rate=16000)
-        >>> m["xi_hz"][1, 0] == m["xi"][1, 0] * 16000
+        >>> bool(m["xi_hz"][1, 0] == m["xi"][1, 0] * 16000)
         True
         """
-        paths = self._paths
-        order = np.array([len(p) for p in paths])
-        n = np.full((len(paths), self.max_order), np.nan)
-        for c, p in enumerate(paths):
-            n[c, : len(p)] = p
-        meta = {"order": order, "key": list(paths), "n": n}
-        banks = (self.bank.psi1, self.bank.psi2)
-        for key in ("xi", "sigma", "j"):
-            arr = np.full_like(n, np.nan)
-            for c, p in enumerate(paths):
-                for o, idx in enumerate(p):
-                    arr[c, o] = getattr(banks[o][idx], key)
-            meta[key] = arr
-        phi = self.bank.phi
-        meta["phi"] = {"xi": 0.0, "sigma": phi.sigma, "j": phi.j, "T": self.T}
-        if sample_rate is not None:
-            if not sample_rate > 0:
-                raise ValueError(f"sample_rate must be positive (Hz); got {sample_rate!r}.")
-            fwhm = 2 * math.sqrt(2 * math.log(2))
-            meta["xi_hz"] = meta["xi"] * sample_rate
-            meta["sigma_hz"] = meta["sigma"] * sample_rate
-            meta["bandwidth_hz"] = meta["sigma_hz"] * fwhm
-            meta["phi"].update(sigma_hz=phi.sigma * sample_rate,
-                               bandwidth_hz=phi.sigma * sample_rate * fwhm,
-                               T_seconds=self.T / sample_rate)
-        return meta
+        sample_rate = self.sample_rate if sample_rate is None else sample_rate
+        return scattering_meta(self._paths, self.bank, self.max_order, self.T, sample_rate)
 
     def output_size(self, detail: bool = False):
         """Number of output channels ``C`` (or per order with ``detail=True``)."""
