@@ -235,14 +235,14 @@ def test_time_window_matches_full_computation():
     signal plus the reach of psi1 and psi2 into the zero padding): the same output, to float32
     rounding, as computing it on the whole padded time axis; reflect padding keeps it all."""
     S = TimeFrequencyScattering(J=6, J_fr=3, Q=8, shape=N, F=4)
-    assert any(o["crop"] is not None for o in S._order2)
+    assert any(o.crop is not None for o in S._order2)
     x = torch.randn(2, N)
     y = S(x)
     for o in S._order2:
-        o["crop"] = None
+        o.crop = None
     torch.testing.assert_close(y, S(x), rtol=1e-4, atol=1e-6 * y.abs().max().item())
     R = TimeFrequencyScattering(J=6, J_fr=3, Q=8, shape=N, F=4, pad_mode="reflect")
-    assert all(o["crop"] is None for o in R._order2)
+    assert all(o.crop is None for o in R._order2)
 
 
 def test_frequential_averaging_after_time_averaging_is_the_same(monkeypatch):
@@ -289,8 +289,8 @@ def test_frequential_subsampling_by_support_width_is_as_accurate():
                                np.random.default_rng(0).standard_normal(2048)]),
                      dtype=torch.float32)
     S, U = TimeFrequencyScattering(**kw), _UpperEdgeRule(**kw)
-    rows = lambda m: sum(getattr(m, g["w"]).shape[0] * getattr(m, g["A"]).shape[1]  # noqa: E731
-                         for o in m._order2 for g in o["fr"]["groups"])
+    rows = lambda m: sum(getattr(m, g.w).shape[0] * getattr(m, g.A).shape[1]  # noqa: E731
+                         for o in m._order2 for g in o.fr.groups)
     assert rows(S) < 0.8 * rows(U)
     truth = TimeFrequencyScattering(**kw, stride_fr=1)(x)
     pairs = ["phi_t * psi_f", "psi_t * psi_f_up", "psi_t * psi_f_dn"]
