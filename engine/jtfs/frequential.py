@@ -173,7 +173,7 @@ def frequential_responses(jtfs, L: int | None = None, centred: bool = True) -> d
         Length of the frequency grid; default ``max(FR_GRID, longest kernel)`` (256 for
         usual settings). Must hold the longest kernel (``2H + 1`` taps).
     centred : bool
-        True (default): magnitudes ``|h(q)|``, on frequencies increasing from ``-0.5``
+        True (default): magnitudes ``|h(q)|`` on increasing frequencies ``-0.5 <= q < 0.5``
         (``np.fft.fftshift`` order), for display. False: complex responses in
         ``np.fft.fftfreq(L)`` order, for analysis (`engine.toolkit.validate_filterbank`).
 

@@ -314,3 +314,24 @@ def test_reaches_from_the_half_spectrum_equal_the_full_impulse_responses():
         want = [d[row > REACH_CRITERION * row.max()].max() for row in h]
         assert list(_reaches(h_f)) == want
         assert list(_reaches(h_f, rows=2)) == want           # in chunks of rows
+
+
+def test_frequential_responses_are_the_kernels_on_a_grid():
+    """`frequential_responses` gives the frequential kernels' responses: spin down mirrors
+    spin up, the centred magnitudes are the complex responses' moduli reordered, and the
+    "tight" bank with both spins and phi_f sums to 1 (Littlewood-Paley, up to the taps' cut)."""
+    from engine.jtfs import frequential_responses
+
+    S = TimeFrequencyScattering(J=6, J_fr=3, Q=8, shape=N, Q_fr=2)
+    r = frequential_responses(S)
+    c = frequential_responses(S, L=r["freqs"].size, centred=False)
+    K = int(S.meta()["n1_fr"].max()) + 1
+    assert r["up"].shape == r["dn"].shape == (K, r["freqs"].size) and r["taps"] % 2 == 1
+    assert np.all(np.diff(r["freqs"]) > 0) and -0.5 <= r["freqs"][0] < -0.49
+    np.testing.assert_array_equal(r["up"], np.fft.fftshift(np.abs(c["up"]), axes=-1))
+    mirror = (-np.arange(c["freqs"].size)) % c["freqs"].size                      # q -> -q
+    np.testing.assert_allclose(np.abs(c["dn"]), np.abs(c["up"][:, mirror]), atol=1e-12)
+    lp = r["phi"] ** 2 + (r["up"] ** 2).sum(0) + (r["dn"] ** 2).sum(0)
+    np.testing.assert_allclose(lp, 1.0, atol=1e-3)
+    with pytest.raises(ValueError, match="longest frequential kernel"):
+        frequential_responses(S, L=r["taps"] - 1)
