@@ -9,7 +9,14 @@ or on a GPU.
 
 from engine import signals
 from engine.datasets import fetch_fsdd
-from engine.filterbank import FilterBank, available_designs, build_filterbank
+from engine.design import Design
+from engine.filterbank import (
+    FilterBank,
+    available_designs,
+    build_filterbank,
+    get_design,
+    register_design,
+)
 from engine.jtfs import TimeFrequencyScattering
 from engine.scattering1d import Scattering1D
 from engine.toolkit import (
@@ -25,7 +32,8 @@ __all__ = [
     # transforms
     "Scattering1D", "TimeFrequencyScattering",
     # filter banks
-    "FilterBank", "build_filterbank", "available_designs",
+    "FilterBank", "build_filterbank", "available_designs", "register_design", "get_design",
+    "Design",
     # toolkit
     "validate_filterbank", "energy_conservation", "coeff_energy", "coeff_distance",
     "pack_coeffs_jtfs", "normalize",

@@ -46,10 +46,11 @@ import math
 import numpy as np
 from scipy.special import erf
 
-from engine.filterbank import SIGMA0, kymatio_frequencies, register_design
+from engine.design import Design
+from engine.morlet import SIGMA0, kymatio_frequencies
 
 __all__ = ["smooth_step", "tight_lowpass", "tight_wavelets", "lowpass_cutoff",
-           "NYQUIST_TAPER", "FREQUENTIAL_CROSSFADE", "tight_design"]
+           "NYQUIST_TAPER", "FREQUENTIAL_CROSSFADE", "tight_design", "TightDesign"]
 
 #: Width (cycles per sample) of the taper that takes the wavelets to 0 at Nyquist.
 NYQUIST_TAPER = 0.02
@@ -171,8 +172,36 @@ def tight_family(N: int, J: int, Q: int, T: float, gain: float = math.sqrt(2)):
             for n, (xi, sigma) in enumerate(freqs)]
 
 
-@register_design("tight")
 def tight_design(N, J, Q, T):
-    """The ``"tight"`` design for `engine.filterbank.build_filterbank`."""
+    """The ``"tight"`` time filters (see `engine.design.Design.time_filters`)."""
     phi = tight_lowpass(N, T)
     return (SIGMA0 / T, phi), tight_family(N, J, Q[0], T), tight_family(N, J, Q[1], T)
+
+
+class TightDesign(Design):
+    """The ``"tight"`` design: in time, `tight_lowpass` and analytic `tight_wavelets`
+    (``gain = sqrt 2``); along ``n1``, the same shapes with ``gain = 1`` and a crossfade
+    between spins at the frequential Nyquist (`FREQUENTIAL_CROSSFADE`), so that the
+    frequential bank with both spins is a tight frame for complex inputs. Compactly
+    supported (`lowpass_cutoff`)."""
+
+    name = "tight"
+    compact = True
+
+    def time_filters(self, N, J, Q, T):
+        return tight_design(N, J, Q, T)
+
+    def lowpass(self, N, T):
+        return tight_lowpass(N, T)
+
+    def frequential_filters(self, J_fr, Q_fr, L):
+        freqs = list(kymatio_frequencies(J_fr, Q_fr))
+        centres = [xi for xi, _ in freqs]
+        sigmas = [sg for _, sg in freqs]
+        psi = tight_wavelets(L, centres, 2**J_fr, gain=1.0, sigmas=sigmas,
+                             delta=FREQUENTIAL_CROSSFADE, crossfade=True)
+        js = [subsampling(n, centres, sigmas) for n in range(len(centres))]
+        return freqs, psi, js
+
+    def lowpass_cutoff(self, width):
+        return lowpass_cutoff(width)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.filterbank import (
+from engine.morlet import (
     _l1_normalise,
     _periodised_gaussian,
     gauss_1d,

@@ -235,14 +235,14 @@ def test_time_window_matches_full_computation():
     signal plus the reach of psi1 and psi2 into the zero padding): the same output, to float32
     rounding, as computing it on the whole padded time axis; reflect padding keeps it all."""
     S = TimeFrequencyScattering(J=6, J_fr=3, Q=8, shape=N, F=4)
-    assert any(o["crop"] is not None for o in S._order2)
+    assert any(o.crop is not None for o in S._order2)
     x = torch.randn(2, N)
     y = S(x)
     for o in S._order2:
-        o["crop"] = None
+        o.crop = None
     torch.testing.assert_close(y, S(x), rtol=1e-4, atol=1e-6 * y.abs().max().item())
     R = TimeFrequencyScattering(J=6, J_fr=3, Q=8, shape=N, F=4, pad_mode="reflect")
-    assert all(o["crop"] is None for o in R._order2)
+    assert all(o.crop is None for o in R._order2)
 
 
 def test_frequential_averaging_after_time_averaging_is_the_same(monkeypatch):
@@ -289,8 +289,8 @@ def test_frequential_subsampling_by_support_width_is_as_accurate():
                                np.random.default_rng(0).standard_normal(2048)]),
                      dtype=torch.float32)
     S, U = TimeFrequencyScattering(**kw), _UpperEdgeRule(**kw)
-    rows = lambda m: sum(getattr(m, g["w"]).shape[0] * getattr(m, g["A"]).shape[1]  # noqa: E731
-                         for o in m._order2 for g in o["fr"]["groups"])
+    rows = lambda m: sum(getattr(m, g.w).shape[0] * getattr(m, g.A).shape[1]  # noqa: E731
+                         for o in m._order2 for g in o.fr.groups)
     assert rows(S) < 0.8 * rows(U)
     truth = TimeFrequencyScattering(**kw, stride_fr=1)(x)
     pairs = ["phi_t * psi_f", "psi_t * psi_f_up", "psi_t * psi_f_dn"]
@@ -314,3 +314,24 @@ def test_reaches_from_the_half_spectrum_equal_the_full_impulse_responses():
         want = [d[row > REACH_CRITERION * row.max()].max() for row in h]
         assert list(_reaches(h_f)) == want
         assert list(_reaches(h_f, rows=2)) == want           # in chunks of rows
+
+
+def test_frequential_responses_are_the_kernels_on_a_grid():
+    """`frequential_responses` gives the frequential kernels' responses: spin down mirrors
+    spin up, the centred magnitudes are the complex responses' moduli reordered, and the
+    "tight" bank with both spins and phi_f sums to 1 (Littlewood-Paley, up to the taps' cut)."""
+    from engine.jtfs import frequential_responses
+
+    S = TimeFrequencyScattering(J=6, J_fr=3, Q=8, shape=N, Q_fr=2)
+    r = frequential_responses(S)
+    c = frequential_responses(S, L=r["freqs"].size, centred=False)
+    K = int(S.meta()["n1_fr"].max()) + 1
+    assert r["up"].shape == r["dn"].shape == (K, r["freqs"].size) and r["taps"] % 2 == 1
+    assert np.all(np.diff(r["freqs"]) > 0) and -0.5 <= r["freqs"][0] < -0.49
+    np.testing.assert_array_equal(r["up"], np.fft.fftshift(np.abs(c["up"]), axes=-1))
+    mirror = (-np.arange(c["freqs"].size)) % c["freqs"].size                      # q -> -q
+    np.testing.assert_allclose(np.abs(c["dn"]), np.abs(c["up"][:, mirror]), atol=1e-12)
+    lp = r["phi"] ** 2 + (r["up"] ** 2).sum(0) + (r["dn"] ** 2).sum(0)
+    np.testing.assert_allclose(lp, 1.0, atol=1e-3)
+    with pytest.raises(ValueError, match="longest frequential kernel"):
+        frequential_responses(S, L=r["taps"] - 1)
