@@ -70,7 +70,7 @@ def reconstruction(jtfs: bool) -> dict:
                                        if res.returncode == 0 else res.stderr[-2000:])
     if jtfs:
         xj, JT = rc.example_setup(jtfs=True)
-        JT.out_type = "dict"
+        JT.out_type = "pairs"
         t = time.perf_counter()
         rj = rc.reconstruct(xj, JT, n_iterations=200, lr=0.1)
         with torch.no_grad():

@@ -20,7 +20,8 @@ from engine.filterbank import SIGMA0, gauss_1d, temporal_support
 
 __all__ = ["parse_shape", "parse_J", "parse_Q", "parse_T", "parse_max_order", "parse_out_type",
            "parse_oversampling", "parse_stride", "parse_sample_rate", "padded_length",
-           "compute_padding", "border_indices"]
+           "compute_padding", "border_indices", "parse_J_fr", "parse_Q_fr", "parse_stride_fr",
+           "parse_format", "parse_choice"]
 
 
 def _is_int(value) -> bool:
@@ -163,6 +164,80 @@ def parse_sample_rate(sample_rate) -> float | None:
     if not sample_rate > 0 or not math.isfinite(sample_rate):
         raise ValueError(f"sample_rate must be positive (Hz); got {sample_rate!r}.")
     return float(sample_rate)
+
+
+def parse_J_fr(J_fr, n1: int, J: int, Q1: int) -> int:
+    """JTFS's frequential octaves: an integer ``J_fr >= 1`` with ``2**J_fr <= n1``, the
+    number of first-order wavelets (of ``J`` octaves, ``Q1`` per octave)."""
+    if not _is_int(J_fr) or J_fr < 1:
+        raise ValueError(f"J_fr must be an integer >= 1; got {J_fr!r}.")
+    jfr_max = int(math.floor(math.log2(n1)))
+    if J_fr > jfr_max:
+        raise ValueError(f"J_fr={J_fr} is too large for the N1={n1} first-order wavelets "
+                         f"(J={J}, Q={Q1}): frequential wavelets need 2**J_fr <= N1. Use "
+                         f"J_fr <= {jfr_max}, or a larger Q or J.")
+    return int(J_fr)
+
+
+def parse_Q_fr(Q_fr) -> int:
+    """JTFS's frequential wavelets per octave from an integer or a 1-tuple, as Kymatio
+    (whose messages, "Q_fr must be >= 1" and "Q_fr must be an integer or 1-tuple", ours
+    contain)."""
+    items = Q_fr if isinstance(Q_fr, (tuple, list)) else (Q_fr,)
+    if any(isinstance(q, numbers.Real) and not isinstance(q, bool) and q < 1 for q in items):
+        raise ValueError(f"Q_fr must be >= 1 (frequential wavelets per octave); got "
+                         f"Q_fr={Q_fr!r}. Pass e.g. Q_fr=1 or Q_fr=(2,).")
+    if isinstance(Q_fr, tuple) and len(Q_fr) == 1:
+        Q_fr = Q_fr[0]
+    if not _is_int(Q_fr):
+        raise ValueError(f"Q_fr must be an integer or 1-tuple. Got {Q_fr!r}: pass e.g. "
+                         f"Q_fr=1 or Q_fr=(1,) (one frequential order only).")
+    return int(Q_fr)
+
+
+def _log2_pow2(value, name: str, limit: int, limit_name: str) -> int:
+    if not _is_int(value) or value < 1 or value & (value - 1):
+        raise ValueError(f"{name} must be a power of two; got {value!r}.")
+    if value > limit:
+        raise ValueError(f"{name}={value} exceeds {limit_name}={limit}, which would "
+                         f"alias; use {name} <= {limit}.")
+    return int(value).bit_length() - 1
+
+
+def parse_stride_fr(stride_fr, F: int, average_fr) -> int:
+    """``log2`` of JTFS's step along ``n1``: ``stride_fr`` a power of two at most ``F``
+    rounded down to a power of two (default that power), only with local frequential
+    averaging (``average_fr == "local"``); 0 without averaging or with ``"global"``."""
+    if average_fr is False:
+        if stride_fr not in (None, 1):
+            raise ValueError(f"average_fr=False (or F=0) keeps every n1: stride_fr must be 1 "
+                             f"or None; got {stride_fr!r}.")
+        return 0
+    if average_fr == "global":
+        if stride_fr is not None:
+            raise ValueError("stride_fr is incompatible with F='global'.")
+        return 0
+    limit = 1 << (F.bit_length() - 1)
+    if stride_fr is None:
+        return limit.bit_length() - 1
+    return _log2_pow2(stride_fr, "stride_fr", limit, "F (rounded down to a power of two)")
+
+
+def parse_choice(value, name: str, allowed: tuple, what: str = "") -> str:
+    """``value`` if it is one of ``allowed``, else a ValueError naming them."""
+    if value not in allowed or not isinstance(value, str):
+        names = ", ".join(repr(a) for a in allowed)
+        raise ValueError(f"{name} must be one of {names}{what}; got {value!r}.")
+    return value
+
+
+def parse_format(format) -> str:
+    """JTFS's output layout: ``"time"`` ``(..., C, time)`` or ``"joint"``
+    ``(..., C, F_bins, time)`` (Kymatio's words, "format must be", included)."""
+    if format not in ("time", "joint"):
+        raise ValueError(f"format must be 'time' ((..., C, time)) or 'joint' "
+                         f"((..., C, F_bins, time)); got {format!r}.")
+    return format
 
 
 def padded_length(N: int, T: int) -> int:

@@ -278,7 +278,7 @@ def _draw(view, x, sr, name, J, Q, T, J_fr, Q_fr, F, design, db_range=60.0):
             from engine.jtfs import TimeFrequencyScattering
         except ImportError as exc:
             raise ValueError(f"JTFS is not available in this build: {exc}") from exc
-        tf = TimeFrequencyScattering(J, J_fr, Q, N, T=T, Q_fr=Q_fr, F=F, out_type="dict",
+        tf = TimeFrequencyScattering(J, J_fr, Q, N, T=T, Q_fr=Q_fr, F=F, out_type="pairs",
                                      filterbank=design)
         with torch.no_grad():
             out = tf(torch.from_numpy(x))

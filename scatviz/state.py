@@ -346,7 +346,7 @@ def _to_numpy(v):
 def _jtfs_module(N: int, J: int, J_fr: int, Q: tuple[int, int], T, Q_fr: int, F, design: str):
     from engine.jtfs import TimeFrequencyScattering
 
-    kw = dict(J=J, J_fr=J_fr, Q=Q, shape=N, T=T, Q_fr=Q_fr, F=F, out_type="dict",
+    kw = dict(J=J, J_fr=J_fr, Q=Q, shape=N, T=T, Q_fr=Q_fr, F=F, out_type="pairs",
               format="time")
     if design in ("tight", "kymatio"):
         kw["filterbank"] = design

@@ -235,7 +235,7 @@ class _ForwardPass:
         pairs["psi_t * psi_f_up"] = fr[:, :, 1:1 + K]
         pairs["psi_t * psi_f_dn"] = fr[:, :, 1 + K:]
 
-        if self.out_type == "dict":
+        if self.out_type == "pairs":
             return {p: pairs[p].reshape(batch_shape + pairs[p].shape[1:]) for p in PAIRS}
         t = S0.shape[-1]
         if self.format == "time":
@@ -243,7 +243,9 @@ class _ForwardPass:
         else:
             out = torch.cat([pairs[p].reshape(B, -1, self.F_bins, t) for p in PAIRS[2:]],
                             dim=1)
-        return out.reshape(batch_shape + out.shape[1:])
+        if self.out_type == "array":
+            return out.reshape(batch_shape + out.shape[1:])
+        return self._kymatio_output(out, S0, batch_shape)
 
     #: Kymatio's name for the forward pass.
     scattering = forward

@@ -52,22 +52,22 @@ class _Meta:
         ``xi1`` (frequency of the ``n1`` bin, cycles per sample), ``stride`` and
         ``stride_fr``. With ``sample_rate`` (Hz): ``xi_hz``, ``xi1_hz`` (Hz) and
         ``xi_fr_octave`` (cycles per octave, ``xi_fr * Q1``). ``bins`` gives the ``n1`` index
-        of each of the ``F_bins`` rows.
+        of each of the ``F_bins`` rows. ``sample_rate`` defaults to the constructor's.
+
+        Kymatio's fields beside ours: ``key`` (the path tuples of ``out_type="dict"``),
+        ``order`` ``(C,)``, ``n`` ``(C, 2)`` (``n1``, ``n2``; NaN where absent), ``n_fr``
+        ``(C,)`` (Kymatio's frequential index: 0 the low-pass ``phi_f``, ``1..K`` spin up,
+        ``K+1..2K`` spin down), ``sigma`` ``(C, 2)``, ``sigma_fr``; where Kymatio's names mean
+        something else here (our ``xi``/``j`` are the time wavelet's, ``(C,)``; our ``spin``
+        is 0 for ``phi_t * psi_f``), Kymatio's values are ``kymatio_xi``, ``kymatio_j``
+        ``(C, 2)`` and ``kymatio_spin`` (``sign(xi_fr)``); `kymatio_meta` gives Kymatio's
+        dict under Kymatio's names.
 
         >>> m = TimeFrequencyScattering(6, 4, 8, 4096).meta()
         >>> sorted(set(m["direction"]))
         ['falling', 'none', 'rising']
         """
-        pairs = PAIRS if self.format == "time" else PAIRS[2:]
-        recs = [r for p in pairs for r in self._records[p]]
-        if self.format == "joint":
-            seen, kept = set(), []
-            for r in recs:
-                key = (r["pair"], r["n2"], r["n1_fr"])
-                if key not in seen:
-                    seen.add(key)
-                    kept.append(dict(r, n1=None))
-            recs = kept
+        recs = self._channel_records()
         psi1, psi2 = self.bank.psi1, self.bank.psi2
         nan = float("nan")
         m = {
@@ -87,6 +87,8 @@ class _Meta:
             "stride_fr": 2**self.log2_stride_fr if self._f_mode != "global" else self.N1,
             "bins": self.bin_start + np.arange(self.F_bins) * 2**self.log2_stride_fr,
         }
+        m.update(self._kymatio_fields(recs))
+        sample_rate = self.sample_rate if sample_rate is None else sample_rate
         if sample_rate is not None:
             if not sample_rate > 0:
                 raise ValueError(f"sample_rate must be positive (Hz); got {sample_rate!r}.")
@@ -96,5 +98,119 @@ class _Meta:
         return m
 
     def output_size(self) -> int:
-        """Number of output channels ``C`` for the module's ``format``."""
-        return len(self.meta()["pair"])
+        """Number of output channels ``C`` of ``out_type="array"`` for the module's
+        ``format``."""
+        return len(self._channel_records())
+
+    # ---- Kymatio's paths ----------------------------------------------------------------
+
+    def _channel_records(self) -> list[dict]:
+        """The records of the array output's channels, in order (format "joint": one per
+        ``(pair, n2, n1_fr)``, without ``n1``)."""
+        pairs = PAIRS if self.format == "time" else PAIRS[2:]
+        recs = [r for p in pairs for r in self._records[p]]
+        if self.format == "joint":
+            seen, kept = set(), []
+            for r in recs:
+                key = (r["pair"], r["n2"], r["n1_fr"])
+                if key not in seen:
+                    seen.add(key)
+                    kept.append(dict(r, n1=None))
+            recs = kept
+        return recs
+
+    def _n_fr(self, r: dict) -> int | None:
+        """Kymatio's ``n_fr`` of a record: 0 for ``phi_f``, then spin up, then spin down."""
+        if r["fr"] is None:
+            return None
+        if r["fr"]["name"] == "phi_f":
+            return 0
+        K = len(self._fr_s1.filters) - 1
+        return 1 + r["fr"]["n_fr"] + (K if r["fr"]["spin"] < 0 else 0)
+
+    def _path(self, r: dict) -> dict:
+        """Kymatio's path dict (without ``coef``) of a record, plus our ``pair``."""
+        pair, n_fr = r["pair"], self._n_fr(r)
+        b = None if r["n1"] is None else (0 if self._f_mode == "global" else int(r["n1"]))
+        if pair == "S0":
+            return dict(n=(), j=(), n_fr=(), j_fr=(), spin=0, order=0, pair=pair)
+        if pair == "S1":
+            return dict(n=(b,), j=(self.bank.psi1[b].j,), n_fr=(), j_fr=(), spin=0, order=1,
+                        pair=pair)
+        head = () if b is None else (b,)
+        second = r["n2"] >= 0
+        n = head + ((r["n2"],) if second else ()) + (n_fr,)
+        path = dict(n=n, j=(-1, self.bank.psi2[r["n2"]].j) if second else (-1,),
+                    n_fr=(n_fr,), j_fr=(r["fr"]["j"],), spin=int(np.sign(r["fr"]["xi"])),
+                    order=2 if second else 1, pair=pair)
+        if self.format == "joint":
+            path["n1_max"] = next(o.n for o in self._order2 if o.n2 == r["n2"]) if second \
+                else self.N1
+            path["n1_stride"] = self.N1 if self._f_mode == "global" else 2**self.log2_stride_fr
+        return path
+
+    def _kymatio_paths(self) -> list[dict]:
+        """Kymatio's paths in the order of ``out_type="list"``: the array's channels (format
+        "joint": ``S0`` first, then the joint channels)."""
+        recs = self._channel_records()
+        if self.format == "joint":
+            recs = self._records["S0"] + recs
+        return [self._path(r) for r in recs]
+
+    def _kymatio_output(self, out, S0, batch_shape) -> list | dict:
+        """``out_type`` "list" or "dict" from the array output ``out`` (``(B, C, t)``, or
+        ``(B, C, F_bins, t)`` in format "joint" with ``S0`` ``(B, 1, t)`` apart)."""
+        paths = self._kymatio_paths()
+        coefs = [S0[:, 0]] if self.format == "joint" else []
+        coefs += list(out.unbind(1))
+        res = [dict(p, coef=c.reshape(batch_shape + c.shape[1:]))
+               for p, c in zip(paths, coefs)]
+        if self.out_type == "dict":
+            return {p["n"]: p["coef"] for p in res}
+        return res
+
+    def _kymatio_fields(self, recs: list[dict], full: bool = False) -> dict:
+        """Kymatio's meta fields for the channel records ``recs``: those whose names ours do
+        not use, and Kymatio's ``xi``, ``j``, ``spin`` as ``kymatio_*``; ``full``: exactly
+        Kymatio's dict."""
+        paths = [self._path(r) for r in recs]
+        C, nan = len(paths), float("nan")
+        n = np.full((C, 2), nan)
+        for c, (r, p) in enumerate(zip(recs, paths)):
+            if p["pair"] != "S0" and r["n1"] is not None and 0 <= r["n1"] < self.N1:
+                n[c, 0] = r["n1"]
+            if r["n2"] >= 0:
+                n[c, 1] = r["n2"]
+        n_fr = np.array([p["n_fr"][0] if p["n_fr"] else nan for p in paths], dtype=float)
+        k = dict(key=[p["n"] for p in paths], order=np.array([p["order"] for p in paths]),
+                 n=n, n_fr=n_fr)
+        banks = (self.bank.psi1, self.bank.psi2)
+        for name in ("xi", "sigma", "j"):
+            arr = np.full((C, 2), nan)
+            for o in range(2):
+                ok = ~np.isnan(n[:, o])
+                arr[ok, o] = [getattr(banks[o][int(i)], name) for i in n[ok, o]]
+            k[name] = arr
+            k[name + "_fr"] = np.array([r["fr"][name] if r["fr"] is not None else nan
+                                        for r in recs], dtype=float)
+        k["spin"] = np.sign(k["xi_fr"])
+        if full:
+            return k
+        key = np.empty(C, dtype=object)
+        key[:] = k["key"]
+        top = {name: k[name] for name in ("order", "n", "n_fr", "sigma", "sigma_fr")}
+        return dict(top, key=key, kymatio_xi=k["xi"], kymatio_j=k["j"], kymatio_spin=k["spin"])
+
+    def kymatio_meta(self) -> dict:
+        """``meta()`` with exactly Kymatio's keys and layouts: ``key`` (list of path tuples),
+        ``order``, ``n`` ``(C, 2)``, ``n_fr``, ``xi``, ``sigma``, ``j`` ``(C, 2)`` (first-
+        and second-order time wavelets), ``xi_fr``, ``sigma_fr``, ``j_fr`` ``(C,)`` and
+        ``spin = sign(xi_fr)``; one entry per channel of ``out_type="array"`` (see
+        `engine.jtfs.transform` for how the channels differ from Kymatio's).
+
+        >>> m = TimeFrequencyScattering(5, 3, 8, 1024).kymatio_meta()
+        >>> m["xi"].shape[1], len(m["key"]) == len(m["spin"])
+        (2, True)
+        """
+        recs = self._channel_records()
+        return self._kymatio_fields(recs, full=True)

@@ -17,7 +17,7 @@ PAIR_SPIN = {"S0": 0, "S1": 0, "phi_t * phi_f": 0, "phi_t * psi_f": 0, "psi_t * 
 
 
 def energy_ratio(out: dict, x: torch.Tensor) -> torch.Tensor:
-    """Output over input energy per signal, for ``out_type="dict"`` with ``average=False,
+    """Output over input energy per signal, for ``out_type="pairs"`` with ``average=False,
     average_fr=False`` (the frame settings): ``S1`` is left out, as the ``phi_t`` pairs
     decompose it. Returns ``(...)``."""
     e_in = (x.double() ** 2).sum(-1)

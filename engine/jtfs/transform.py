@@ -9,13 +9,13 @@ from __future__ import annotations
 import math
 import numbers
 
+from engine import _params
 from engine._module import PlannedTransform
 from engine.design import Design
 from engine.filterbank import build_filterbank, get_design, temporal_support
 from engine.jtfs.forward import _ForwardPass
 from engine.jtfs.meta import _Meta
 from engine.jtfs.plans import _Planner
-from engine.scattering1d import _parse_Q, border_indices, compute_padding, parse_T
 
 __all__ = ["TimeFrequencyScattering"]
 
@@ -34,24 +34,37 @@ class TimeFrequencyScattering(_ForwardPass, _Planner, _Meta, PlannedTransform):
         Wavelets per octave at orders 1 and 2 (default ``Q2 = 1``).
     shape : int or (int,)
         Signal length ``N``.
-    T : None, int or "global"
-        Support (samples) of the time low-pass ``phi_t``; default ``2**J``.
+    T : None, int, 0 or "global"
+        Support (samples) of the time low-pass ``phi_t``; default ``2**J``. ``0`` is Kymatio's
+        "no averaging": the same as ``average=False`` (``phi_t`` of ``2**J`` still gives
+        ``S0`` and the ``phi_t`` pairs); as in Kymatio it refuses ``out_type="array"``.
     stride : int, optional
         Time step of the output (power of two ``<= T``); default ``T``.
-    Q_fr : int
+    Q_fr : int or (int,)
         Frequential wavelets per octave (default 1).
-    F : None, int or "global"
-        Width (in ``n1`` bins) of the frequential averaging ``phi_F``; default ``2**J_fr``;
-        ``1 <= F <= N1``; ``"global"`` averages over all of ``n1``.
+    F : None, int, 0 or "global"
+        Width (in ``n1`` bins) of the frequential averaging ``phi_F``, parsed as ``T``
+        against the ``N1`` first-order wavelets: default ``2**J_fr``; ``1 <= F <= N1``;
+        ``"global"`` averages over all of ``n1``; ``0`` is Kymatio's "no averaging"
+        (``average_fr=False``; as in Kymatio it refuses format "joint" with
+        ``out_type="array"``).
     stride_fr : int, optional
         Step along ``n1`` of the output (power of two ``<= F``); default the largest power of
         two ``<= F``.
-    out_type : "array" or "dict"
-        "array": one tensor (see ``format``). "dict": the seven `PAIRS`, each a tensor:
+    out_type : "array", "list", "dict" or "pairs"
+        "array": one tensor (see ``format``). "list": Kymatio's list of path dicts, one per
+        channel of the array (format "joint": ``S0`` first), in the array's order: ``coef``
+        (``(..., time)``, format "joint" ``(..., F_bins, time)``), ``n`` (Kymatio's path tuple:
+        format "time" ``(n1, n_fr)`` at order 1, ``(n1, n2, n_fr)`` at order 2; "joint"
+        ``(n_fr,)``, ``(n2, n_fr)``; ``S0`` ``()``; our ``S1`` rows ``(n1,)``), ``j``,
+        ``n_fr``, ``j_fr`` (1-tuples), ``spin`` (``sign(xi_fr)``), ``order``, ``pair``
+        (ours) and, format "joint", ``n1_max``, ``n1_stride``. "dict": ``{n: coef}``, as
+        Kymatio. "pairs": the seven `PAIRS`, each a tensor:
         ``S0`` ``(..., 1, time)``, ``S1`` ``(..., N1, time)``, and the joint pairs
         ``(..., n2, n1_fr, n1, time)``: ``phi_t * phi_f`` ``(..., 1, 1, F_bins, time)``,
         ``phi_t * psi_f`` ``(..., 1, n_fr, F_bins, time)``, ``psi_t * phi_f``
         ``(..., n2, 1, F_bins, time)``, spinned pairs ``(..., n2, n_fr, F_bins, time)``.
+        May be set on a built transform.
     format : "time" or "joint"
         "time": ``(..., C, time)``, the channels of the pairs in `PAIRS` order, each pair
         flattened as ``(n2, n1_fr, n1)``. "joint": ``(..., C, F_bins, time)`` with the joint
@@ -72,10 +85,43 @@ class TimeFrequencyScattering(_ForwardPass, _Planner, _Meta, PlannedTransform):
         Time padding (default "zero"; "reflect" as Kymatio). Along ``n1`` the padding is zero.
     chunk_bytes : int
         Upper bound on one batched complex intermediate; lower it to save memory.
+    sample_rate : float, optional
+        Hz; ``meta()`` then gives frequencies in Hz without an argument.
+
+    What differs from Kymatio's ``TimeFrequencyScattering`` (main), also with
+    ``filterbank="kymatio"`` (the same time wavelets, and the same frequential Morlets: same
+    ``xi_fr``, ``j_fr``):
+
+    * **Channels.** Kymatio outputs no ``S1``; here ``S1`` (``N1`` channels) sits after
+      ``S0``. Kymatio crops each path along ``n1`` to the rows it had as input
+      (``unpad_frequency``): ``ceil(n1_max / stride_fr)`` rows, where ``n1_max`` is ``N1`` for
+      the ``phi_t`` pairs and, for ``psi_t`` of ``n2``, the number of ``n1`` with
+      ``j1 < j2``; here every joint path keeps ``F_bins = ceil(N1 / stride_fr)`` rows, the
+      rows above ``n1_max`` holding what the frequential filters spread there. So at J=8,
+      J_fr=3, Q=8, N=4096: Kymatio 1 + 5 x 7 + 9 x (2+3+4+5+6+7) = 279 channels; here
+      1 + 54 + 5 x 7 + 9 x 6 x 7 = 468 (54 for ``S1``, 135 for the rows above ``n1_max``).
+    * **Format "joint" with out_type "array"**: Kymatio does not crop along ``n1`` at all
+      and returns its whole zero-padded frequential grid, ``_N_padded_fr / stride_fr`` rows,
+      with ``_N_padded_fr`` the multiple of ``2**J_fr`` at least ``(J+1) Q1 + 8 min(F,
+      2**J_fr)`` (it sizes the grid from ``(J+1) Q1``, not from ``N1``): at J=8, J_fr=3,
+      Q=3, N=8192, F=8: ``(27 + 64) // 8 * 8 = 88`` rows, 11 bins. Here ``F_bins =
+      ceil(N1 / stride_fr) = ceil(23 / 8) = 3`` bins on ``n1 = 0, 8, 16``.
+    * **Numbers.** Frequential padding: Kymatio pads every input to ``_N_padded_fr``; here
+      an input of ``n`` rows is padded to an FFT-friendly ``L`` of about ``n`` plus the
+      longest kernel's reach, at most ``(FR_PAD_FACTOR + 1) n`` (see ``_fr_length``).
+      Kymatio's spin-0 paths (``phi_f``) are not averaged by ``phi_F`` (the width-``2**J_fr``
+      ``phi_f`` is their only frequential low-pass); here every joint path is averaged by
+      ``phi_F``. ``phi_t * psi_f`` is scaled by ``sqrt 2`` here (it stands for both spins).
+      Time padding: default ``pad_mode="zero"`` here, reflect in Kymatio; the padded length
+      follows the design's low-pass. ``T=0``: Kymatio's ``S0`` is the signal itself; here
+      ``S0`` keeps ``phi_t``.
+    * **Spin.** Kymatio's path ``spin`` is ``sign(xi_fr)``, so ``phi_t * psi_f`` has spin
+      +1 there and 0 here (a real input: both spins alike); ``meta()["kymatio_spin"]`` and
+      the "list" paths use Kymatio's.
 
     Example
     -------
-    >>> jtfs = TimeFrequencyScattering(J=6, J_fr=4, Q=8, shape=4096, F=1, out_type="dict")
+    >>> jtfs = TimeFrequencyScattering(J=6, J_fr=4, Q=8, shape=4096, F=1, out_type="pairs")
     >>> out = jtfs(torch.randn(2, 4096))
     >>> out["psi_t * psi_f_up"].shape[:2]         # (batch, n2, n1_fr, n1, time)
     torch.Size([2, 5])
@@ -84,24 +130,16 @@ class TimeFrequencyScattering(_ForwardPass, _Planner, _Meta, PlannedTransform):
     gradients flow to the input.
     """
 
-    def __init__(self, J: int, J_fr: int, Q, shape, T=None, stride=None, Q_fr: int = 1,
+    def __init__(self, J: int, J_fr: int, Q, shape, T=None, stride=None, Q_fr=1,
                  F=None, stride_fr=None, out_type: str = "array", format: str = "time",
                  filterbank: str = "tight", average: bool = True, average_fr: bool = True,
-                 pad_mode: str = "zero", chunk_bytes: int = 32 * 2**20):
+                 pad_mode: str = "zero", chunk_bytes: int = 32 * 2**20,
+                 sample_rate: float | None = None):
         super().__init__()
-        N = self._parse_shape(shape)
-        if isinstance(J, bool) or not isinstance(J, numbers.Integral) or J < 1:
-            raise ValueError(f"J must be an integer >= 1; got {J!r}.")
-        if 2**J > N:
-            raise ValueError(f"J={J} is too large for signals of length {N}: the wavelets "
-                             f"need 2**J <= shape. Use J <= {int(math.log2(N))}.")
-        if out_type not in ("array", "dict"):
-            raise ValueError(f"out_type must be 'array' or 'dict'; got {out_type!r}.")
-        if format not in ("time", "joint"):
-            raise ValueError(f"format must be 'time' ((..., C, time)) or 'joint' "
-                             f"((..., C, F_bins, time)); got {format!r}.")
-        if pad_mode not in ("reflect", "zero"):
-            raise ValueError(f"pad_mode must be 'reflect' or 'zero'; got {pad_mode!r}.")
+        N = _params.parse_shape(shape)
+        self.J = _params.parse_J(J, N)
+        self.format = _params.parse_format(format)
+        self.pad_mode = _params.parse_choice(pad_mode, "pad_mode", ("reflect", "zero"))
         self.design = get_design(filterbank)
         if type(self.design).frequential_filters is Design.frequential_filters:
             raise ValueError(f"filterbank={filterbank!r} gives time filters only; JTFS needs "
@@ -109,28 +147,31 @@ class TimeFrequencyScattering(_ForwardPass, _Planner, _Meta, PlannedTransform):
                              f"that defines frequential_filters).")
         if average not in (True, False) or average_fr not in (True, False):
             raise TypeError("average and average_fr must be True or False.")
-        self.J, self.shape, self.Q = int(J), (N,), _parse_Q(Q)
-        self.out_type, self.format, self.filterbank = out_type, format, filterbank
-        self.pad_mode, self.chunk_bytes = pad_mode, int(chunk_bytes)
-        self.average, self.average_fr = average, average_fr
+        self.shape, self.Q = (N,), _params.parse_Q(Q)
+        self.filterbank, self.chunk_bytes = filterbank, int(chunk_bytes)
+        self.sample_rate = _params.parse_sample_rate(sample_rate)
         self._T_arg, self._F_arg = T, F
 
-        # ---- time parameters
-        if T == 0:
-            raise ValueError("T=0 is not a JTFS setting; pass average=False for unaveraged "
-                             "time paths (T then sets phi_t for S0 and the phi_t pairs).")
-        self.T, mode = parse_T(T, self.J, N)
+        # ---- time parameters: T=0 is Kymatio's "no averaging", our average=False
+        self.T, mode = _params.parse_T(T, self.J, N)
+        if mode is False:
+            average, mode = False, "local"
+        self.average = average
+        self._check_out_type(out_type, kymatio_t0=T is not None and not isinstance(T, str)
+                             and T == 0)
+        self._out_type = out_type
         if not average:
             if mode == "global":
                 raise ValueError("average=False needs a local T (an integer or None), not "
                                  "'global'.")
             if stride not in (None, 1):
-                raise ValueError(f"average=False keeps every sample: stride must be 1 or "
-                                 f"None; got {stride!r}.")
-            stride = 1
+                raise ValueError(f"average=False (or T=0) keeps every sample: stride must be "
+                                 f"1 or None; got {stride!r}.")
+            stride = None
         self._t_mode = mode                          # "local" or "global"
         self.log2_T = int(math.floor(math.log2(self.T)))
-        self.log2_stride = self._parse_stride(stride)
+        self.log2_stride = 0 if not average else _params.parse_stride(
+            stride, 0, self.log2_T, mode, T)
 
         # ---- padding and time filter bank
         phi_N = self.design.lowpass(N, self.T)
@@ -139,43 +180,29 @@ class TimeFrequencyScattering(_ForwardPass, _Planner, _Meta, PlannedTransform):
                     int(math.floor(math.log2(3 * N - 2))))
         J_pad = max(J_pad, int(math.ceil(math.log2(N))))
         self.N_padded = 2**J_pad
-        self.pad_left, self.pad_right = compute_padding(self.N_padded, N)
-        self.ind_start, self.ind_end = border_indices(
+        self.pad_left, self.pad_right = _params.compute_padding(self.N_padded, N)
+        self.ind_start, self.ind_end = _params.border_indices(
             max(self.log2_T, self.J) + 2, self.pad_left, self.pad_left + N)
         self.bank = build_filterbank(self.N_padded, self.J, self.Q, self.T, filterbank)
         self.N1 = len(self.bank.psi1)
 
-        # ---- frequential parameters
-        if isinstance(J_fr, bool) or not isinstance(J_fr, numbers.Integral) or J_fr < 1:
-            raise ValueError(f"J_fr must be an integer >= 1; got {J_fr!r}.")
-        jfr_max = int(math.floor(math.log2(self.N1)))
-        if J_fr > jfr_max:
-            raise ValueError(f"J_fr={J_fr} is too large for the N1={self.N1} first-order "
-                             f"wavelets (J={J}, Q={self.Q[0]}): frequential wavelets need "
-                             f"2**J_fr <= N1. Use J_fr <= {jfr_max}, or a larger Q or J.")
-        if isinstance(Q_fr, bool) or not isinstance(Q_fr, numbers.Integral) or Q_fr < 1:
-            raise ValueError(f"Q_fr must be an integer >= 1; got {Q_fr!r}.")
-        self.J_fr, self.Q_fr = int(J_fr), int(Q_fr)
-        F = 2**self.J_fr if F is None else F
-        if isinstance(F, str):
-            if F != "global":
-                raise ValueError(f"F={F!r} is not understood; use an integer 1 <= F <= "
-                                 f"{self.N1}, None (2**J_fr) or 'global'.")
-            self._f_mode, self.F = "global", self.N1
-        else:
-            if isinstance(F, bool) or not isinstance(F, numbers.Integral) or F < 1:
-                raise ValueError(f"F must be an integer >= 1, None or 'global'; got {F!r}.")
-            if F > self.N1:
-                raise ValueError(f"F={F} is larger than allowed: the frequential averaging "
-                                 f"cannot exceed the N1={self.N1} first-order wavelets. Use "
-                                 f"1 <= F <= {self.N1}, or F='global'.")
-            self._f_mode, self.F = "local", int(F)
+        # ---- frequential parameters: F parsed as T, against the N1 first-order wavelets
+        self.J_fr = _params.parse_J_fr(J_fr, self.N1, self.J, self.Q[0])
+        self.Q_fr = _params.parse_Q_fr(Q_fr)
+        F, f_mode = _params.parse_T(F, self.J_fr, self.N1, name="F")
+        if f_mode is False:                          # F=0: Kymatio's "no averaging"
+            average_fr, f_mode = False, "local"
+            if self.format == "joint" and out_type == "array":
+                raise ValueError("Cannot convert to format='joint' with out_type='array' and "
+                                 "F=0 (Kymatio's rule). Either set format='time', "
+                                 "out_type='dict', 'list' or 'pairs', or pass average_fr=False "
+                                 "(rows of the union of the frequential grids).")
+        self.average_fr = average_fr
+        self._f_mode, self.F = f_mode, (self.N1 if f_mode == "global" else int(F))
         if not average_fr:
-            if stride_fr not in (None, 1):
-                raise ValueError(f"average_fr=False keeps every n1: stride_fr must be 1 or "
-                                 f"None; got {stride_fr!r}.")
             self._f_mode = "none"
-        self.log2_stride_fr = self._parse_stride_fr(stride_fr)
+        self.log2_stride_fr = _params.parse_stride_fr(
+            stride_fr, self.F, {"none": False}.get(self._f_mode, self._f_mode))
         # Output rows along n1: their first index (negative: above the highest wavelet) and count.
         self.bin_start = 0
         if self._f_mode == "global":
@@ -191,49 +218,24 @@ class TimeFrequencyScattering(_ForwardPass, _Planner, _Meta, PlannedTransform):
 
         self._build()
 
-    # ---- parameter helpers --------------------------------------------------------------
+    # ---- parameters that may change on a built transform -------------------------------
 
-    @staticmethod
-    def _parse_shape(shape) -> int:
-        if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
-            shape = (int(shape),)
-        if (not isinstance(shape, tuple) or len(shape) != 1
-                or not isinstance(shape[0], numbers.Integral) or shape[0] < 1):
-            raise ValueError(f"shape must be a positive integer or a 1-tuple; got {shape!r}.")
-        return int(shape[0])
+    OUT_TYPES = ("array", "list", "dict", "pairs")
 
-    @staticmethod
-    def _log2_pow2(value, name: str, limit: int, limit_name: str) -> int:
-        if (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1
-                or value & (value - 1)):
-            raise ValueError(f"{name} must be a power of two; got {value!r}.")
-        if value > limit:
-            raise ValueError(f"{name}={value} exceeds {limit_name}={limit}, which would "
-                             f"alias; use {name} <= {limit}.")
-        return int(value).bit_length() - 1
+    def _check_out_type(self, value, kymatio_t0: bool = False) -> None:
+        _params.parse_out_type(value, False if kymatio_t0 else "local", self.OUT_TYPES)
 
-    def _parse_stride(self, stride) -> int:
-        if self._t_mode == "global":
-            if stride is not None:
-                raise ValueError("stride needs local averaging; it is incompatible with "
-                                 "T='global'.")
-            return self.log2_T
-        if stride is None:
-            return self.log2_T
-        return self._log2_pow2(stride, "stride", 2**self.log2_T, "T")
+    @property
+    def out_type(self) -> str:
+        """"array", "list", "dict" (Kymatio's) or "pairs" (the seven named pairs); see the
+        class docstring. May be set on a built transform."""
+        return self._out_type
 
-    def _parse_stride_fr(self, stride_fr) -> int:
-        if self._f_mode == "none":
-            return 0
-        if self._f_mode == "global":
-            if stride_fr is not None:
-                raise ValueError("stride_fr is incompatible with F='global'.")
-            return 0
-        limit = 1 << (self.F.bit_length() - 1)
-        if stride_fr is None:
-            return limit.bit_length() - 1
-        return self._log2_pow2(stride_fr, "stride_fr", limit, "F (rounded down to a power "
-                               "of two)")
+    @out_type.setter
+    def out_type(self, value: str) -> None:
+        self._check_out_type(value, kymatio_t0=isinstance(self._T_arg, numbers.Real)
+                             and not isinstance(self._T_arg, bool) and self._T_arg == 0)
+        self._out_type = value
 
     # ---- representation -------------------------------------------------------------------
 

@@ -50,7 +50,7 @@ def pack_coeffs_jtfs(Sx: Mapping, structure: str = "4d", batch_dims: int = 1) ->
     Parameters
     ----------
     Sx : dict
-        JTFS output with ``out_type="dict"``: pairs ``phi_t * phi_f``, ``phi_t * psi_f``,
+        JTFS output with ``out_type="pairs"``: pairs ``phi_t * phi_f``, ``phi_t * psi_f``,
         ``psi_t * phi_f``, ``psi_t * psi_f_up``, ``psi_t * psi_f_dn``; spinned pairs of shape
         ``(..., n2, n1_fr, n1, t)``; the others with singleton (or absent) axes where they have
         no scale.
@@ -63,7 +63,7 @@ def pack_coeffs_jtfs(Sx: Mapping, structure: str = "4d", batch_dims: int = 1) ->
     missing = [k for k in needed if k not in Sx]
     if missing:
         raise ValueError(f"pack_coeffs_jtfs needs a JTFS dict output with pairs {needed}; "
-                         f"missing {missing}. Use out_type='dict'.")
+                         f"missing {missing}. Use out_type='pairs'.")
     if structure not in ("4d", "3d"):
         raise ValueError(f"structure must be '4d' or '3d'; got {structure!r}.")
     up = _as4d(Sx["psi_t * psi_f_up"], "psi_t * psi_f_up", batch_dims)

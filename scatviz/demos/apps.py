@@ -28,7 +28,7 @@ def _recon_run(jtfs: bool, n_iterations: int, lr: float, callback=None, progress
 
     x, transform = example_setup(jtfs=jtfs)
     if jtfs:
-        transform.out_type = "dict"
+        transform.out_type = "pairs"
     return x.numpy(), reconstruct(x, transform, n_iterations=n_iterations, lr=lr,
                                   callback=callback, progress=progress)
 

@@ -100,7 +100,7 @@ def reconstruct(x, transform: Callable, n_iterations: int = 200, lr: float = 0.1
 
     ``callback(k, loss)`` after each iteration (a live loss curve); ``target`` stops early
     once the loss is at or below it. Works for any differentiable transform whose output is
-    a tensor or a dict of tensors (JTFS ``out_type="dict"``).
+    a tensor or a dict of tensors (JTFS ``out_type="pairs"``).
     """
     from tqdm.auto import tqdm
 

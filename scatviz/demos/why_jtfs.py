@@ -78,7 +78,7 @@ def run_why_jtfs(N: int = 4096, J: int = 8, Q: int = 8, J_fr: int = 4) -> WhyJTF
                            f"{exc}") from exc
     sig = make_signals(N)
     S = Scattering1D(J, N, Q, T="global")
-    JT = TimeFrequencyScattering(J, J_fr, Q, N, T="global", F="global", out_type="dict")
+    JT = TimeFrequencyScattering(J, J_fr, Q, N, T="global", F="global", out_type="pairs")
     distances = {}
     with torch.no_grad():
         for name, (a, b) in sig["pairs"].items():

@@ -14,7 +14,7 @@ from engine.morlet import SIGMA0, KymatioDesign, gauss_1d
 from engine.tight import TightDesign
 
 N = 1024
-JTFS = dict(J=5, J_fr=3, Q=8, shape=N, F=4, out_type="dict")
+JTFS = dict(J=5, J_fr=3, Q=8, shape=N, F=4, out_type="pairs")
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ N = 4096
 
 @pytest.fixture(scope="module")
 def spin_jtfs():
-    return TimeFrequencyScattering(J=6, J_fr=4, Q=8, shape=N, Q_fr=1, F=1, out_type="dict")
+    return TimeFrequencyScattering(J=6, J_fr=4, Q=8, shape=N, Q_fr=1, F=1, out_type="pairs")
 
 
 def _spin_energies(out, i):
@@ -35,7 +35,7 @@ def test_rising_chirp_lights_spin_up(spin_jtfs):
 def test_dict_shapes_and_formats():
     kw = dict(J=5, J_fr=3, Q=8, shape=1024, F=4)
     x = torch.randn(3, 1024)
-    d = TimeFrequencyScattering(**kw, out_type="dict")(x)
+    d = TimeFrequencyScattering(**kw, out_type="pairs")(x)
     assert list(d) == list(PAIRS)
     n2, nfr, fb, t = d["psi_t * psi_f_up"].shape[1:]
     assert d["psi_t * psi_f_dn"].shape == d["psi_t * psi_f_up"].shape
@@ -159,7 +159,7 @@ def test_fdts_sensitivity():
     s = S1(X)
     o2 = torch.tensor(S1.meta()["order"] == 2)
     d_time = _rel(s[0][o2], s[1][o2])
-    JT = TimeFrequencyScattering(J=8, J_fr=3, Q=8, shape=N, T="global", F=1, out_type="dict")
+    JT = TimeFrequencyScattering(J=8, J_fr=3, Q=8, shape=N, T="global", F=1, out_type="pairs")
     y = JT(X)
     psi_t = [p for p in PAIRS if p.startswith("psi_t")]
     d_jtfs = _rel(*(torch.cat([y[p][i].flatten() for p in psi_t]) for i in (0, 1)))
@@ -180,7 +180,7 @@ def test_transposition_invariance_grows_with_F():
                      dtype=torch.float32)
     d = {}
     for F in (1, 32):
-        y = TimeFrequencyScattering(J=8, J_fr=4, Q=Q, shape=N, F=F, out_type="dict")(X)
+        y = TimeFrequencyScattering(J=8, J_fr=4, Q=Q, shape=N, F=F, out_type="pairs")(X)
         d[F] = _rel(*(torch.cat([y[p][i].flatten() for p in PAIRS[2:]]) for i in (0, 1)))
     assert d[32] * 20 < d[1], d
 
@@ -218,7 +218,7 @@ def test_energy_frame(fsdd_sample_dir):
     rng = np.random.default_rng(0)
     x = torch.tensor(np.stack([rng.standard_normal(n), linear_chirp(n, 0.02, 0.4), d]))
     S = TimeFrequencyScattering(J=5, J_fr=2, Q=8, shape=n, average=False, average_fr=False,
-                                out_type="dict").double()
+                                out_type="pairs").double()
     r = energy_ratio(S(x), x)
     assert torch.all((r >= 0.94) & (r <= 1.0)), r
 
@@ -251,7 +251,7 @@ def test_frequential_averaging_after_time_averaging_is_the_same(monkeypatch):
     averaging runs after the time averaging (both linear, they commute): the same outputs and
     gradients as in the other order, to float64 rounding."""
     S = TimeFrequencyScattering(J=5, J_fr=2, Q=8, shape=1024, F=1, filterbank="kymatio",
-                                out_type="dict").double()
+                                out_type="pairs").double()
     x = torch.randn(2, 1024, dtype=torch.float64, generator=torch.Generator().manual_seed(3),
                     requires_grad=True)
     rule, chosen = S._late_fr_average, []
@@ -284,7 +284,7 @@ def test_frequential_subsampling_by_support_width_is_as_accurate():
     all (stride_fr=1, every n1 row, then the bins taken every 8 rows) stays that of the
     upper-edge rule (here: chirp 0.11 % vs 0.09 %, noise 0.77 % both, with 0.72x the rows;
     at N=8192, J=8, Q=16, F=16: 0.24-0.77 % both)."""
-    kw = dict(J=6, J_fr=4, Q=16, shape=2048, Q_fr=2, F=8, out_type="dict")
+    kw = dict(J=6, J_fr=4, Q=16, shape=2048, Q_fr=2, F=8, out_type="pairs")
     x = torch.tensor(np.stack([linear_chirp(2048, 0.02, 0.4),
                                np.random.default_rng(0).standard_normal(2048)]),
                      dtype=torch.float32)

@@ -223,7 +223,7 @@ def test_normalize_and_sparse_mean():
 
 
 def test_jtfs_frequential_family_and_packing():
-    J = TimeFrequencyScattering(6, 3, 8, 4096, out_type="dict")
+    J = TimeFrequencyScattering(6, 3, 8, 4096, out_type="pairs")
     r = validate_filterbank(J)
     assert set(r.families) == {"psi1", "psi2", "psi_fr"}
     d = r.families["psi_fr"]
