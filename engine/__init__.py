@@ -8,6 +8,7 @@ or on a GPU.
 """
 
 from engine import signals
+from engine.blocks import BlockTransform
 from engine.datasets import fetch_fsdd
 from engine.filterbank import FilterBank, available_designs, build_filterbank
 from engine.jtfs import TimeFrequencyScattering
@@ -23,7 +24,7 @@ from engine.toolkit import (
 
 __all__ = [
     # transforms
-    "Scattering1D", "TimeFrequencyScattering",
+    "Scattering1D", "TimeFrequencyScattering", "BlockTransform",
     # filter banks
     "FilterBank", "build_filterbank", "available_designs",
     # toolkit
