@@ -155,6 +155,21 @@ def test_default_block_keeps_at_least_half():
     assert bt.hop >= bt.block // 2
 
 
+@pytest.mark.gpu
+def test_cuda_blocks_equal_cpu_blocks(tmp_path):
+    """On CUDA the module and each block live on the device; a file source is read on the
+    CPU and moved block by block."""
+    N = 2**15 + 37
+    x = noise(N).astype(np.float32)
+    path = tmp_path / "rec.wav"
+    sf.write(path, x, 16000, subtype="FLOAT")
+    cpu = BlockTransform(Scattering1D, block=2**12, **S1D)(x)
+    bt = BlockTransform(Scattering1D, block=2**12, device="cuda", **S1D)
+    out = bt(str(path))
+    assert out.is_cuda
+    assert rel(out.cpu(), cpu) < 1e-5
+
+
 # ---- errors -----------------------------------------------------------------------------------
 
 def test_global_averaging_is_refused_with_what_to_use():
