@@ -242,6 +242,7 @@ def run(path):
         frames += b.output.shape[-1]
     return frames
 f_short = run(short)
+run(short)
 p_short = peak()
 f_long = run(long)
 p_long = peak()
@@ -252,16 +253,16 @@ print(json.dumps(dict(short=p_short, long=p_long, frames=[f_short, f_long],
 
 
 def test_memory_stays_bounded_by_the_block_not_the_recording(tmp_path):
-    """A 2**21-sample file read in blocks of 2**16: the process's peak RSS grows by less than
-    24 MiB over the peak of a 2**17-sample file (the signal alone is 8 MiB in float32, the
-    whole transform's output 2**21 / 64 frames x C channels x 4 bytes, its padded
-    first-order scalogram hundreds of MiB)."""
+    """A 2**22-sample file read in blocks of 2**16: the process's peak RSS grows by less than
+    20 MiB over the peak of a 2**17-sample file (holding the signal would take 16 MiB in
+    float32, its output 2**22 / 64 frames x 126 channels x 4 bytes = 32 MiB; the whole
+    transform needs GiBs). Measured growth: 2-10 MiB (allocator noise)."""
     rng = np.random.default_rng(0)
     short, long = tmp_path / "short.wav", tmp_path / "long.wav"
     sf.write(short, rng.standard_normal(2**17).astype(np.float32) * 0.1, 48000,
              subtype="FLOAT")
     with sf.SoundFile(long, "w", 48000, 1, subtype="FLOAT") as f:
-        for _ in range(2**21 // 2**18):
+        for _ in range(2**22 // 2**18):
             f.write(rng.standard_normal(2**18).astype(np.float32) * 0.1)
     env = {"PYTHONPATH": str(REPO), "OMP_WAIT_POLICY": "PASSIVE", "OMP_NUM_THREADS": "1",
            "PATH": "/usr/bin:/bin"}
@@ -270,7 +271,4 @@ def test_memory_stays_bounded_by_the_block_not_the_recording(tmp_path):
     res = json.loads(out.stdout.strip().splitlines()[-1])
     assert res["frames"] == res["expected"]
     growth = res["long"] - res["short"]
-    assert growth < 24 * 2**20, growth
-    # The whole transform's first-order scalogram alone (complex64, 2**22 padded samples,
-    # one row per first-order wavelet at full resolution) would be far larger.
-    assert growth < 2**22 * 8 * 4 / 8
+    assert growth < 20 * 2**20, growth
