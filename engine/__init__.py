@@ -8,6 +8,7 @@ or on a GPU.
 """
 
 from engine import signals
+from engine.blocks import BlockTransform
 from engine.datasets import fetch_fsdd
 from engine.design import Design
 from engine.filterbank import (
@@ -30,7 +31,7 @@ from engine.toolkit import (
 
 __all__ = [
     # transforms
-    "Scattering1D", "TimeFrequencyScattering",
+    "Scattering1D", "TimeFrequencyScattering", "BlockTransform",
     # filter banks
     "FilterBank", "build_filterbank", "available_designs", "register_design", "get_design",
     "Design",
