@@ -29,7 +29,7 @@ def noise(n: int, seed: int = 0) -> np.ndarray:
 
 
 S1D = dict(J=6, Q=8)
-JTFS = dict(J=6, Q=8, J_fr=3, F=4, out_type="dict")
+JTFS = dict(J=6, Q=8, J_fr=3, F=4, out_type="pairs")
 
 
 # ---- equality with the whole-signal transform ------------------------------------------------
