@@ -16,6 +16,7 @@ True
 
 from __future__ import annotations
 
+import inspect
 import threading
 import time
 from functools import lru_cache
@@ -36,11 +37,26 @@ from scatviz.cache import LRUCache
 from scatviz.results import FilterBankArrays, JTFSResult, Scalogram, Scattering, Transforms
 from scatviz.signals_io import signal_digest
 
-__all__ = ["compute_transforms", "compute_scalogram", "adapt_jtfs", "TRANSFORM_CACHE"]
+__all__ = ["compute_transforms", "compute_scalogram", "adapt_jtfs", "default_design",
+           "TRANSFORM_CACHE"]
 
 #: Results of `compute_transforms`, shared by every session of the process.
 TRANSFORM_CACHE = LRUCache(maxsize=16)
 _COMPUTE_LOCK = threading.Lock()
+
+
+def default_design(transform: str) -> str:
+    """The filter bank design a transform uses when none is given: its ``filterbank=``
+    default, read from the engine's signature. ``transform``: "scattering" (`Scattering1D`)
+    or "jtfs" (`TimeFrequencyScattering`).
+
+    >>> default_design("scattering") in __import__("engine").available_designs()
+    True
+    """
+    classes = {"scattering": Scattering1D, "jtfs": TimeFrequencyScattering}
+    if transform not in classes:
+        raise ValueError(f"transform must be one of {', '.join(classes)}; got {transform!r}.")
+    return inspect.signature(classes[transform]).parameters["filterbank"].default
 
 
 def _to_numpy(v):
