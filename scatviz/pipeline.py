@@ -126,16 +126,18 @@ def _scalogram_and_scattering(x: torch.Tensor, sr: float, J: int, Q: tuple[int, 
     return scal, scat, S, {"scattering": t1 - t0, "scalogram": time.perf_counter() - t1}
 
 
-def compute_scalogram(x: np.ndarray, sample_rate: float, J: int, Q, design: str = "kymatio"
+def compute_scalogram(x: np.ndarray, sample_rate: float, J: int, Q, design: str | None = None
                       ) -> Scalogram:
     """The dashboard's scalogram of ``x`` ``(N,)``: ``|x * psi1|`` of the unaveraged
     ``Scattering1D(J, N, Q, T=0)``, on the grid of `scatviz.analysis.assemble_scalogram`
-    (frequencies in Hz of ``sample_rate``; cycles per sample when it is 1).
+    (frequencies in Hz of ``sample_rate``; cycles per sample when it is 1). ``design``: any
+    of `engine.available_designs()`, by default Scattering1D's.
 
     >>> compute_scalogram(np.ones(2048, "float32"), 8000, 5, 4).mag.dtype
     dtype('float32')
     """
     x = np.ascontiguousarray(x, dtype=np.float32)
+    design = design or default_design("scattering")
     Q = (Q, 1) if isinstance(Q, int) else tuple(int(q) for q in Q)
     N = len(x)
     S1 = _s1d_module(N, int(J), Q, 0, 1, "list", design)

@@ -37,7 +37,7 @@ import param
 from engine import available_designs
 from scatviz.analysis import MAX_COLUMNS
 from scatviz.analysis import pool_rows as _pool_rows
-from scatviz.pipeline import TRANSFORM_CACHE, _s1d_module, compute_transforms
+from scatviz.pipeline import TRANSFORM_CACHE, _s1d_module, compute_transforms, default_design
 from scatviz.presets import PRESETS
 from scatviz.results import (
     JTFS_UNAVAILABLE,
@@ -101,7 +101,9 @@ class ScatState(param.Parameterized):
                       doc="JTFS frequential averaging (in n1 bins); 1 = none (full n1 "
                           "resolution, what the JTFS views need); 0 = the engine default "
                           "2**J_fr.")
-    design = param.Selector(default="kymatio", objects=["kymatio"], doc="Filter bank design.")
+    design = param.Selector(default=default_design("scattering"),
+                            objects=list(available_designs()),
+                            doc="Filter bank design: any of engine.available_designs().")
     db_range = param.Number(default=60.0, bounds=(10.0, 140.0), doc="Colour range in dB.")
     playhead = param.Number(default=0.0, bounds=(0, None), doc="Audio playhead, seconds.")
     jtfs_frame = param.Integer(default=0, bounds=(0, None), doc="JTFS time frame index.")

@@ -10,7 +10,7 @@ from scatviz.render import draw_scalogram
 __all__ = ["scalogram", "draw_scalogram"]
 
 
-def scalogram(x: np.ndarray, J: int, Q, design: str = "kymatio", sample_rate: float = 1.0
+def scalogram(x: np.ndarray, J: int, Q, design: str | None = None, sample_rate: float = 1.0
               ) -> tuple[np.ndarray, np.ndarray]:
     """``|x * psi1|`` from the engine (``Scattering1D(J, N, Q, T=0)`` order 1) on the
     dashboard's grid (`scatviz.pipeline.compute_scalogram`): ``(img (n1, M), freqs (n1,))``,
