@@ -49,7 +49,7 @@ def _available(design: str) -> bool:
     return design in available_designs()
 
 
-def validate_designs(J: int, Q, shape: int, designs: Sequence[str] = ("kymatio", "tight"),
+def validate_designs(J: int, Q, shape: int, designs: Sequence[str] | None = None,
                      jtfs: bool = False, J_fr: int | None = None, Q_fr: int = 1,
                      T=None, F=None, thresholds: dict | None = None
                      ) -> list[tuple[str, Report | str]]:
@@ -58,23 +58,22 @@ def validate_designs(J: int, Q, shape: int, designs: Sequence[str] = ("kymatio",
     Builds ``Scattering1D(J, shape, Q, T, filterbank=design)`` (or
     ``TimeFrequencyScattering(J, J_fr, Q, shape, T, Q_fr=Q_fr, F=F, filterbank=design)`` with
     ``jtfs=True``, whose report adds the frequential family) for each design, and returns
-    ``[(design, Report)]``. A design that is not available, or a JTFS that the engine lacks,
-    gives ``(design, message)`` instead of a report, so a page can say why it is missing.
+    ``[(design, Report)]``; ``designs`` defaults to every one of
+    `engine.available_designs()`. A design that is not registered gives ``(design, message)``
+    instead of a report, so a page can say why it is missing.
     """
+    from engine.filterbank import available_designs
+
+    if designs is None:
+        designs = available_designs()
     out: list[tuple[str, Report | str]] = []
     for design in designs:
         if not _available(design):
-            from engine.filterbank import available_designs
             out.append((design, f"The filter bank design {design!r} is not available in this "
                                 f"build (available: {', '.join(available_designs())})."))
             continue
         if jtfs:
-            try:
-                from engine.jtfs import TimeFrequencyScattering
-            except ImportError as exc:
-                out.append((design, f"JTFS is not available in this build of the engine "
-                                    f"(engine.jtfs could not be imported: {exc})."))
-                continue
+            from engine.jtfs import TimeFrequencyScattering
             transform = TimeFrequencyScattering(J=J, J_fr=J_fr if J_fr is not None else J - 2,
                                                 Q=Q, shape=shape, T=T, Q_fr=Q_fr, F=F,
                                                 filterbank=design)
@@ -298,8 +297,8 @@ def reports_text(reports: Sequence[tuple[str, Report | str]]) -> str:
 # Dashboard tab
 # --------------------------------------------------------------------------------------------
 
-def validation_panel(J: int = 8, Q=12, shape: int = 8192, designs: Sequence[str] = ("kymatio",
-                     "tight"), jtfs: bool = False, J_fr: int | None = None, Q_fr: int = 1,
+def validation_panel(J: int = 8, Q=12, shape: int = 8192, designs: Sequence[str] | None = None,
+                     jtfs: bool = False, J_fr: int | None = None, Q_fr: int = 1,
                      height: int = 900):
     """The validation report as a Panel object: the HTML page in an iframe-free pane, and a
     ``FileDownload`` button that saves the same self-contained file.
@@ -309,7 +308,7 @@ def validation_panel(J: int = 8, Q=12, shape: int = 8192, designs: Sequence[str]
     import panel as pn
 
     reports = validate_designs(J, Q, shape, designs, jtfs=jtfs, J_fr=J_fr, Q_fr=Q_fr)
-    params = dict(J=J, Q=Q, shape=shape, designs=", ".join(designs), jtfs=jtfs)
+    params = dict(J=J, Q=Q, shape=shape, designs=", ".join(d for d, _ in reports), jtfs=jtfs)
     if jtfs:
         params.update(J_fr=J_fr, Q_fr=Q_fr)
     page = report_html(reports, f"Filter bank validation: J={J}, Q={Q}, N={shape}", params)

@@ -146,8 +146,10 @@ def load_upload(data: bytes, filename: str = "upload") -> LoadedSignal:
                         {"channels": channels, "format": fmt, "source": "upload"})
 
 
-def load_path(path: str | Path) -> LoadedSignal:
-    """Load an audio file from disk (same rules as uploads, minus the size limit)."""
+def read_audio(path: str | Path) -> tuple[np.ndarray, float, int]:
+    """Decode an audio file from disk: ``(x (N,) float32 mono mix-down, sample rate Hz,
+    channels of the file)``, with no policy checks (see `load_path` for those). Raises
+    `SignalLoadError` when libsndfile cannot read it."""
     import soundfile as sf
 
     path = Path(path)
@@ -155,9 +157,15 @@ def load_path(path: str | Path) -> LoadedSignal:
         raw, sr = sf.read(str(path), dtype="float32", always_2d=True)
     except Exception as exc:
         raise SignalLoadError(f"{path.name}: not a readable audio file ({exc}).") from None
-    x = _to_mono(raw)
+    return _to_mono(raw), float(sr), int(raw.shape[1])
+
+
+def load_path(path: str | Path) -> LoadedSignal:
+    """Load an audio file from disk (same rules as uploads, minus the size limit)."""
+    path = Path(path)
+    x, sr, channels = read_audio(path)
     _check(x, sr, path.name)
-    return LoadedSignal(x, float(sr), path.stem, {"channels": raw.shape[1], "source": str(path)})
+    return LoadedSignal(x, sr, path.stem, {"channels": channels, "source": str(path)})
 
 
 def _manifest() -> dict:
@@ -184,3 +192,35 @@ def load_asset(key: str) -> LoadedSignal:
     sig = load_path(ASSETS_DIR / entry["file"])
     return LoadedSignal(sig.x, sig.sample_rate, entry.get("label", key),
                         {**sig.info, **{k: v for k, v in entry.items() if k != "file"}})
+
+
+def load_spec(spec: str, N: int | None = None, sample_rate: float = 8000.0) -> LoadedSignal:
+    """A signal named on a command line: an audio file path (`load_path`, with its checks), a
+    bundled asset key (`load_asset`) or a generator of `engine.signals.SIGNALS` (``N`` samples,
+    8192 by default, at ``sample_rate`` Hz). With ``N``, files and assets are fitted to ``N``
+    samples (centre zero-padding or centre crop, `engine.datasets.fit_length`). The name is
+    the file's stem, or ``spec``.
+
+    >>> load_spec("sine", N=1024).x.shape
+    (1024,)
+    """
+    from engine.datasets import fit_length
+    from engine.signals import SIGNALS, make_signal
+
+    if Path(spec).exists():
+        sig = load_path(spec)
+        name = sig.name
+    elif spec in SIGNALS:
+        x = make_signal(spec, N or 8192, sample_rate)
+        return LoadedSignal(np.asarray(x, np.float32), float(sample_rate), spec,
+                            {"source": "generator"})
+    elif spec in list_assets():
+        sig = load_asset(spec)
+        name = spec
+    else:
+        raise SignalLoadError(
+            f"SIGNAL {spec!r} is neither a file, a generator ({', '.join(sorted(SIGNALS))}) "
+            f"nor an asset ({', '.join(sorted(list_assets())) or 'none'}).")
+    x = sig.x if N is None else fit_length(sig.x, N)
+    return LoadedSignal(np.ascontiguousarray(x, dtype=np.float32), sig.sample_rate, name,
+                        sig.info)

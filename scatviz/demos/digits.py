@@ -134,10 +134,7 @@ def run_digits(path=None, transforms=("scattering",), J: int = 8, Q: int = 12, N
             module = Scattering1D(J, N, Q)
             keep = module.meta()["order"] > 0
         elif name == "jtfs":
-            try:
-                from engine.jtfs import TimeFrequencyScattering
-            except ImportError as exc:
-                raise RuntimeError(f"JTFS features need engine.jtfs: {exc}") from exc
+            from engine.jtfs import TimeFrequencyScattering
             module = TimeFrequencyScattering(J, J_fr, Q, N)
             keep = module.meta()["pair"] != "S0"
         else:

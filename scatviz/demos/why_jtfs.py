@@ -23,9 +23,9 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["SPINNED", "WhyJTFSResult", "make_signals", "run_why_jtfs", "why_jtfs_figure"]
+from scatviz.analysis import SPIN_PAIRS as SPINNED  # the engine's names of the spinned pairs
 
-SPINNED = ("psi_t * psi_f_up", "psi_t * psi_f_dn")
+__all__ = ["SPINNED", "WhyJTFSResult", "make_signals", "run_why_jtfs", "why_jtfs_figure"]
 
 
 def make_signals(N: int = 4096) -> dict:
@@ -66,16 +66,10 @@ def _distance(a: dict, b: dict, keys) -> float:
 def run_why_jtfs(N: int = 4096, J: int = 8, Q: int = 8, J_fr: int = 4) -> WhyJTFSResult:
     """Scatter every demo signal with ``Scattering1D(J, N, Q, T="global")`` and
     ``TimeFrequencyScattering(J, J_fr, Q, N, T="global", F="global")``.
-
-    Raises RuntimeError when the engine has no JTFS.
     """
     from engine import Scattering1D
+    from engine.jtfs import TimeFrequencyScattering
     from engine.toolkit import coeff_distance, coeff_energy
-    try:
-        from engine.jtfs import TimeFrequencyScattering
-    except ImportError as exc:
-        raise RuntimeError(f"The Why-JTFS demo needs engine.jtfs, which this build lacks: "
-                           f"{exc}") from exc
     sig = make_signals(N)
     S = Scattering1D(J, N, Q, T="global")
     JT = TimeFrequencyScattering(J, J_fr, Q, N, T="global", F="global", out_type="pairs")

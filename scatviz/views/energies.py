@@ -8,6 +8,7 @@ import panel as pn
 from bokeh.models import ColumnDataSource, FactorRange, HoverTool, Range1d
 from bokeh.plotting import figure
 
+from scatviz.analysis import JTFS_PAIRS, pair_energies, spin_energies
 from scatviz.state import JTFS_UNAVAILABLE
 from scatviz.theme import CATEGORICAL, SPIN_DOWN, SPIN_UP, steady_tick_labels, style_figure
 from scatviz.views.base import BaseView, fit_range, wire
@@ -17,10 +18,6 @@ __all__ = ["EnergyView", "JTFS_PAIRS"]
 #: Energies span many decades: the hover writes them as 1.234e-05 (printf), where a
 #: numeral format rounds the small ones to 0.
 SCIENTIFIC = {"@energy": "printf"}
-
-#: The JTFS pairs in the literature's order.
-JTFS_PAIRS = ("S0", "S1", "phi_t * phi_f", "phi_t * psi_f", "psi_t * phi_f",
-              "psi_t * psi_f_up", "psi_t * psi_f_dn")
 
 
 def _log_floor(e: np.ndarray) -> float:
@@ -124,13 +121,8 @@ class EnergyView(BaseView):
             self.fig_spin.x_range.factors = []
             return
         self.jtfs_message.visible = False
-        pair_e = {}
-        for k in JTFS_PAIRS:
-            if k in jt.pairs:
-                pair_e[k] = float(np.sum(np.abs(np.asarray(jt.pairs[k], np.float64)) ** 2))
-        self._show(self.fig_pair, self.src_pair, _bars(pair_e))
-        up = (np.asarray(jt.up, np.float64) ** 2).sum(axis=(1, 2, 3))
-        dn = (np.asarray(jt.dn, np.float64) ** 2).sum(axis=(1, 2, 3))
+        self._show(self.fig_pair, self.src_pair, _bars(pair_energies(jt.pairs)))
+        up, dn = spin_energies(jt.up, jt.dn)
         total = float(up.sum() + dn.sum()) or 1.0
         labels = [f"{hz:.3g} Hz" for hz in jt.n2_hz]
         xs, vals, cols = [], [], []

@@ -30,13 +30,10 @@ MAX_TIME_COLUMNS = 512
 def lp_sum_half(psi: np.ndarray, phi: np.ndarray, analytic: bool | None = None
                 ) -> np.ndarray | None:
     """Littlewood-Paley sum of a full-grid family ``(K, N)`` and low-pass ``(N,)`` (the
-    toolkit's `lp_sum`), on the non-negative half ``(N // 2 + 1,)``; None if the toolkit is
-    not installed. ``analytic``: whether every wavelet is centred at a positive frequency
-    (the toolkit's ``fold``; None: the toolkit finds out from the responses' peaks)."""
-    try:
-        from engine.toolkit import lp_sum
-    except ImportError:
-        return None
+    toolkit's `lp_sum`), on the non-negative half ``(N // 2 + 1,)``. ``analytic``: whether
+    every wavelet is centred at a positive frequency (the toolkit's ``fold``; None: the
+    toolkit finds out from the responses' peaks)."""
+    from engine.toolkit import lp_sum
     A = lp_sum(psi, phi, fold=analytic)
     return np.asarray(A[: psi.shape[-1] // 2 + 1], dtype=np.float64)
 

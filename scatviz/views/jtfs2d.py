@@ -27,6 +27,7 @@ from bokeh.models import (
 )
 from bokeh.plotting import figure
 
+from scatviz.analysis import energy_over_time
 from scatviz.theme import SEQUENTIAL, steady_tick_labels, style_figure
 from scatviz.views.base import JTFSView, set_fixed_ticks, set_range
 from scatviz.views.image import ServerImage
@@ -255,8 +256,7 @@ class JTFS2DView(JTFSView):
         self._top = colour_top(jt)
         if res.key[0] != self._sig_key:   # new signal: start at its most active instant
             self._sig_key = res.key[0]
-            energy = (jt.up.astype(np.float64) ** 2).sum(axis=(0, 1, 2)) + \
-                (jt.dn.astype(np.float64) ** 2).sum(axis=(0, 1, 2))
+            energy = energy_over_time(jt.up, jt.dn)
             sl = inner_frames(L)
             frame = int(np.argmax(energy[sl])) + (sl.start or 0)
         elif self._shown_time is not None:   # same signal: stay at the same instant

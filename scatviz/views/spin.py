@@ -27,6 +27,7 @@ from bokeh.models import (
 from bokeh.plotting import figure
 from param.parameterized import discard_events
 
+from scatviz.analysis import DOMINANCE, region_summary, spin_maps  # noqa: F401 (re-exported)
 from scatviz.theme import (
     SEQUENTIAL,
     SPIN_DIVERGING,
@@ -40,47 +41,6 @@ from scatviz.views.image import ServerImage
 from scatviz.views.scalogram import _FREQ_HOVER, frequency_ticks
 
 __all__ = ["SpinInspectorView", "spin_maps", "region_summary"]
-
-#: A spin dominates when its energy exceeds the other's by this factor.
-DOMINANCE = 1.25
-
-
-def spin_maps(up: np.ndarray, dn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Energy per (n1, t) of each spin, summed over (n2, n1_fr): two ``(n1, L)`` arrays."""
-    up = np.asarray(up, np.float64)
-    dn = np.asarray(dn, np.float64)
-    return (up ** 2).sum(axis=(0, 1)), (dn ** 2).sum(axis=(0, 1))
-
-
-def region_summary(up: np.ndarray, dn: np.ndarray, n1_hz: np.ndarray, times: np.ndarray,
-                   t_range: tuple[float, float], f_range: tuple[float, float]) -> dict:
-    """Rising/falling energy in a region of (time s, frequency Hz).
-
-    Returns ``up``, ``down`` (energies), ``verdict`` ("rising" / "falling" / "neither"),
-    ``ratio_db`` (10 log10 up/down), ``cells_up``/``cells_down`` ``(n2, n1_fr)`` energies
-    in the region, and the selected ``n1``/``t`` index arrays.
-    """
-    n1_sel = np.flatnonzero((n1_hz >= min(f_range)) & (n1_hz <= max(f_range)))
-    t_sel = np.flatnonzero((times >= min(t_range)) & (times <= max(t_range)))
-    if n1_sel.size == 0 or t_sel.size == 0:
-        z = np.zeros(up.shape[:2])
-        return dict(up=0.0, down=0.0, verdict="neither", ratio_db=0.0, cells_up=z,
-                    cells_down=z, n1=n1_sel, t=t_sel)
-    sub_up = np.asarray(up, np.float64)[:, :, n1_sel][..., t_sel] ** 2
-    sub_dn = np.asarray(dn, np.float64)[:, :, n1_sel][..., t_sel] ** 2
-    cu, cd = sub_up.sum(axis=(2, 3)), sub_dn.sum(axis=(2, 3))
-    eu, ed = float(cu.sum()), float(cd.sum())
-    tiny = 1e-30
-    ratio_db = 10 * np.log10((eu + tiny) / (ed + tiny))
-    if eu > DOMINANCE * ed:
-        verdict = "rising"
-    elif ed > DOMINANCE * eu:
-        verdict = "falling"
-    else:
-        verdict = "neither"
-    return dict(up=eu, down=ed, verdict=verdict, ratio_db=float(ratio_db), cells_up=cu,
-                cells_down=cd, n1=n1_sel, t=t_sel)
-
 
 class SpinInspectorView(JTFSView):
     """Where the energy rises (spin up) and falls (spin down), and the verdict in a region."""

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from scatviz import cli
+from scatviz import cli, features
 
 
 def run(*args):
@@ -108,7 +108,7 @@ def test_features_batches_and_resume(tmp_path, monkeypatch):
             "--batch-size", "2", "--quiet"]
     # interrupt after the first batch: the checkpoint holds it
     calls = {"n": 0}
-    real = cli._save_npz_atomic
+    real = features._save_npz_atomic
 
     def flaky(path, **arrays):
         real(path, **arrays)
@@ -116,13 +116,13 @@ def test_features_batches_and_resume(tmp_path, monkeypatch):
         if calls["n"] == 1:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "_save_npz_atomic", flaky)
+    monkeypatch.setattr(features, "_save_npz_atomic", flaky)
     with pytest.raises(KeyboardInterrupt):
         run(*args)
     with np.load(out) as f:
         first = list(f["files"])
     assert 0 < len(first) < 5
-    monkeypatch.setattr(cli, "_save_npz_atomic", real)
+    monkeypatch.setattr(features, "_save_npz_atomic", real)
     res = cli.extract_features(folder, out, J=5, Q=4, N=1024, batch_size=2, progress=False)
     assert res["skipped"] >= len(first)
     with np.load(out) as f:

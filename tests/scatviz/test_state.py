@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from scatviz.signals_io import load_asset
-from scatviz.state import TRANSFORM_CACHE, ScatState, compute_transforms, jtfs_available
+from scatviz.state import TRANSFORM_CACHE, ScatState, compute_transforms
 
 
 @pytest.fixture
@@ -68,8 +68,6 @@ def test_scalogram_is_the_unaveraged_first_order_whatever_T(chirp, T):
 
 
 def test_base_stage_then_jtfs(chirp):
-    if not jtfs_available():
-        pytest.skip("engine/jtfs.py not available")
     TRANSFORM_CACHE.clear()
     kw = dict(J=5, Q1=8, Q2=1, T=0, J_fr=2, Q_fr=1, F=1, design="kymatio")
     a = compute_transforms(chirp.x, chirp.sample_rate, stage="base", **kw)
@@ -93,11 +91,7 @@ def test_invalid_setting_keeps_last_result_and_reports(chirp):
 
 def test_jtfs_missing_is_reported_not_faked(chirp):
     st = ScatState.from_loaded(chirp, J=6)
-    if jtfs_available():
-        assert st.result.jtfs is not None or st.result.jtfs_error
-    else:
-        assert st.result.jtfs is None
-        assert "JTFS engine not available" in st.result.jtfs_error
+    assert st.result.jtfs is not None or st.result.jtfs_error
 
 
 def test_refresh_async_publishes(chirp):
@@ -117,8 +111,6 @@ def test_jtfs_computes_while_the_first_views_are_published(chirp, monkeypatch):
     """When JTFS is slow (progressive publication), its computation starts before the
     Scattering1D views are published, not after: publishing the first views (and the browser
     drawing them) overlaps with JTFS."""
-    if not jtfs_available():
-        pytest.skip("engine/jtfs.py not available")
     import asyncio
     import threading
     from concurrent.futures import ThreadPoolExecutor

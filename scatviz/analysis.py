@@ -1,0 +1,199 @@
+"""The analysis layer: what the views, the CLI and the demos derive from the engine's outputs.
+
+One place for each derived quantity, so that every picture of it agrees:
+
+* the scalogram grid (`assemble_scalogram`): first-order moduli at their own strides brought
+  onto one time grid of at most `MAX_COLUMNS` columns;
+* energies: `sum_squares` (float64) for every partial sum, `order_energies` of a
+  Scattering1D output, `pair_energies` of a JTFS output (the engine's `coeff_energy`);
+* spin summaries: `spin_energies` per temporal scale, `spin_maps` per (n1, t), `energy_over_time`
+  and `region_summary` of a time-frequency region;
+* the JTFS pair names, from the engine (`JTFS_PAIRS`, `SPIN_UP_KEY`, `SPIN_DN_KEY`);
+* the frequential filters' responses (`frequential_responses`).
+
+Plain numpy in, plain numpy out: no torch module is built here, and no view is imported.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from engine.jtfs import PAIR_SPIN, PAIRS, frequential_filters
+from engine.toolkit import coeff_energy
+from scatviz.results import Scalogram
+
+__all__ = ["MAX_COLUMNS", "FR_GRID", "DOMINANCE", "JTFS_PAIRS", "SPIN_PAIRS", "SPIN_UP_KEY",
+           "SPIN_DN_KEY", "pool_rows", "assemble_scalogram", "sum_squares", "order_energies",
+           "pair_energies", "spin_energies", "spin_maps", "energy_over_time", "region_summary",
+           "frequential_responses"]
+
+#: Widest scalogram image sent to the browser (columns); longer signals are pooled.
+MAX_COLUMNS = 1024
+#: Length of the grid on which the frequential kernels' responses are shown.
+FR_GRID = 256
+#: A spin dominates when its energy exceeds the other's by this factor.
+DOMINANCE = 1.25
+
+#: The JTFS pairs in the literature's order (the engine's).
+JTFS_PAIRS: tuple[str, ...] = tuple(PAIRS)
+#: The spinned pairs: spin up (rising), then spin down (falling).
+SPIN_PAIRS: tuple[str, str] = (next(p for p in PAIRS if PAIR_SPIN[p] == 1),
+                               next(p for p in PAIRS if PAIR_SPIN[p] == -1))
+SPIN_UP_KEY, SPIN_DN_KEY = SPIN_PAIRS
+
+
+# --------------------------------------------------------------------------------------------
+# The scalogram grid
+# --------------------------------------------------------------------------------------------
+
+def pool_rows(coefs: list[np.ndarray], strides: list[int], N: int, hop: int) -> np.ndarray:
+    """Bring rows at resolutions ``N / stride`` onto one grid of ``ceil(N / hop)`` columns:
+    mean-pool rows finer than the grid, repeat rows coarser (display resampling only).
+    Returns ``(len(coefs), ceil(N / hop))`` float32."""
+    M = -(-N // hop)
+    out = np.zeros((len(coefs), M), dtype=np.float32)
+    for i, (c, s) in enumerate(zip(coefs, strides)):
+        c = np.asarray(c, dtype=np.float32)
+        if s < hop:
+            f = hop // s
+            pad = (-len(c)) % f
+            if pad:
+                c = np.concatenate([c, np.repeat(c[-1:], pad)])
+            c = c.reshape(-1, f).mean(axis=1)
+        elif s > hop:
+            c = np.repeat(c, s // hop)
+        n = min(M, len(c))
+        out[i, :n] = c[:n]
+        if n < M:
+            out[i, n:] = c[-1] if len(c) else 0
+    return out
+
+
+def assemble_scalogram(coefs: list[np.ndarray], meta: dict, sample_rate: float, N: int
+                       ) -> Scalogram:
+    """The scalogram from the first-order moduli ``coefs`` (numpy, one per first-order
+    wavelet, each subsampled by a power of two), pooled onto one grid of at most
+    `MAX_COLUMNS` columns; frequencies and bandwidths (Hz) from a Scattering1D module's
+    ``meta(sample_rate=sample_rate)``. ``N``: the signal's length in samples.
+
+    >>> import torch
+    >>> from engine import Scattering1D
+    >>> S = Scattering1D(5, 2048, 4, T=0, max_order=1, out_type="list")
+    >>> rows = [o["coef"].numpy() for o in S(torch.ones(2048)) if o["order"] == 1]
+    >>> sc = assemble_scalogram(rows, S.meta(sample_rate=8000), 8000, 2048)
+    >>> sc.mag.shape == (len(rows), 1024)
+    True
+    """
+    strides = [max(1, N // max(len(c), 1)) for c in coefs]
+    # strides are powers of two by construction (2**j1); round for safety
+    strides = [2 ** int(round(math.log2(s))) for s in strides]
+    hop = 1
+    while -(-N // hop) > MAX_COLUMNS:
+        hop *= 2
+    mag = pool_rows(coefs, strides, N, hop)
+    sel = meta["order"] == 1
+    freqs = np.asarray(meta["xi_hz"][sel, 0], dtype=np.float64)
+    bw = np.asarray(meta["bandwidth_hz"][sel, 0], dtype=np.float64)
+    times = (np.arange(mag.shape[1]) * hop / sample_rate).astype(np.float64)
+    return Scalogram(mag, freqs, bw, times, hop, N / sample_rate)
+
+
+# --------------------------------------------------------------------------------------------
+# Energies and spin summaries
+# --------------------------------------------------------------------------------------------
+
+def sum_squares(a, axis=None) -> np.ndarray | float:
+    """Energy ``sum |a|**2`` in float64, over ``axis`` (all axes when None)."""
+    return (np.asarray(a, np.float64) ** 2).sum(axis=axis)
+
+
+def order_energies(coefs: np.ndarray, order: np.ndarray, stride: int) -> dict[int, float]:
+    """Energy per scattering order of ``coefs`` ``(C, L)`` (float32, one row per channel of
+    ``order`` ``(C,)``), times the output's ``stride`` (samples per column): comparable with the
+    signal's energy. Summed in the coefficients' own dtype."""
+    return {int(o): float((coefs[order == o] ** 2).sum() * stride) for o in np.unique(order)}
+
+
+def pair_energies(pairs: dict) -> dict[str, float]:
+    """Energy (sum of squares, float64) of each JTFS pair in ``pairs`` (name -> array), in
+    `JTFS_PAIRS` order (`engine.toolkit.coeff_energy`)."""
+    e = coeff_energy({k: pairs[k] for k in JTFS_PAIRS if k in pairs})
+    return {k: e[k] for k in JTFS_PAIRS if k in pairs}
+
+
+def spin_energies(up: np.ndarray, dn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Energy of each spin per temporal scale n2: ``up``, ``dn`` ``(n2, n1_fr, n1, L)`` ->
+    two ``(n2,)`` arrays."""
+    return sum_squares(up, (1, 2, 3)), sum_squares(dn, (1, 2, 3))
+
+
+def spin_maps(up: np.ndarray, dn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Energy per (n1, t) of each spin, summed over (n2, n1_fr): two ``(n1, L)`` arrays."""
+    return sum_squares(up, (0, 1)), sum_squares(dn, (0, 1))
+
+
+def energy_over_time(up: np.ndarray, dn: np.ndarray) -> np.ndarray:
+    """Energy of both spins per time frame, ``(L,)``."""
+    return sum_squares(up, (0, 1, 2)) + sum_squares(dn, (0, 1, 2))
+
+
+def region_summary(up: np.ndarray, dn: np.ndarray, n1_hz: np.ndarray, times: np.ndarray,
+                   t_range: tuple[float, float], f_range: tuple[float, float]) -> dict:
+    """Rising/falling energy in a region of (time s, frequency Hz).
+
+    Returns ``up``, ``down`` (energies), ``verdict`` ("rising" / "falling" / "neither"),
+    ``ratio_db`` (10 log10 up/down), ``cells_up``/``cells_down`` ``(n2, n1_fr)`` energies
+    in the region, and the selected ``n1``/``t`` index arrays.
+    """
+    n1_sel = np.flatnonzero((n1_hz >= min(f_range)) & (n1_hz <= max(f_range)))
+    t_sel = np.flatnonzero((times >= min(t_range)) & (times <= max(t_range)))
+    if n1_sel.size == 0 or t_sel.size == 0:
+        z = np.zeros(up.shape[:2])
+        return dict(up=0.0, down=0.0, verdict="neither", ratio_db=0.0, cells_up=z,
+                    cells_down=z, n1=n1_sel, t=t_sel)
+    cu = sum_squares(np.asarray(up)[:, :, n1_sel][..., t_sel], (2, 3))
+    cd = sum_squares(np.asarray(dn)[:, :, n1_sel][..., t_sel], (2, 3))
+    eu, ed = float(cu.sum()), float(cd.sum())
+    tiny = 1e-30
+    ratio_db = 10 * np.log10((eu + tiny) / (ed + tiny))
+    if eu > DOMINANCE * ed:
+        verdict = "rising"
+    elif ed > DOMINANCE * eu:
+        verdict = "falling"
+    else:
+        verdict = "neither"
+    return dict(up=eu, down=ed, verdict=verdict, ratio_db=float(ratio_db), cells_up=cu,
+                cells_down=cd, n1=n1_sel, t=t_sel)
+
+
+# --------------------------------------------------------------------------------------------
+# Frequential responses
+# --------------------------------------------------------------------------------------------
+
+def frequential_responses(tf) -> dict:
+    """The JTFS frequential wavelets (both spins) and low-pass of ``tf`` (a
+    `engine.jtfs.TimeFrequencyScattering`) as magnitude responses on a grid of at least
+    `FR_GRID` frequential frequencies (cycles per ``n1`` bin, ``-0.5 .. 0.5``), from the
+    engine's kernels (`engine.jtfs.frequential_filters`).
+
+    Returns ``{"freqs": (L,), "up": [(L,)...], "dn": [(L,)...], "phi": (L,) or None}``; every
+    scatviz use of the frequential responses goes through this function.
+    """
+    filters, _ = frequential_filters(tf.filterbank, tf.J_fr, tf.Q_fr, None, tf.N1)
+    L = max(FR_GRID, max(f["taps"].size for f in filters))
+    q = np.fft.fftshift(np.fft.fftfreq(L))
+
+    def resp(taps):
+        H = taps.size // 2
+        h = np.zeros(L, dtype=complex)
+        h[:H + 1] = taps[H:]
+        if H:
+            h[-H:] = taps[:H]
+        return np.fft.fftshift(np.abs(np.fft.fft(h)))
+
+    up = [resp(f["taps"]) for f in filters if f["name"] == "psi_f" and f["spin"] == 1]
+    dn = [resp(f["taps"]) for f in filters if f["name"] == "psi_f" and f["spin"] == -1]
+    phi = [resp(f["taps"]) for f in filters if f["name"] == "phi_f"]
+    return dict(freqs=q, up=up, dn=dn, phi=phi[0] if phi else None)

@@ -1,0 +1,129 @@
+"""Features of a folder of audio files: every file through a transform, in batches, into one
+resumable ``.npz`` (the ``scatviz features`` command).
+
+>>> summary = extract_features("recordings/", "features.npz", J=6, Q=8, N=4096)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from engine import Scattering1D
+from engine.jtfs import TimeFrequencyScattering
+from scatviz.pipeline import default_design
+from scatviz.signals_io import SignalLoadError, read_audio
+
+__all__ = ["extract_features", "AUDIO_SUFFIXES", "TRANSFORMS"]
+
+#: Transforms `extract_features` runs: name -> engine class.
+TRANSFORMS = {"scattering": Scattering1D, "jtfs": TimeFrequencyScattering}
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif", ".au")
+
+
+def _save_npz_atomic(path: Path, **arrays) -> None:
+    tmp = path.with_name(path.name + ".partial.npz")
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+
+
+def extract_features(folder, output, transform: str = "scattering", J: int = 8, Q=12,
+                     N: int = 8192, T=None, J_fr: int = 4, Q_fr: int = 1, F=None,
+                     design: str | None = None, pool: str = "mean", log: bool = False,
+                     batch_size: int = 32, pattern: str = "**/*", progress: bool = True,
+                     overwrite: bool = False) -> dict:
+    """Every audio file under ``folder`` through a transform, in batches, into ``output``.
+
+    Each file is read (mono mix-down, its own sample rate), fitted to ``N`` samples
+    (centre zero-padding or centre crop, `engine.datasets.fit_length`) and transformed:
+    ``Scattering1D(J, N, Q, T)`` or ``TimeFrequencyScattering(J, J_fr, Q, N, T, Q_fr=Q_fr,
+    F=F)`` (array output, format "time"), with ``design`` (default: the transform's own,
+    `scatviz.pipeline.default_design`). ``pool="mean"`` averages over time
+    (features ``(n, C)``), ``"none"`` keeps ``(n, C, L)``; ``log=True`` stores ``log1p``.
+
+    The ``.npz`` holds ``features``, ``files`` (relative paths), ``sample_rates`` and
+    ``config`` (JSON). It is rewritten atomically after every batch, so an interrupted run
+    resumes where it stopped: files already in ``output`` are skipped, provided the
+    configuration is the same (else pass ``overwrite=True``). Files that cannot be read are
+    listed in ``failed`` and skipped.
+
+    Returns a summary dict: ``done`` (files transformed now), ``skipped`` (already in
+    ``output``), ``failed`` (unreadable), ``total`` (files in ``output``), ``output``.
+    """
+    import torch
+
+    from engine.datasets import fit_length
+
+    folder, output = Path(folder), Path(output)
+    if transform not in TRANSFORMS:
+        raise ValueError(f"transform must be one of {', '.join(TRANSFORMS)}; got {transform!r}.")
+    design = design or default_design(transform)
+    if not folder.is_dir():
+        raise ValueError(f"FOLDER {folder} is not a directory.")
+    if pool not in ("mean", "none"):
+        raise ValueError(f"pool must be 'mean' or 'none'; got {pool!r}.")
+    files = sorted(p for p in folder.glob(pattern)
+                   if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+    if not files:
+        raise ValueError(f"No audio files ({', '.join(AUDIO_SUFFIXES)}) under {folder} "
+                         f"matching {pattern!r}.")
+    config = dict(transform=transform, J=J, Q=Q if isinstance(Q, int) else list(Q), N=N,
+                  T=T, J_fr=J_fr, Q_fr=Q_fr, F=F, design=design, pool=pool, log=log)
+    feats: list[np.ndarray] = []
+    names: list[str] = []
+    rates: list[float] = []
+    failed: list[str] = []
+    if output.exists() and not overwrite:
+        with np.load(output, allow_pickle=False) as old:
+            old_cfg = json.loads(str(old["config"]))
+            if old_cfg != config:
+                raise ValueError(f"{output} was made with {old_cfg}, not {config}; pass "
+                                 f"--overwrite to start again, or another -o.")
+            feats = list(old["features"])
+            names = [str(s) for s in old["files"]]
+            rates = [float(r) for r in old["sample_rates"]]
+            failed = [str(s) for s in old["failed"]] if "failed" in old else []
+    n_before = len(names)
+    done = set(names) | set(failed)
+    todo = [p for p in files if str(p.relative_to(folder)) not in done]
+    if transform == "scattering":
+        module = Scattering1D(J, N, Q, T=T, filterbank=design)
+    else:
+        module = TimeFrequencyScattering(J, J_fr, Q, N, T=T, Q_fr=Q_fr, F=F,
+                                         filterbank=design)
+    from tqdm.auto import tqdm
+    bar = tqdm(total=len(files), initial=len(files) - len(todo), disable=not progress,
+               unit="file", desc=f"{transform} features")
+    for a in range(0, len(todo), batch_size):
+        batch, xs = [], []
+        for p in todo[a:a + batch_size]:
+            rel = str(p.relative_to(folder))
+            try:
+                y, sr, _ = read_audio(p)
+            except SignalLoadError:    # unreadable file: recorded, never fatal
+                failed.append(rel)
+                continue
+            xs.append(fit_length(y, N).astype(np.float32))
+            batch.append((rel, float(sr)))
+        if xs:
+            with torch.no_grad():
+                S = module(torch.from_numpy(np.stack(xs))).double().numpy()
+            if pool == "mean":
+                S = S.mean(axis=-1)
+            if log:
+                S = np.log1p(S)
+            feats.extend(S.astype(np.float32))
+            names += [b[0] for b in batch]
+            rates += [b[1] for b in batch]
+        _save_npz_atomic(output, features=np.asarray(feats, dtype=np.float32)
+                         if feats else np.zeros((0,), np.float32),
+                         files=np.array(names), sample_rates=np.array(rates),
+                         failed=np.array(failed), config=json.dumps(config))
+        bar.update(len(todo[a:a + batch_size]))
+    bar.close()
+    return dict(done=len(names) - n_before, skipped=len(files) - len(todo), failed=failed,
+                total=len(names), output=str(output))
