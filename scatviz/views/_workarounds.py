@@ -8,8 +8,9 @@ upgrade cannot quietly turn one of them into a no-op:
   and ``Reactive._busy__ignore`` (events not counted in ``pn.state.busy``);
 * `install_browser_fixes`: BokehJS's ``core/dom`` ``InlineStyleSheet.prototype._update``;
 * `settle_text_panes`: a text pane's first update replacing its model's stylesheets;
-* `QueryThemeTemplate`: the FAST templates' ``_get_theme_from_query_args``, which read
-  ``?theme=`` themselves and fail on an unknown name.
+* `ServedTemplate`, `OfflineFast`: the FAST templates' ``_get_theme_from_query_args`` (they read
+  ``?theme=`` themselves and fail on an unknown name) and the FAST design's
+  ``_resources["font"]`` (a web font from an online font service).
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from __future__ import annotations
 from typing import ClassVar
 
 import panel as pn
+from panel.theme import Fast
 
-__all__ = ["ReleaseSlider", "SAME_CSS_FIX", "QueryThemeTemplate", "install_browser_fixes",
+__all__ = ["OfflineFast", "ReleaseSlider", "SAME_CSS_FIX", "ServedTemplate",
+           "install_browser_fixes",
            "settle_text_panes"]
 
 
@@ -88,14 +91,36 @@ def settle_text_panes(panes, doc) -> None:
             pane.param.trigger("object")
 
 
-class QueryThemeTemplate(pn.template.FastListTemplate):
-    """`FastListTemplate` that leaves ``?theme=`` to the app.
+class ServedTemplate(pn.template.FastListTemplate):
+    """`FastListTemplate` that leaves ``?theme=`` to the app and loads no web font.
 
-    The FAST templates read the URL's ``theme`` argument themselves
-    (``_get_theme_from_query_args``) and look it up in Panel's themes: an unknown name
-    raised a ``KeyError`` while the page was built, and the page did not render. The app
-    validates the argument with the other URL arguments and passes ``theme=`` explicitly."""
+    * The FAST templates read the URL's ``theme`` argument themselves
+      (``_get_theme_from_query_args``) and look it up in Panel's themes: an unknown name
+      raised a ``KeyError`` while the page was built, and the page did not render. The app
+      validates the argument with the other URL arguments and passes ``theme=`` explicitly.
+    * The FAST design lists a web font of an online font service among its resources
+      (``Fast._resources["font"]``), and every page asked that service for it: a lab tool
+      must work offline and tell no third party who opened it. The template uses
+      `OfflineFast`, and the app names system fonts (``font=``, ``font_url=""``)."""
 
     @staticmethod
     def _get_theme_from_query_args():
         return None
+
+    def __init__(self, **params):
+        params.setdefault("design", OfflineFast)
+        super().__init__(**params)
+
+
+class OfflineFast(Fast):
+    """Panel's FAST design without its web font (``Fast._resources["font"]``): the template
+    uses it, and the Panel server also adds the font of the page's design
+    (``config.design``, set from the template's) to every page's stylesheets.
+
+    Named ``Fast`` as Panel finds a design's bundled files by its class name
+    (``fast/js/fast_design.js``)."""
+
+    _resources = {k: v for k, v in Fast._resources.items() if k != "font"}
+
+
+OfflineFast.__name__ = "Fast"

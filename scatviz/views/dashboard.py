@@ -35,8 +35,8 @@ from scatviz import signals_io
 from scatviz.signals_io import LoadedSignal
 from scatviz.state import ScatState
 from scatviz.views._workarounds import (
-    QueryThemeTemplate,
     ReleaseSlider,
+    ServedTemplate,
     install_browser_fixes,
     settle_text_panes,
 )
@@ -314,7 +314,7 @@ class Dashboard(pn.viewable.Viewer):
     def template(self):
         """The served page: a FAST list template with the controls in its sidebar; system
         fonts (no web font: the page requests nothing from the internet)."""
-        return QueryThemeTemplate(
+        return ServedTemplate(
             title="scatviz: wavelet scattering & JTFS", sidebar=self.sidebar(),
             main=self.main(), sidebar_width=340, accent="#d6604d", theme=self.theme,
             font=SYSTEM_FONTS, font_url="",
