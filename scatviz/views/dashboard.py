@@ -203,7 +203,7 @@ class Dashboard(pn.viewable.Viewer):
         self.url_notes = pn.pane.Alert("\n".join(f"- {n}" for n in self.notes),
                                        alert_type="warning", visible=bool(self.notes),
                                        name="url_notes", sizing_mode="stretch_width")
-        self.error_msg = pn.pane.Alert("", alert_type="danger", visible=False,
+        self.error_msg = pn.pane.Alert(st.error, alert_type="danger", visible=bool(st.error),
                                        name="engine_error", sizing_mode="stretch_width")
         st.param.watch(self._on_error, "error")
         self.busy = pn.pane.HTML(BUSY_BADGE.format("hidden"), name="busy", margin=(5, 10))
