@@ -1,20 +1,14 @@
-"""scatviz dashboard: ``panel serve apps/dashboard.py`` (or ``bash scripts/serve.sh``).
+"""scatviz dashboard: ``bash scripts/serve.sh`` or ``scatviz serve`` (or
+``panel serve apps/dashboard.py --setup scatviz/serve_setup.py``).
 
-Thin entry point: everything lives in `scatviz.views.dashboard`. URL arguments choose the
-signal and the setting, e.g. ``/dashboard?asset=vibrato&J=7&Q1=12`` or
+Thin entry point: everything lives in `scatviz.views.dashboard`; the server's process-wide
+settings are applied once at start-up by `scatviz/serve_setup.py`, not here. URL arguments
+choose the signal and the setting, e.g. ``/dashboard?asset=vibrato&J=7&Q1=12`` or
 ``/dashboard?gen=exponential_chirp&N=65536&sr=22050``; ``?theme=dark`` for the dark theme.
 """
 
-import os
+import panel as pn
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+from scatviz.views.dashboard import Dashboard
 
-import panel as pn  # noqa: E402
-
-from scatviz.process import freeze_startup_objects, retain_freed_memory  # noqa: E402
-from scatviz.views.dashboard import Dashboard  # noqa: E402
-
-# Once per server process: see their docstrings.
-retain_freed_memory()
-freeze_startup_objects()
 Dashboard.from_query(pn.state.session_args).servable()

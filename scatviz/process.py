@@ -1,7 +1,8 @@
 """Settings of a long-running process that serves scatviz (the dashboard's server).
 
 Process-wide, so never applied by the engine (a library does not change its host process)
-nor on import: the app calls them at start-up.
+nor on import: `apply_server_settings` applies them once, when the server starts
+(``panel serve --setup scatviz/serve_setup.py``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import ctypes
 import gc
 import sys
 
-__all__ = ["freeze_startup_objects", "retain_freed_memory"]
+__all__ = ["apply_server_settings", "freeze_startup_objects", "retain_freed_memory"]
 
 #: glibc's ``mallopt`` parameters (malloc.h).
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
@@ -65,3 +66,21 @@ def freeze_startup_objects() -> bool:
     gc.freeze()
     _frozen = True
     return True
+
+
+def apply_server_settings() -> dict[str, bool]:
+    """The serving process's settings, applied once when the server starts (not per
+    session): ``OMP_WAIT_POLICY=PASSIVE`` unless set (idle OpenMP workers must not spin
+    beside the server; effective when torch starts OpenMP later), `retain_freed_memory`
+    and `freeze_startup_objects` (call it after importing what every session uses, so that
+    those libraries' objects are the ones frozen).
+
+    ``panel serve --setup scatviz/serve_setup.py`` calls this (``scripts/serve.sh``,
+    ``scatviz serve`` and the tests' ``panel_server`` pass it). Returns which settings
+    this call applied: ``{"retain_freed_memory": bool, "freeze_startup_objects": bool}``."""
+    import os
+
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+    return {"retain_freed_memory": retain_freed_memory(),
+            "freeze_startup_objects": freeze_startup_objects()}

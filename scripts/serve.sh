@@ -7,7 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
 
 port=${PORT:-5006}
-args=(apps/dashboard.py --address 127.0.0.1 --port "$port"
+args=(apps/dashboard.py --setup scatviz/serve_setup.py --address 127.0.0.1 --port "$port"
       --allow-websocket-origin "127.0.0.1:$port" --allow-websocket-origin "localhost:$port")
 # Open a browser tab only where there is a display to show it on.
 if [ -n "${DISPLAY:-}" ]; then

@@ -41,6 +41,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 TEST_DATA = REPO_ROOT / "tests" / "data"
 #: Kymatio's Scattering1D outputs, shipped with the repository (see tests/data/README.md).
 REFERENCE_DIR = TEST_DATA / "reference"
+#: Run once by every ``panel serve`` of the tests, as by ``scripts/serve.sh``.
+SERVE_SETUP = REPO_ROOT / "scatviz" / "serve_setup.py"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -172,8 +174,8 @@ def _tail(path: Path, n: int = 40) -> str:
 def panel_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., str]]:
     """Factory: ``panel_server(app_path, *extra_args, timeout=90.0, fresh=False) -> base_url``.
 
-    Starts ``panel serve <app> --address 127.0.0.1 --port <free port> --liveness`` from the
-    repository root (on ``PYTHONPATH``), waits until ``<base_url>/liveness`` answers and returns
+    Starts ``panel serve <app> --address 127.0.0.1 --port <free port> --liveness --setup
+    scatviz/serve_setup.py`` (the server's process-wide settings) from the repository root (on ``PYTHONPATH``), waits until ``<base_url>/liveness`` answers and returns
     ``http://127.0.0.1:<port>``; the app is served at ``<base_url>/<app stem>``. A server is
     reused for the same app and arguments unless ``fresh=True``; all are stopped (process group)
     at the end of the session.
@@ -207,7 +209,7 @@ def panel_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[
             "--address", "127.0.0.1", "--port", str(port),
             "--allow-websocket-origin", f"127.0.0.1:{port}",
             "--allow-websocket-origin", f"localhost:{port}",
-            "--liveness", *extra_args,
+            "--liveness", "--setup", str(SERVE_SETUP), *extra_args,
         ]  # fmt: skip
         log = tmp_path_factory.mktemp("panel_serve") / f"{app.stem}.log"
         with open(log, "wb") as out:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, ClassVar
+from weakref import WeakKeyDictionary
+
 import numpy as np
 import panel as pn
 import param
@@ -9,8 +13,8 @@ from bokeh.models import FixedTicker, Legend, LegendItem, Range1d
 
 from scatviz.state import JTFS_UNAVAILABLE, ScatState
 
-__all__ = ["BaseView", "display_values", "fit_range", "shared_time_range", "set_fixed_ticks",
-           "set_range", "static_legend", "wire"]
+__all__ = ["BaseView", "ViewContext", "display_values", "fit_range", "shared_time_range",
+           "set_fixed_ticks", "set_range", "static_legend", "wire"]
 
 
 #: A numpy column is sent inside the message's JSON up to this many values; a list of 1-D
@@ -147,23 +151,55 @@ def static_legend(fig, entries: list[tuple[str, dict]], location: str = "top_lef
     return legend
 
 
+class ViewContext:
+    """What the views of one page share beside the session state: the time axis (zooming
+    one view zooms all) and any Bokeh object several views draw from (`shared`).
+
+    The session state holds parameters and results only; Bokeh objects belong to a page.
+    A dashboard makes one context per page and passes it to its views. A view built without
+    one uses ``ViewContext.for_state(state)``: one context per state, so that views sharing
+    a state in a notebook share their time axis too.
+
+    >>> ctx = ViewContext(duration=1.5)
+    >>> ctx.time_range.end
+    1.5
+    """
+
+    _by_state: ClassVar[WeakKeyDictionary] = WeakKeyDictionary()
+
+    def __init__(self, duration: float = 1.0):
+        end = float(duration) or 1.0
+        self.time_range = Range1d(0.0, end, bounds=(0.0, end), name="time_range")
+        self._shared: dict[str, Any] = {}
+
+    @classmethod
+    def for_state(cls, state: ScatState) -> ViewContext:
+        """The context of the views of ``state`` built without one (made on first use)."""
+        ctx = cls._by_state.get(state)
+        if ctx is None:
+            ctx = cls._by_state[state] = cls(state.duration)
+        return ctx
+
+    def shared(self, key: str, make: Callable[[], Any]) -> Any:
+        """The object shared under ``key`` by this context's views: ``make()`` the first
+        time."""
+        if key not in self._shared:
+            self._shared[key] = make()
+        return self._shared[key]
+
+    def reset_time_range(self, duration: float) -> None:
+        """Show ``[0, duration]`` seconds on the shared time axis (after a new signal)."""
+        rng = self.time_range
+        end = float(duration) or 1.0
+        if rng.end != end or rng.start != 0.0:
+            rng.update(bounds=None)
+            rng.update(start=0.0, end=end, bounds=(0.0, end))
+
+
 def shared_time_range(state: ScatState) -> Range1d:
-    """The time axis (seconds) shared by every view of a session: zooming one zooms all."""
-    rng = getattr(state, "_time_range", None)
-    if rng is None:
-        end = state.duration or 1.0
-        rng = Range1d(0.0, end, bounds=(0.0, end), name="time_range")
-        state._time_range = rng
-    return rng
-
-
-def update_time_range(state: ScatState) -> None:
-    """Reset the shared time axis to the signal's duration (after a new signal)."""
-    rng = shared_time_range(state)
-    end = state.duration or 1.0
-    if rng.end != end or rng.start != 0.0:
-        rng.update(bounds=None)
-        rng.update(start=0.0, end=end, bounds=(0.0, end))
+    """The time axis (seconds) of the views of ``state`` that share its default context
+    (`ViewContext.for_state`): zooming one zooms all."""
+    return ViewContext.for_state(state).time_range
 
 
 class BaseView(pn.viewable.Viewer):
@@ -173,6 +209,7 @@ class BaseView(pn.viewable.Viewer):
     sources' data in ``_update(result)``; ``__panel__`` returns the same layout every time.
     ``message`` holds what the view cannot show (e.g. "JTFS engine not available").
 
+    Views of one page share a `ViewContext` (``context=``; by default the state's own).
     Use alone in a notebook: ``ScalogramView.from_signal(x, sample_rate)``.
     """
 
@@ -180,11 +217,14 @@ class BaseView(pn.viewable.Viewer):
     message = param.String(default="", doc="Why the view shows nothing, if it does not.")
     title = "View"
 
-    def __init__(self, state: ScatState | None = None, x_range: Range1d | None = None, **params):
+    def __init__(self, state: ScatState | None = None, x_range: Range1d | None = None,
+                 context: ViewContext | None = None, **params):
         if state is None:
             state = ScatState()
         super().__init__(state=state, **params)
-        self._x_range = x_range if x_range is not None else shared_time_range(state)
+        #: The page's shared objects (`ViewContext`): the time axis, shared sources.
+        self.context = context if context is not None else ViewContext.for_state(state)
+        self._x_range = x_range if x_range is not None else self.context.time_range
         self._message_pane = pn.pane.Alert("", alert_type="warning", visible=False,
                                            sizing_mode="stretch_width", margin=(0, 5))
         self._build()

@@ -1,7 +1,11 @@
 """The dashboard: signal sources, controls and every view on one page, for ``panel serve``.
 
-`apps/dashboard.py` only calls ``Dashboard().servable()``; everything here is reachable from
-tests without a browser (``Dashboard().state``, ``.views``, ``.load_upload(bytes, name)``...).
+`apps/dashboard.py` only calls ``Dashboard.from_query(pn.state.session_args).servable()``;
+everything here is reachable from tests without a browser (``Dashboard().state``, ``.views``,
+``.controls``, ``.load_upload(bytes, name)``...). A `Dashboard` is a ``pn.viewable.Viewer``
+made of viewers: `SignalSources` and `Controls` (bound both ways to the session's `ScatState`)
+and the views, which share one `ViewContext` (time axis, shared sources) per page. The Panel and
+BokehJS workarounds it installs live in `scatviz.views._workarounds`.
 
 Live behaviour:
 
@@ -22,27 +26,34 @@ import os
 import sys
 import time
 from functools import partial
-from typing import ClassVar
 
-import numpy as np
 import panel as pn
 import param
 from panel.io import hold
 
-from engine import available_designs
 from scatviz import signals_io
-from scatviz.signals_io import LoadedSignal, SignalLoadError
-from scatviz.state import PRESETS, ScatState
+from scatviz.signals_io import LoadedSignal
+from scatviz.state import ScatState
+from scatviz.views._workarounds import (
+    ReleaseSlider,
+    ServedTemplate,
+    install_browser_fixes,
+    settle_text_panes,
+)
+from scatviz.views.base import ViewContext
+from scatviz.views.controls import Controls
 from scatviz.views.energies import EnergyView
 from scatviz.views.filterbank import FilterBankView
 from scatviz.views.jtfs2d import JTFS2DView
 from scatviz.views.jtfs_animation import JTFSAnimationView
+from scatviz.views.query import THEMES, parse_query
 from scatviz.views.scalogram import ScalogramView
 from scatviz.views.signal import SignalView
+from scatviz.views.sources import SignalSources, generators
 from scatviz.views.spin import SpinInspectorView
 
 __all__ = ["Dashboard", "DEFAULT_ASSET", "ReleaseSlider", "install_browser_fixes",
-           "settle_text_panes"]
+           "settle_text_panes"]      # (the last three re-exported from _workarounds)
 
 #: ``SCATVIZ_DEBUG=1``: print each publication's latency to stderr (the benchmark uses it).
 _DEBUG = bool(os.environ.get("SCATVIZ_DEBUG"))
@@ -59,11 +70,11 @@ DEFAULT_ASSET = "chirp_exp"
 BUSY_BADGE = ('<span style="font-size: 0.85em; padding: 2px 8px; border-radius: 8px; '
               'background: #d6604d; color: white; white-space: nowrap; '
               'visibility: {}">computing…</span>')
-T_OPTIONS = {"2^J (default)": 0, **{str(2**k): 2**k for k in range(2, 16)}}
-F_OPTIONS = {"1 (none)": 1, **{str(2**k): 2**k for k in range(1, 7)}, "2^J_fr (engine default)": 0}
-GEN_RATES = [8000, 16000, 22050, 44100]
-GEN_LENGTHS = [2048, 4096, 8192, 16384, 32768, 65536]
 
+
+#: The page's fonts: the system's own (no web font is fetched).
+SYSTEM_FONTS = ('system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, '
+                '"Noto Sans", "Liberation Sans", sans-serif')
 
 _gc_start = [0.0]
 
@@ -79,81 +90,6 @@ def _log_full_collections(phase: str, info: dict) -> None:
 
 if _DEBUG:
     gc.callbacks.append(_log_full_collections)
-
-
-#: Run in the page once the document is ready (see `install_browser_fixes`).
-SAME_CSS_FIX = """
-const dom = (typeof Bokeh !== "undefined" && Bokeh.require) ? Bokeh.require("core/dom") : null;
-const Sheet = dom ? dom.InlineStyleSheet : null;
-if (Sheet && typeof Sheet.prototype._update === "function" && !Sheet.prototype.__scatviz) {
-  const update = Sheet.prototype._update;
-  Sheet.prototype._update = function (css) {
-    if (this.el.textContent !== css) { update.call(this, css); }
-  };
-  Sheet.prototype.__scatviz = true;
-}
-"""
-
-
-def install_browser_fixes(doc) -> None:
-    """Make BokehJS skip rewriting a stylesheet with the text it already has.
-
-    On every paint each renderer of a figure (glyphs, axes, grids, title, annotations) writes
-    its position into a ``<style>`` element, the same text as before when nothing moved;
-    Chromium re-parses it and invalidates the figure's styles, and the renderer's next
-    colour read (``getComputedStyle``) waits for a style recalculation: ~17 of ~47 ms of
-    painting the dashboard's twelve figures per update (measured in the page). Skipping an
-    identical text changes nothing else. Installed on ``document_ready``; if BokehJS's
-    internals differ (another version), nothing is patched."""
-    from bokeh.models import CustomJS
-
-    doc.js_on_event("document_ready", CustomJS(code=SAME_CSS_FIX))
-
-
-def settle_text_panes(panes, doc) -> None:
-    """Give the models of text ``panes`` (Markdown, HTML) in ``doc`` the stylesheets their
-    updates will carry, once, after the page has loaded.
-
-    Panel builds such a pane's model with stylesheets of its own, and the first update of
-    its text sends the template's shared ones instead: a change of a property that holds
-    models, after which Bokeh walks the whole document's model graph again (~40 ms here).
-    The first slider change after the page loaded paid that for the status line and for
-    the spin inspector's verdict: ~80 ms more than the next ones. `Dashboard.servable`
-    runs this on the page's load (``pn.state.onload``) for the panes that change while the
-    page is used: one walk (``freeze``) and one small message. (Run before the document is
-    sent, it left the page blank: BokehJS no longer found the template's roots; run on
-    every text pane of the page, it delayed the first complete render by 1-4 s.)"""
-    with doc.models.freeze():
-        for pane in panes:
-            pane.param.trigger("object")
-
-
-class ReleaseSlider(pn.widgets.IntSlider):
-    """An `IntSlider` whose release (``value_throttled``) reaches the server at once.
-
-    Panel delays every browser-to-server property change by 50 ms (``_debounce``) to merge
-    bursts; a release is one event, already throttled by the browser, so that delay is pure
-    latency between releasing the handle and the transform starting. ``value`` (sent while
-    dragging, and just before each release) is listed too: the browser sends ``value`` and
-    then ``value_throttled`` in two messages 0.5 ms apart, and a ``value`` left waiting out
-    its delay would hold back the release that joins it.
-
-    The server reads the second message only once it has processed the first. Panel counts
-    every processed event in ``pn.state.busy`` (for its template's indicator, which this app
-    replaces by its own badge), and each count edits every parameter of ``pn.state``: 3-7 ms
-    per event, measured with server time stamps. Slider events skip that count
-    (``_busy__ignore``), and the transform starts ~6 ms sooner after a release."""
-
-    _priority_changes: ClassVar[list[str]] = ["value", "value_throttled"]
-    _busy__ignore: ClassVar[list[str]] = ["value", "value_throttled"]
-
-
-def _generators() -> dict:
-    try:
-        from engine.signals import SIGNALS
-    except ImportError:  # the toolkit's generators are optional until they land
-        return {}
-    return SIGNALS
 
 
 def _report_panel(state: ScatState):
@@ -182,15 +118,22 @@ def _report_panel(state: ScatState):
     return pn.Column(button, body, sizing_mode="stretch_width")
 
 
-class Dashboard(param.Parameterized):
-    """One session of the dashboard.
+class Dashboard(pn.viewable.Viewer):
+    """One session of the dashboard: ``Dashboard().servable()`` serves its page,
+    ``pn.panel(Dashboard())`` (its ``__panel__``) shows the same controls and views in a
+    notebook.
 
-    >>> dash = Dashboard()                     # doctest: +SKIP
-    >>> dash.state.J = 7; dash.state.refresh() # doctest: +SKIP
+    >>> dash = Dashboard(live=False)             # doctest: +SKIP
+    >>> dash.state.J = 7                         # doctest: +SKIP
+    >>> dash.controls.widgets["J"].value         # doctest: +SKIP
+    7
     """
 
     status = param.String(default="")
     generation = param.Integer(default=0, doc="Number of published results (for tests).")
+    theme = param.Selector(default=THEMES[0], objects=list(THEMES), doc="Panel's theme.")
+    notes = param.List(default=[], item_type=str,
+                       doc="Why URL arguments were replaced or ignored (shown on the page).")
 
     def __init__(self, asset: str = DEFAULT_ASSET, live: bool = True,
                  generator: tuple[str, int, float] | None = None,
@@ -201,14 +144,14 @@ class Dashboard(param.Parameterized):
         if settings:
             self.state.param.update(**settings)
         sig = None
-        if generator is not None and generator[0] in _generators():
-            name, N, sr = generator
-            x = np.asarray(_generators()[name](int(N), float(sr)), dtype=np.float32)
-            sig = LoadedSignal(x, float(sr), f"{name} (generated)", {"source": "engine.signals"})
-        self._asset = None
-        if sig is None:
+        if generator is not None and generator[0] in generators():
+            self._asset = None
+            self.sources = SignalSources(self.state, generator=generator)
+            sig = self.sources.generated()
+        else:
             self._asset = (asset if asset in signals_io.list_assets()
                            else next(iter(signals_io.list_assets())))
+            self.sources = SignalSources(self.state, asset=self._asset)
             sig = signals_io.load_asset(self._asset)
         self.state.set_signal(sig)
         self.state.refresh()
@@ -216,23 +159,25 @@ class Dashboard(param.Parameterized):
         #: Seconds from a parameter change to each published result (server side), for
         #: the benchmark: ``(stage, seconds)`` with stage "base" or "all".
         self.latencies: list[tuple[str, float]] = []
+        self.context = ViewContext.for_state(self.state)
         self._build_views()
         self._build_controls()
         self.state.param.watch(self._on_input, list(ScatState._inputs))
         self.state.param.watch(self._on_result, "result")
         self._on_result()
+        self._layout = None
 
     # ---- views -----------------------------------------------------------------------------
 
     def _build_views(self) -> None:
-        st = self.state
-        self.signal_view = SignalView(st)
-        self.scalogram_view = ScalogramView(st)
-        self.filterbank_view = FilterBankView(st)
-        self.energy_view = EnergyView(st)
-        self.jtfs2d_view = JTFS2DView(st)
-        self.jtfs_anim_view = JTFSAnimationView(st)
-        self.spin_view = SpinInspectorView(st)
+        st, ctx = self.state, self.context
+        self.signal_view = SignalView(st, context=ctx)
+        self.scalogram_view = ScalogramView(st, context=ctx)
+        self.filterbank_view = FilterBankView(st, context=ctx)
+        self.energy_view = EnergyView(st, context=ctx)
+        self.jtfs2d_view = JTFS2DView(st, context=ctx)
+        self.jtfs_anim_view = JTFSAnimationView(st, context=ctx)
+        self.spin_view = SpinInspectorView(st, context=ctx)
         self.views = {"signal": self.signal_view, "scalogram": self.scalogram_view,
                       "filterbank": self.filterbank_view, "energies": self.energy_view,
                       "jtfs2d": self.jtfs2d_view, "jtfs_animation": self.jtfs_anim_view,
@@ -243,58 +188,22 @@ class Dashboard(param.Parameterized):
 
     def _build_controls(self) -> None:
         st = self.state
-        assets = signals_io.list_assets()
-        self.asset_select = pn.widgets.Select(label="Bundled signal", options={
-            v: k for k, v in assets.items()}, value=self._asset)
-        self.asset_select.param.watch(self._on_asset, "value")
+        self.controls = Controls(st)
+        w = self.controls.widgets
+        # the widgets by their former names (tests, benchmarks)
+        self.w_J, self.w_Q1, self.w_Q2, self.w_T = w["J"], w["Q1"], w["Q2"], w["T"]
+        self.w_Jfr, self.w_Qfr, self.w_F = w["J_fr"], w["Q_fr"], w["F"]
+        self.w_design, self.w_db, self.w_preset = w["design"], w["db_range"], self.controls.preset
+        src = self.sources
+        self.asset_select, self.upload, self.upload_msg = (src.asset_select, src.upload,
+                                                           src.upload_msg)
+        self.gen_kind, self.gen_N, self.gen_sr = src.gen_kind, src.gen_N, src.gen_sr
+        self.policy = src.policy
 
-        gens = _generators()
-        self.gen_kind = pn.widgets.Select(label="Generator", options=sorted(gens),
-                                          value="exponential_chirp" if "exponential_chirp"
-                                          in gens else None, disabled=not gens)
-        self.gen_N = pn.widgets.Select(label="Length N (samples)", options=GEN_LENGTHS,
-                                       value=8192)
-        self.gen_sr = pn.widgets.Select(label="Sample rate (Hz)", options=GEN_RATES, value=8000)
-        self.gen_button = pn.widgets.Button(label="Generate", button_type="primary",
-                                            disabled=not gens)
-        self.gen_button.on_click(self._on_generate)
-
-        self.upload = pn.widgets.FileInput(accept=".wav,.flac,.ogg,audio/*", multiple=False,
-                                           label="Upload audio")
-        self.upload.param.watch(self._on_upload, "value")
-        self.upload_msg = pn.pane.Alert("", alert_type="danger", visible=False,
-                                        name="upload_error", sizing_mode="stretch_width")
-        self.policy = pn.pane.Markdown(f"<small>{signals_io.upload_policy()}</small>",
-                                       margin=(0, 10), name="upload_policy")
-
-        def slider(name, pname, start, end):
-            w = ReleaseSlider(label=name, start=start, end=end, value=getattr(st, pname),
-                                     step=1, sizing_mode="stretch_width")
-            w.param.watch(lambda e: setattr(st, pname, e.new), "value_throttled")
-            st.param.watch(lambda e: setattr(w, "value", e.new), pname)
-            return w
-
-        self.w_J = slider("J (octaves)", "J", 1, 14)
-        self.w_Q1 = slider("Q1 (wavelets/octave, order 1)", "Q1", 1, 24)
-        self.w_Q2 = slider("Q2 (order 2)", "Q2", 1, 4)
-        self.w_T = pn.widgets.DiscreteSlider(label="T (averaging, samples)", options=T_OPTIONS,
-                                             value=0, sizing_mode="stretch_width")
-        self.w_T.param.watch(lambda e: setattr(st, "T", e.new), "value_throttled")
-        self.w_Jfr = slider("J_fr (JTFS octaves)", "J_fr", 1, 7)
-        self.w_Qfr = slider("Q_fr (JTFS wavelets/octave)", "Q_fr", 1, 4)
-        self.w_F = pn.widgets.DiscreteSlider(label="F (JTFS freq. averaging)", options=F_OPTIONS,
-                                             value=st.F, sizing_mode="stretch_width")
-        self.w_F.param.watch(lambda e: setattr(st, "F", e.new), "value_throttled")
-        self.w_design = pn.widgets.Select(label="Filter bank design", options=list(
-            st.param.design.objects), value=st.design)
-        self.w_design.param.watch(lambda e: setattr(st, "design", e.new), "value")
-        self.w_db = pn.widgets.FloatSlider(label="dB range", start=10, end=140, step=5,
-                                           value=st.db_range, sizing_mode="stretch_width")
-        self.w_db.param.watch(lambda e: setattr(st, "db_range", e.new), "value_throttled")
-        self.w_preset = pn.widgets.Select(label="Teaching preset", options=list(PRESETS))
-        self.w_preset.param.watch(self._on_preset, "value")
-
-        self.error_msg = pn.pane.Alert("", alert_type="danger", visible=False,
+        self.url_notes = pn.pane.Alert("\n".join(f"- {n}" for n in self.notes),
+                                       alert_type="warning", visible=bool(self.notes),
+                                       name="url_notes", sizing_mode="stretch_width")
+        self.error_msg = pn.pane.Alert(st.error, alert_type="danger", visible=bool(st.error),
                                        name="engine_error", sizing_mode="stretch_width")
         st.param.watch(self._on_error, "error")
         self.busy = pn.pane.HTML(BUSY_BADGE.format("hidden"), name="busy", margin=(5, 10))
@@ -304,16 +213,10 @@ class Dashboard(param.Parameterized):
 
     def sidebar(self):
         return [
-            pn.pane.Markdown("### Signal"),
-            self.asset_select,
-            pn.Card(self.gen_kind, self.gen_N, self.gen_sr, self.gen_button,
-                    title="Generator", collapsed=True, sizing_mode="stretch_width"),
-            self.upload, self.policy, self.upload_msg,
+            self.url_notes,
+            self.sources,
             pn.pane.Markdown("### Transform"),
-            self.w_preset,
-            self.w_J, self.w_Q1, self.w_Q2, self.w_T,
-            self.w_Jfr, self.w_Qfr, self.w_F,
-            self.w_design, self.w_db,
+            self.controls,
             self.error_msg,
             pn.Column(self.busy, self.status_pane, sizing_mode="stretch_width"),
         ]
@@ -327,49 +230,12 @@ class Dashboard(param.Parameterized):
     def set_signal(self, sig: LoadedSignal) -> None:
         self.state.set_signal(sig)
 
-    def _on_asset(self, event) -> None:
-        if not event.new:
-            return
-        try:
-            self.set_signal(signals_io.load_asset(event.new))
-        except SignalLoadError as exc:
-            self._show_upload_error(str(exc))
-
     def _on_generate(self, event=None) -> None:
-        gens = _generators()
-        name = self.gen_kind.value
-        try:
-            x = np.asarray(gens[name](int(self.gen_N.value), float(self.gen_sr.value)),
-                           dtype=np.float32)
-        except (ValueError, TypeError, KeyError) as exc:
-            self._show_upload_error(f"Generator {name}: {exc}")
-            return
-        self.set_signal(LoadedSignal(x, float(self.gen_sr.value), f"{name} (generated)",
-                                     {"source": "engine.signals"}))
+        self.sources.generate(event)
 
     def load_upload(self, data: bytes, filename: str) -> bool:
         """Use an uploaded file; on failure show why beside the upload control."""
-        try:
-            sig = signals_io.load_upload(data, filename)
-        except SignalLoadError as exc:
-            self._show_upload_error(str(exc))
-            return False
-        self.upload_msg.visible = False
-        self.upload_msg.object = ""
-        self.set_signal(sig)
-        return True
-
-    def _show_upload_error(self, msg: str) -> None:
-        self.upload_msg.object = msg
-        self.upload_msg.visible = True
-
-    def _on_upload(self, event) -> None:
-        if event.new is None:
-            return
-        self.load_upload(event.new, self.upload.filename or "upload")
-
-    def _on_preset(self, event) -> None:
-        self.state.param.update(**PRESETS[event.new])
+        return self.sources.load_upload(data, filename)
 
     def _on_input(self, *events) -> None:
         self._t_change = time.perf_counter()
@@ -388,35 +254,19 @@ class Dashboard(param.Parameterized):
             self._running = False
 
     @classmethod
-    def from_query(cls, args: dict | None = None) -> Dashboard:
+    def from_query(cls, args: dict | None = None, **params) -> Dashboard:
         """A dashboard configured by URL query arguments (``pn.state.session_args``):
-        ``?asset=vibrato``, ``?gen=exponential_chirp&N=65536&sr=22050``, and any of
-        ``J, Q1, Q2, T, J_fr, Q_fr, F, design``. Unknown or invalid values are ignored."""
-        args = args or {}
-
-        def get(key):
-            v = args.get(key)
-            if isinstance(v, list):
-                v = v[0] if v else None
-            return v.decode() if isinstance(v, bytes) else v
-
-        settings = {}
-        for key in ("J", "Q1", "Q2", "T", "J_fr", "Q_fr", "F"):
-            v = get(key)
-            if v is not None and str(v).isdigit():
-                settings[key] = int(v)
-        if get("design") in available_designs():
-            settings["design"] = get("design")
-        gen = None
-        if get("gen"):
-            try:
-                gen = (get("gen"), int(get("N") or 8192), float(get("sr") or 8000))
-            except ValueError:
-                gen = None
+        ``?asset=vibrato``, ``?gen=exponential_chirp&N=65536&sr=22050``, ``?theme=dark`` and
+        any of ``J, Q1, Q2, T, J_fr, Q_fr, F, design``. Each value is validated like the
+        widget's (`scatviz.views.query.parse_query`): one a widget cannot take is replaced
+        by the nearest one it can, or the default, with a note on the page."""
+        q = parse_query(args, generators())
         try:
-            return cls(asset=get("asset") or DEFAULT_ASSET, generator=gen, settings=settings)
-        except (ValueError, TypeError):
-            return cls()
+            return cls(asset=q.asset or DEFAULT_ASSET, generator=q.generator,
+                       settings=q.settings, theme=q.theme, notes=q.notes, **params)
+        except (ValueError, TypeError) as exc:
+            note = f"URL arguments not used ({type(exc).__name__}: {exc})."
+            return cls(theme=q.theme, notes=[*q.notes, note], **params)
 
     def _on_result(self, *events) -> None:
         res = self.state.result
@@ -462,13 +312,26 @@ class Dashboard(param.Parameterized):
         return cards
 
     def template(self):
-        return pn.template.FastListTemplate(
+        """The served page: a FAST list template with the controls in its sidebar; system
+        fonts (no web font: the page requests nothing from the internet)."""
+        return ServedTemplate(
             title="scatviz: wavelet scattering & JTFS", sidebar=self.sidebar(),
-            main=self.main(), sidebar_width=340, accent="#d6604d",
+            main=self.main(), sidebar_width=340, accent="#d6604d", theme=self.theme,
+            font=SYSTEM_FONTS, font_url="",
             header_background="#2b2d42", busy_indicator=None)   # see BUSY_BADGE
 
-    def servable(self):
-        tmpl = self.template().servable()
+    def __panel__(self):
+        """The controls beside the views, for a notebook (the server serves `template`)."""
+        if self._layout is None:
+            self._layout = pn.Row(pn.Column(*self.sidebar(), width=340),
+                                  pn.Column(*self.main(), sizing_mode="stretch_width"),
+                                  sizing_mode="stretch_width")
+        return self._layout
+
+    def servable(self, title: str | None = None, **kwargs):
+        """Serve the page (`template`) in the current document, with the workarounds
+        (`settle_text_panes` on load, `install_browser_fixes`)."""
+        tmpl = self.template().servable(title, **kwargs)
         if pn.state.curdoc is not None:
             live_text = [self.status_pane, self.busy, self.spin_view.verdict,
                          self.jtfs2d_view.time_label, self.jtfs_anim_view.time_label]

@@ -29,7 +29,7 @@ from bokeh.plotting import figure
 
 from scatviz.analysis import energy_over_time
 from scatviz.theme import SEQUENTIAL, steady_tick_labels, style_figure
-from scatviz.views.base import JTFSView, set_fixed_ticks, set_range
+from scatviz.views.base import JTFSView, ViewContext, set_fixed_ticks, set_range
 from scatviz.views.image import ServerImage
 
 __all__ = ["JTFS2DView", "Mosaic", "jtfs_layout", "jtfs_mosaic", "mosaic_labels",
@@ -147,15 +147,12 @@ return (i >= 0 && i < a.length) ? a[i] : '';
 """
 
 
-def mosaic_labels(state) -> tuple[ColumnDataSource, ColumnDataSource]:
-    """The hover labels (per image row, per column) of a session's mosaics, shared by the
-    JTFS 2D view and the animation: both draw the same layout, and its ~300 row labels
-    (~25 kB of the update message) are sent once."""
-    labels = getattr(state, "_mosaic_labels", None)
-    if labels is None:
-        labels = (ColumnDataSource(data=dict(rows=[])), ColumnDataSource(data=dict(cols=[])))
-        state._mosaic_labels = labels
-    return labels
+def mosaic_labels(context: ViewContext) -> tuple[ColumnDataSource, ColumnDataSource]:
+    """The hover labels (per image row, per column) of a page's mosaics (in its
+    `ViewContext`), shared by the JTFS 2D view and the animation: both draw the same layout,
+    and its ~300 row labels (~25 kB of the update message) are sent once."""
+    return context.shared("mosaic_labels", lambda: (ColumnDataSource(data=dict(rows=[])),
+                                                    ColumnDataSource(data=dict(cols=[]))))
 
 
 def make_mosaic_figure(name: str, title: str, labels, height: int = 420):
@@ -217,7 +214,7 @@ class JTFS2DView(JTFSView):
     def _build(self) -> None:
         self.figure, self.image, self.labels, self.mid = make_mosaic_figure(
             "jtfs2d", "JTFS at one instant: spin up (top) / spin down (bottom)",
-            mosaic_labels(self.state))
+            mosaic_labels(self.context))
         self.source, self.mapper = self.image.source, self.image.mapper
         self._top = 1.0
         self.frame_slider = pn.widgets.IntSlider(label="time frame", start=0, end=1, value=0,

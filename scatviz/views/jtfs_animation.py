@@ -128,7 +128,7 @@ class JTFSAnimationView(JTFSView):
 
     def _build(self) -> None:
         self.figure, self.image, self.labels, self.mid = make_mosaic_figure(
-            "jtfs_anim", "JTFS over time (player)", mosaic_labels(self.state))
+            "jtfs_anim", "JTFS over time (player)", mosaic_labels(self.context))
         self.source, self.mapper = self.image.source, self.image.mapper
         self._top = 1.0
         self.player = pn.widgets.Player(label="JTFS player", start=0, end=1, value=0,

@@ -13,7 +13,7 @@ from bokeh.models import ColumnDataSource, Range1d, Span
 from bokeh.plotting import figure
 
 from scatviz.theme import CATEGORICAL, style_figure
-from scatviz.views.base import BaseView, fit_range, update_time_range
+from scatviz.views.base import BaseView, fit_range
 
 __all__ = ["SignalView", "waveform_envelope"]
 
@@ -82,7 +82,7 @@ class SignalView(BaseView):
         fit_range(self.figure.y_range, [y])
         if key != self._audio_key:
             self._audio_key = key
-            update_time_range(self.state)
+            self.context.reset_time_range(self.state.duration)
             self.audio.param.update(object=_audio_int16(res.x), sample_rate=int(res.sample_rate))
         N = len(res.x)
         self.info.object = (f"**{res.name}** · {N} samples · sample rate "

@@ -155,3 +155,55 @@ def test_jtfs_player_advances_frames(loaded: Page):
     second = label.inner_text()
     expect(label).not_to_have_text(second, timeout=15_000)     # and keeps going
     page.locator("button.pause").first.click()
+
+
+def _slider_title(page: Page, label: str) -> str:
+    titles = page.locator(".bk-slider-title")
+    for i in range(titles.count()):
+        text = titles.nth(i).inner_text()
+        if text.startswith(label):
+            return text
+    raise AssertionError(f"no slider {label!r}")
+
+
+def test_page_requests_nothing_from_the_internet(page: Page, dashboard_url):
+    """Every request the page makes (documents, scripts, styles, fonts, websocket) goes to
+    the dashboard's own server: no web font, no CDN."""
+    from urllib.parse import urlsplit
+
+    requests = []
+    page.on("request", lambda req: requests.append(req.url))
+    page.on("websocket", lambda ws: requests.append(ws.url))
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.goto(dashboard_url)
+    expect(page.get_by_text(re.compile(r"#1 · .* computed in"))).to_be_visible(timeout=60_000)
+    page.wait_for_timeout(500)
+    network = [u for u in requests if urlsplit(u).scheme not in ("data", "blob")]
+    assert len(network) > 5
+    outside = [u for u in network if urlsplit(u).hostname != "127.0.0.1"]
+    assert outside == []
+
+
+def test_url_settings_show_in_the_controls(page: Page, dashboard_url):
+    """``?T=64&Q1=32``: the T and Q1 sliders show the values computed (Q1 up to the state's
+    bound 32)."""
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.goto(dashboard_url + "?T=64&Q1=32")
+    expect(page.get_by_text(re.compile(r"#1 · .*Q1=32 .* computed in"))).to_be_visible(
+        timeout=60_000)
+    expect(page.get_by_text(re.compile(r"T \(averaging, samples\): 64$"))).to_be_visible()
+    assert _slider_title(page, "Q1").endswith("32")
+
+
+def test_bad_url_arguments_give_the_defaults_with_a_note(page: Page, dashboard_url):
+    """``?theme=bogus&J=99``: the page renders in the default theme, J at its largest
+    allowed value, and notes say what was replaced (Panel's template raised on the theme
+    and the page stayed blank)."""
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.goto(dashboard_url + "?theme=bogus&J=99&asset=vibrato")
+    expect(page.get_by_text(re.compile(r"theme='bogus' is not a theme"))).to_be_visible(
+        timeout=60_000)
+    expect(page.get_by_text(re.compile(r"J=99 is outside 1\.\.16: using J=16"))
+           ).to_be_visible()
+    expect(page.locator("canvas").first).to_be_visible(timeout=30_000)
+    assert _slider_title(page, "J (octaves)").endswith("16")

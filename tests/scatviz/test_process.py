@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -57,3 +58,31 @@ def test_retain_freed_memory_serves_large_blocks_from_the_heap():
         return out.stdout.split()[-1] == "1"
     assert in_heap("on")
     assert not in_heap("off")
+
+
+SETUP_PROBE = """
+import gc, os, runpy
+os.environ.pop("OMP_WAIT_POLICY", None)
+settings = runpy.run_path("scatviz/serve_setup.py")["SETTINGS"]
+print(settings["freeze_startup_objects"], gc.get_freeze_count() > 10_000,
+      os.environ.get("OMP_WAIT_POLICY"))
+from scatviz.process import apply_server_settings
+print(apply_server_settings())
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_server_settings_applied_once_by_the_setup_script_not_the_app():
+    """``panel serve --setup scatviz/serve_setup.py`` applies the process-wide settings once,
+    with the dashboard's libraries imported (so that they are what is frozen); a second call
+    applies nothing, and the app script (run per session) applies none."""
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", SETUP_PROBE], capture_output=True, text=True,
+                         check=True, cwd=ROOT, env=env).stdout.splitlines()
+    assert out[-2] == "True True PASSIVE"
+    assert out[-1] == "{'retain_freed_memory': False, 'freeze_startup_objects': False}"
+    app = (ROOT / "apps" / "dashboard.py").read_text()
+    assert "scatviz.process" not in app and "OMP_WAIT_POLICY" not in app
+    for launcher in ("scripts/serve.sh", "tests/conftest.py"):
+        assert "scatviz/serve_setup.py" in (ROOT / launcher).read_text().replace(
+            '"scatviz" / "serve_setup.py"', "scatviz/serve_setup.py"), launcher
