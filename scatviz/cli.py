@@ -66,8 +66,9 @@ def cmd_serve(args) -> int:
               f"repository installed with `pip install -e .`, or set SCATVIZ_APP=/path/to/"
               f"apps/dashboard.py.", file=sys.stderr)
         return 2
-    cmd = [sys.executable, "-m", "panel", "serve", str(app), "--address", args.address,
-           "--port", str(args.port)]
+    setup = Path(__file__).resolve().parent / "serve_setup.py"   # process settings, once
+    cmd = [sys.executable, "-m", "panel", "serve", str(app), "--setup", str(setup),
+           "--address", args.address, "--port", str(args.port)]
     if args.address not in ("127.0.0.1", "localhost"):
         cmd += ["--allow-websocket-origin", f"{args.address}:{args.port}"]
     if args.show:
