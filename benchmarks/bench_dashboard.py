@@ -93,8 +93,10 @@ def start_server(port: int, root: Path = ROOT):
                SCATVIZ_DEBUG="1" if os.environ.get("BENCH_SERVER_LOG") else "")
     log = open(os.environ["BENCH_SERVER_LOG"], "w") if os.environ.get("BENCH_SERVER_LOG") \
         else subprocess.DEVNULL
-    cmd = [sys.executable, "-m", "panel", "serve", "apps/dashboard.py",
-           "--setup", "scatviz/serve_setup.py", "--address",
+    # The server's process-wide settings, once at start-up (older checkouts: the app applied them)
+    setup = ["--setup", "scatviz/serve_setup.py"] if (root / "scatviz/serve_setup.py").exists() \
+        else []
+    cmd = [sys.executable, "-m", "panel", "serve", "apps/dashboard.py", *setup, "--address",
            "127.0.0.1", "--port", str(port), "--allow-websocket-origin", f"127.0.0.1:{port}",
            "--liveness"]
     t0 = time.perf_counter()
