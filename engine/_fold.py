@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from engine._sparse import Sparse
+
 #: Blocks whose largest filter value is below this fraction of the filter's peak are skipped.
 #: Gaussian tails fall from 1e-12 to below 1e-20 within a few bins of any block edge, so this
 #: changes results by far less than float64 rounding, let alone float32.
@@ -48,15 +50,19 @@ class FoldPlan:
     ranges: tuple[tuple[int, int], ...]
 
 
-def fold_plan(filters: list[np.ndarray], m_out: int, half: bool,
+def fold_plan(filters: list, m_out: int, half: bool,
               threshold: float = BLOCK_THRESHOLD) -> FoldPlan:
     """Plan filtering a real signal's spectrum by each of ``filters`` (real responses, one
-    length ``m_in``) and periodising the products to ``m_out`` bins.
+    length ``m_in``: arrays ``(m_in,)`` or `engine._sparse.Sparse`) and periodising the
+    products to ``m_out`` bins.
 
     ``half=True`` plans the bins ``0 .. m_out // 2`` only (a real output, read back with
     ``irfft``); ``half=False`` all ``m_out`` bins (a complex output, read with ``ifft``).
-    Works filter by filter on views (no full-size temporaries: filters can be long).
+    Works filter by filter on views (no full-size temporaries: filters can be long); sparse
+    filters cost their support only, and give the plan of their dense responses.
     """
+    if isinstance(filters[0], Sparse):
+        return _sparse_fold_plan(filters, m_out, half, threshold)
     m_in = len(filters[0])
     r = m_in // m_out
     cols = m_out // 2 + 1 if half else m_out
@@ -82,6 +88,48 @@ def fold_plan(filters: list[np.ndarray], m_out: int, half: bool,
             weights[f, b, :c1 - c0, 0] = v[q, c0:c1] / r
         weights[:, b, :c1 - c0, 1] = -weights[:, b, :c1 - c0, 0] if mirrored \
             else weights[:, b, :c1 - c0, 0]
+    return FoldPlan(m_in, m_out, cols, tuple(specs), weights, tuple(ranges))
+
+
+def _sparse_fold_plan(filters: list[Sparse], m_out: int, half: bool, threshold: float
+                      ) -> FoldPlan:
+    """`fold_plan` of sparse filters: the same blocks, ranges and weights as for their
+    dense responses."""
+    m_in = filters[0].N
+    r = m_in // m_out
+    cols = m_out // 2 + 1 if half else m_out
+    lo = np.full(r, cols)
+    hi = np.zeros(r, dtype=np.int64)
+    parts = []
+    for f in filters:
+        q, c = np.divmod(f.idx, m_out)
+        inside = c < cols
+        q, c, v = q[inside], c[inside], f.val[inside]
+        parts.append((q, c, v))
+        floor = threshold * f.peak
+        big = (v > floor) | (v < -floor)
+        np.minimum.at(lo, q[big], c[big])
+        np.maximum.at(hi, q[big], c[big] + 1)
+    kept = np.flatnonzero(hi > 0)
+    specs, ranges = [], []
+    for q in kept.tolist():
+        if r == 1:
+            start, mirrored = (0 if half else -1), False
+        else:
+            mirrored = q * m_out >= m_in // 2
+            start = m_in - q * m_out if mirrored else q * m_out
+        specs.append((start, mirrored))
+        ranges.append((int(lo[q]), int(hi[q])))
+    width = max(c1 - c0 for c0, c1 in ranges)
+    weights = np.zeros((len(filters), len(kept), width, 2))
+    block_of = np.full(r, -1)
+    block_of[kept] = np.arange(len(kept))
+    for i, (q, c, v) in enumerate(parts):
+        b = block_of[q]
+        ok = (b >= 0) & (c >= lo[q]) & (c < hi[q])
+        weights[i, b[ok], (c - lo[q])[ok], 0] = v[ok] / r
+    mirrored = np.array([m for _, m in specs])
+    weights[..., 1] = np.where(mirrored[None, :, None], -weights[..., 0], weights[..., 0])
     return FoldPlan(m_in, m_out, cols, tuple(specs), weights, tuple(ranges))
 
 

@@ -6,7 +6,8 @@ A design is an object kept in the static registry of `engine.filterbank` (``"kym
 its name:
 
 * **time filters** (`Design.time_filters`): the low-pass and the two wavelet families on the
-  padded time axis, which `engine.filterbank.build_filterbank` turns into a `FilterBank`;
+  padded time axis; `Design.compact_time_filters` gives them on their support only, and
+  `engine.filterbank.build_filterbank` turns those into a `FilterBank`;
 * **a low-pass of a given support** (`Design.lowpass`): JTFS sizes its time padding with it;
 * **frequential filters** (`Design.frequential_filters`, `Design.frequential_lowpass`): the
   wavelets and low-pass along ``n1`` of JTFS (`engine.jtfs`).
@@ -18,6 +19,8 @@ cycles per sample, or per ``n1`` bin along the frequential axis).
 from __future__ import annotations
 
 import numpy as np
+
+from engine._sparse import Sparse
 
 __all__ = ["Design", "TimeFamily"]
 
@@ -49,6 +52,18 @@ class Design:
         second-order families (`TimeFamily`, ``Q[0]`` and ``Q[1]`` wavelets per octave over
         ``J`` octaves)."""
         raise NotImplementedError(f"design {self.name!r} does not define time_filters")
+
+    def compact_time_filters(self, N: int, J: int, Q: tuple[int, int], T: int):
+        """`time_filters` with every response a `engine._sparse.Sparse` (its support only).
+
+        `engine.filterbank.build_filterbank` uses this. The default builds the full
+        responses with `time_filters` and keeps their significant bins: override it to build
+        long banks in memory proportional to their support (the built-in designs do)."""
+        (sigma_low, phi), fam1, fam2 = self.time_filters(N, J, Q, T)
+
+        def fam(family):
+            return [(xi, sigma, j, Sparse.from_dense(h)) for xi, sigma, j, h in family]
+        return (sigma_low, Sparse.from_dense(phi)), fam(fam1), fam(fam2)
 
     def lowpass(self, N: int, T: float) -> np.ndarray:
         """The design's low-pass of support ``T`` (samples or bins) on an ``N``-point grid,

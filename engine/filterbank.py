@@ -8,24 +8,26 @@ frequency ``xi``, bandwidth ``sigma`` and the dyadic subsampling ``j`` it tolera
 A design (`engine.design.Design`) gives the filters; the registry here maps the names that
 ``filterbank=`` accepts to designs: ``"kymatio"`` (`engine.morlet`, Kymatio's Morlets) and
 ``"tight"`` (`engine.tight`), plus any added with `register_design`. `build_filterbank` adds
-the lower-resolution levels. Lower resolutions ("levels") of a filter are its frequency
-response periodised by *sum*, so that subsampled paths keep the energy scaling of Kymatio main
-(its PR 1005).
+the lower-resolution levels. Every filter is kept on its support (`engine._sparse.Sparse`);
+full-length responses are built on request. Lower resolutions ("levels") of a filter are its
+frequency response periodised by *sum*, so that subsampled paths keep the energy scaling of
+Kymatio main (its PR 1005).
 
-Everything here is cached by its parameters: building a bank twice costs nothing. The Kymatio
-design's building blocks (`gauss_1d`, `morlets_1d`, `kymatio_frequencies`, ...) live in
+Banks are cached by their parameters (bounded in bytes): building a bank twice costs nothing.
+The Kymatio design's building blocks (`gauss_1d`, `morlets_1d`, `kymatio_frequencies`, ...) live in
 `engine.morlet` and are re-exported here.
 """
 
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
 
 import numpy as np
 
+from engine._sparse import Sparse
 from engine.design import Design
 from engine.morlet import (
     ALPHA,
@@ -48,7 +50,7 @@ from engine.morlet import (
 from engine.tight import TightDesign
 
 __all__ = [
-    "Filter", "FilterBank", "Design", "build_filterbank", "register_design",
+    "Filter", "FilterBank", "Design", "Sparse", "build_filterbank", "register_design",
     "available_designs", "get_design",
     # re-exported from engine.morlet
     "ALPHA", "R_PSI", "SIGMA0", "gauss_1d", "half_magnitude_l1", "half_time_magnitudes",
@@ -59,7 +61,7 @@ __all__ = [
 
 @dataclass(frozen=True, eq=False)
 class Filter:
-    """One filter of a bank.
+    """One filter of a bank, kept on its support.
 
     Attributes
     ----------
@@ -69,20 +71,31 @@ class Filter:
         Frequency width (standard deviation of the Gaussian) in cycles per sample.
     j : int
         log2 of the largest subsampling after filtering that does not alias.
-    levels : tuple of np.ndarray
-        ``levels[k]`` is the frequency response at resolution ``N / 2**k`` (float64, real:
-        every filter here is zero-phase).
+    compact : tuple of Sparse
+        ``compact[k]``: the frequency response at resolution ``N / 2**k`` on its support
+        (`engine._sparse.Sparse`: float64, real, every filter here is zero-phase).
     """
 
     xi: float
     sigma: float
     j: int
-    levels: tuple[np.ndarray, ...] = field(repr=False)
+    compact: tuple[Sparse, ...] = field(repr=False)
+
+    @property
+    def levels(self) -> tuple[np.ndarray, ...]:
+        """``levels[k]``: the full response at resolution ``N / 2**k``, shape
+        ``(N / 2**k,)``, float64; built on each access (not kept)."""
+        return tuple(c.dense() for c in self.compact)
 
     @property
     def response(self) -> np.ndarray:
-        """Frequency response at full resolution, shape ``(N,)``."""
-        return self.levels[0]
+        """Frequency response at full resolution, shape ``(N,)``; built on each access."""
+        return self.compact[0].dense()
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the compact levels."""
+        return sum(c.nbytes for c in self.compact)
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,33 +113,25 @@ class FilterBank:
 
     def as_arrays(self) -> dict[str, np.ndarray]:
         """Full-resolution responses: ``{"phi": (N,), "psi1": (n1, N), "psi2": (n2, N)}``,
-        read-only (the bank is cached and shared)."""
-        return {"phi": self.phi.response, "psi1": self._psi1_rows, "psi2": self._psi2_rows}
+        float64, read-only, built on each call (``n_filters x N`` values: for plots and
+        checks, not for long ``N``)."""
+        out = {"phi": self.phi.response, "psi1": _family_rows(self.psi1, self.N),
+               "psi2": _family_rows(self.psi2, self.N)}
+        for a in out.values():
+            a.flags.writeable = False
+        return out
 
-    @cached_property
-    def _psi1_rows(self) -> np.ndarray:
-        return _family_rows(self.psi1, self.N)
-
-    @cached_property
-    def _psi2_rows(self) -> np.ndarray:
-        return _family_rows(self.psi2, self.N)
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the bank's compact filters."""
+        return sum(f.nbytes for f in (self.phi, *self.psi1, *self.psi2))
 
 
 def _family_rows(family: tuple[Filter, ...], N: int) -> np.ndarray:
-    """``(K, N)``, read-only, whose rows are the family's full-resolution responses: the
-    array they already are the rows of, in order (the designs build a family as one
-    array), or else a stacked copy. A copy of a first-order bank is ~10 MB at N=16384, and
-    fresh memory of that size cost 5-20 ms of page faults on the shared hosts."""
-    rows = [f.response for f in family]
-    base = rows[0].base if rows else None
-    if (isinstance(base, np.ndarray) and base.ndim == 2 and base.shape[0] == len(rows)
-            and base.dtype == rows[0].dtype and base.flags.c_contiguous
-            and all(r.base is base and r.ctypes.data == base[i].ctypes.data
-                    for i, r in enumerate(rows))):
-        out = base
-    else:
-        out = np.stack(rows) if rows else np.zeros((0, N))
-    out.flags.writeable = False
+    """``(K, N)``: the family's full-resolution responses, one row each."""
+    out = np.zeros((len(family), N))
+    for row, f in zip(out, family):
+        row[f.compact[0].idx] = f.compact[0].val
     return out
 
 
@@ -204,7 +209,11 @@ def get_design(design: str | Design) -> Design:
                          f"engine.filterbank.register_design.") from None
 
 
-@lru_cache(maxsize=64)
+#: Cached banks are evicted, least recently used first, beyond this many bytes in all.
+CACHE_BYTES = 256 * 2**20
+_cache: OrderedDict = OrderedDict()
+
+
 def build_filterbank(N: int, J: int, Q: tuple[int, int], T: int,
                      design: str = "kymatio") -> FilterBank:
     """Build (once, cached) the filter bank on a padded length ``N``.
@@ -225,9 +234,11 @@ def build_filterbank(N: int, J: int, Q: tuple[int, int], T: int,
     Returns
     -------
     FilterBank
-        Levels are built as Kymatio main does: a second-order wavelet gets the resolutions
-        that first-order outputs can have when it is applied (``j1 < j2``), the low-pass
-        every resolution up to ``max(j, log2 T)``.
+        Every filter on its support (`Design.compact_time_filters`): memory and time follow
+        the bank's total support, not ``n_filters x N``. Levels are built as Kymatio main
+        does: a second-order wavelet gets the resolutions that first-order outputs can have
+        when it is applied (``j1 < j2``), the low-pass every resolution up to
+        ``max(j, log2 T)``. Banks are cached by their arguments, up to `CACHE_BYTES` in all.
 
     Example
     -------
@@ -235,16 +246,37 @@ def build_filterbank(N: int, J: int, Q: tuple[int, int], T: int,
     >>> len(fb.psi1), fb.phi.levels[0].shape
     (6, (1024,))
     """
+    key = (N, J, tuple(Q), T, design)
+    bank = _cache.get(key)
+    if bank is not None:
+        _cache.move_to_end(key)
+        return bank
+    bank = _build(N, J, tuple(Q), T, design)
+    _cache[key] = bank
+    total = sum(b.nbytes for b in _cache.values())
+    while total > CACHE_BYTES and len(_cache) > 1:
+        _, old = _cache.popitem(last=False)
+        total -= old.nbytes
+    return bank
+
+
+def _cache_clear() -> None:
+    _cache.clear()
+
+
+build_filterbank.cache_clear = _cache_clear
+
+
+def _build(N: int, J: int, Q: tuple[int, int], T: int, design) -> FilterBank:
     spec = get_design(design)
-    (sigma_low, phi_f), fam1, fam2 = spec.time_filters(N, J, Q, T)
+    (sigma_low, phi_f), fam1, fam2 = spec.compact_time_filters(N, J, Q, T)
     log2_T = int(math.floor(math.log2(T)))
 
     def with_levels(family, n_levels_fn):
         out, max_j = [], 0
         for xi, sigma, j, h_f in family:
-            h_f = np.ascontiguousarray(h_f, dtype=np.float64)
             n_levels = n_levels_fn(j)
-            levels = (h_f,) + tuple(periodise(h_f, k) for k in range(1, n_levels))
+            levels = (h_f,) + tuple(h_f.periodise(k) for k in range(1, n_levels))
             out.append(Filter(float(xi), float(sigma), int(j), levels))
             max_j = max(max_j, j)
         return tuple(out), max_j
@@ -252,7 +284,6 @@ def build_filterbank(N: int, J: int, Q: tuple[int, int], T: int,
     psi1, max_j1 = with_levels(fam1, lambda j: 1)
     psi2, max_j2 = with_levels(fam2, lambda j: max(1, min(max_j1, j, 1 + log2_T)))
     n_phi = max(max_j2, 1 + log2_T)
-    phi_f = np.ascontiguousarray(phi_f, dtype=np.float64)
     phi = Filter(0.0, float(sigma_low), log2_T,
-                 (phi_f,) + tuple(periodise(phi_f, k) for k in range(1, n_phi)))
+                 (phi_f,) + tuple(phi_f.periodise(k) for k in range(1, n_phi)))
     return FilterBank(N, J, tuple(Q), T, spec.name, phi, psi1, psi2)

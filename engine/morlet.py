@@ -24,6 +24,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from engine._sparse import STORE_THRESHOLD, Sparse, unique_sorted
 from engine.design import Design
 
 #: Kymatio's constants: crossing ratio of neighbouring wavelets, low-pass width constant and
@@ -137,6 +138,104 @@ def morlets_1d(N: int, params) -> np.ndarray:
     return _l1_normalise(out)
 
 
+#: Candidate bins of a sparse Gaussian reach this many widths from its centre (its terms
+#: there are below 1e-22 of its peak, under `STORE_THRESHOLD`).
+_SPARSE_REACH = math.sqrt(2 * math.log(1e22))
+
+
+def _gaussian_terms(N: int, idx: np.ndarray, centre: float, sigma: float, P: int
+                    ) -> np.ndarray:
+    """`_periodised_gaussian` ``(N, centre, sigma, P >= 2)`` at the bins ``idx`` only: the
+    same terms, added in the same order, so the same float64 values."""
+    out = np.zeros(len(idx))
+    reach = _UNDERFLOW * sigma
+    for p in range(1 - P, P):
+        lo = max(0, math.floor((centre - p - reach) * N))
+        hi = min(N, math.ceil((centre - p + reach) * N) + 1)
+        a, b = np.searchsorted(idx, [lo, hi])
+        if a < b:
+            f = (idx[a:b] + p * N).astype(float) / N
+            out[a:b] += np.exp(-((f - centre) ** 2) / (2 * sigma**2))
+    out /= 2 * P - 1
+    return out
+
+
+def _near(N: int, centre: float, half_width: float, P: int) -> list[np.ndarray]:
+    """Bins ``k`` of the grid with ``|k / N + p - centre| <= half_width`` for some period
+    ``p`` of ``1 - P .. P - 1``."""
+    parts = []
+    for p in range(1 - P, P):
+        lo = max(0, math.ceil((centre - p - half_width) * N))
+        hi = min(N, math.floor((centre - p + half_width) * N) + 1)
+        if lo < hi:
+            parts.append(np.arange(lo, hi))
+    return parts
+
+
+#: Up to this length, a sparse filter's L1 norm is computed on the full grid, as
+#: `morlets_1d` does (bit-identical values); beyond, on `_coarse_grid`.
+EXACT_NORM_MAX = 2**16
+
+
+def _coarse_grid(N: int, sigma: float) -> int:
+    """The grid length ``M`` on which to take the L1 norm in time of a Gaussian-shaped filter
+    of width ``sigma``: ``N`` up to `EXACT_NORM_MAX`, else the shortest power of two dividing
+    ``N`` whose half holds the impulse response (its envelope ``exp(-2 pi^2 sigma^2 t^2)`` is
+    below 1e-24 at ``t = M / 2``). The norms agree to the rounding noise of the full grid's
+    (about ``N * 1e-16`` relative: its tail samples are rounding noise, summed in modulus)."""
+    need = 2 * math.sqrt(math.log(1e24) / 2) / (math.pi * sigma)
+    M = 2 ** max(8, math.ceil(math.log2(need)))
+    return N if N <= EXACT_NORM_MAX or M >= N or N % M else M
+
+
+def _time_l1(h_f: np.ndarray) -> float:
+    """``sum_t |h[t]|`` of one real response ``(M,)`` (as `_l1_normalise` computes it)."""
+    M = h_f.shape[-1]
+    _, mag = next(half_time_magnitudes(h_f[None], 1))
+    return float(half_magnitude_l1(mag, M)[0] / M)
+
+
+def _morlet_unnormalised(N: int, xi: float, sigma: float, P: int) -> np.ndarray:
+    """`morlets_1d`'s row before the L1 normalisation (``xi = 0``: the Gaussian)."""
+    gabor = _periodised_gaussian(N, xi, sigma, P)
+    if xi != 0 and gabor[0] != 0.0:
+        low = _periodised_gaussian(N, 0.0, sigma, P)
+        gabor -= (gabor[0] / low[0]) * low
+    return gabor
+
+
+def morlets_sparse(N: int, params, threshold: float = STORE_THRESHOLD) -> list[Sparse]:
+    """`morlets_1d` ``(N, params)`` on each filter's support only: a list of `Sparse`.
+
+    A filter's values are computed at the bins within reach of its Gaussians (where their
+    terms exceed 1e-22 of the peak), with the same float64 operations as `morlets_1d`; its
+    L1 norm in time on the coarsest grid that holds its impulse response (`_coarse_grid`;
+    the full grid for a narrow filter or a short ``N``, which gives the same values bit for
+    bit). Memory and time follow the support, not ``N``. ``xi = 0`` gives `gauss_1d`.
+    """
+    out = []
+    for xi, sigma in params:
+        P = min(periods_needed(sigma), 5)
+        parts = _near(N, xi, _SPARSE_REACH * sigma, P)
+        kappa = 0.0
+        if xi != 0:
+            zero = np.zeros(1, dtype=np.int64)
+            g0 = _gaussian_terms(N, zero, xi, sigma, P)[0]
+            if g0 != 0.0:
+                kappa = g0 / _gaussian_terms(N, zero, 0.0, sigma, P)[0]
+                if kappa * 1e22 > 1:
+                    reach = math.sqrt(2 * math.log(kappa * 1e22)) * sigma
+                    parts += _near(N, 0.0, reach, P)
+        idx = unique_sorted(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+        val = _gaussian_terms(N, idx, xi, sigma, P)
+        if kappa != 0.0:
+            val -= kappa * _gaussian_terms(N, idx, 0.0, sigma, P)
+        M = _coarse_grid(N, sigma)
+        val /= _time_l1(_morlet_unnormalised(M, xi, sigma, P))
+        out.append(Sparse.trimmed(N, idx, val, threshold))
+    return out
+
+
 def gauss_1d(N: int, sigma: float) -> np.ndarray:
     """Frequency response of a Gaussian low-pass of width ``sigma``, unit L1 norm in time."""
     P = min(periods_needed(sigma), 5)
@@ -219,6 +318,15 @@ class KymatioDesign(Design):
                     for (xi, sigma), psi in zip(params, morlets_1d(N, params))]
         sigma_low = SIGMA0 / T
         return (sigma_low, gauss_1d(N, sigma_low)), family(Q[0]), family(Q[1])
+
+    def compact_time_filters(self, N, J, Q, T):
+        def family(Qk):
+            params = list(kymatio_frequencies(J, Qk))
+            return [(xi, sigma, max_subsampling(xi, sigma), psi)
+                    for (xi, sigma), psi in zip(params, morlets_sparse(N, params))]
+        sigma_low = SIGMA0 / T
+        phi = morlets_sparse(N, [(0.0, sigma_low)])[0]
+        return (sigma_low, phi), family(Q[0]), family(Q[1])
 
     def lowpass(self, N, T):
         return gauss_1d(N, SIGMA0 / T)

@@ -36,7 +36,7 @@ from engine._module import PlannedTransform, check_signal
 from engine._parallel import run_keyed, workers_for
 from engine._params import border_indices, compute_padding, parse_Q, parse_T
 from engine._scratch import scratch, scratch_allowed
-from engine.filterbank import FilterBank, build_filterbank, periodise
+from engine.filterbank import FilterBank, build_filterbank
 
 __all__ = ["Scattering1D", "parse_T", "parse_Q", "compute_padding", "border_indices"]
 
@@ -176,7 +176,7 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
             return None
         name = f"phi_{level}"
         if name not in self._fold_plans:
-            self._plan(name, [periodise(self.bank.phi.response, level)],
+            self._plan(name, [self.bank.phi.compact[0].periodise(level)],
                        self.N_padded >> self.log2_stride, half=True)
         return name
 
@@ -201,7 +201,7 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
             n1s = [n for n, k in enumerate(k1s) if k == k1]
             m1 = Np >> k1
             group = {"k1": k1, "m1": m1, "n1": n1s, "order2": [], "phi": self._phi_plan(k1),
-                     "psi1": self._plan(f"g{g}_psi1", [bank.psi1[n].response for n in n1s],
+                     "psi1": self._plan(f"g{g}_psi1", [bank.psi1[n].compact[0] for n in n1s],
                                         m1, half=False)}
             blocks.append([(n,) for n in n1s])
             group["values"] = len(n1s) * m1   # largest complex intermediate per signal
@@ -220,7 +220,7 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
                 group["order2"].append({
                     "k2": k2, "m2": m2, "n2": n2s, "phi": self._phi_plan(k1 + k2),
                     "valid": name + "_valid" if len(valid) < len(grid) else None,
-                    "psi2": self._plan(name, [periodise(bank.psi2[n2].response, k1)
+                    "psi2": self._plan(name, [bank.psi2[n2].compact[0].periodise(k1)
                                               for n2 in n2s], m2, half=False)})
                 blocks.append([grid[i] for i in valid])
                 group["values"] = max(group["values"], len(grid) * m2)

@@ -46,6 +46,7 @@ import math
 import numpy as np
 from scipy.special import erf
 
+from engine._sparse import Sparse, unique_sorted
 from engine.design import Design
 from engine.morlet import SIGMA0, kymatio_frequencies
 
@@ -126,7 +127,15 @@ def tight_wavelets(N: int, centres: list[float], T: float, gain: float = math.sq
     if crossfade:                       # frequencies just past Nyquist, wrapped to -0.5
         w = np.where(w < -0.5 + delta, w + 1.0, w)
     pos = w > 0
-    wp = w[pos]
+    out = np.zeros((c.size, N))
+    out[:, pos] = _tight_values(w[pos], c, T, gain, sigmas, delta, crossfade)
+    return out
+
+
+def _tight_values(wp: np.ndarray, c: np.ndarray, T: float, gain: float, sigmas, delta: float,
+                  crossfade: bool) -> np.ndarray:
+    """`tight_wavelets` at positive frequencies ``wp``: ``(len(c), len(wp))``. Every column
+    depends on its own frequency only, so any subset of the grid gives the same values."""
     s = _log_widths(c, sigmas)
     # Raw bumps: Gaussians on ln w, smoothly cut to 0 between BUMP_HALF_WIDTH - 2 and
     # BUMP_HALF_WIDTH widths. The top one levels off to 1 above its centre and the lowest one
@@ -143,9 +152,7 @@ def tight_wavelets(N: int, centres: list[float], T: float, gain: float = math.sq
         h_top = np.cos(0.5 * np.pi * smooth_step((wp - (0.5 - delta)) / (2 * delta)))
     else:
         h_top = np.cos(0.5 * np.pi * smooth_step((wp - (0.5 - delta)) / delta))
-    out = np.zeros((c.size, N))
-    out[:, pos] = gain * (h_low * h_top)[None, :] * share
-    return out
+    return gain * (h_low * h_top)[None, :] * share
 
 
 def upper_edge(n: int, centres: list[float], sigmas: list[float] | None = None) -> float:
@@ -178,6 +185,46 @@ def tight_design(N, J, Q, T):
     return (SIGMA0 / T, phi), tight_family(N, J, Q[0], T), tight_family(N, J, Q[1], T)
 
 
+#: Bins per block when the compact bank is built (a block of all wavelets is ~8 MB at 128).
+_BLOCK_BINS = 8192
+
+
+def tight_lowpass_sparse(N: int, T: float) -> Sparse:
+    """`tight_lowpass` ``(N, T)`` on its support (``|w| < lowpass_cutoff(T)``), the same
+    values."""
+    b = lowpass_cutoff(T)
+    k = np.arange(int(math.ceil(b * N)) + 2)
+    k = k[k * (1.0 / N) < b]                              # fftfreq's values: k * (1 / N)
+    idx = unique_sorted(np.concatenate([k, (N - k[1:]) % N]))
+    freq = np.where(idx <= (N - 1) // 2, idx, idx - N) * (1.0 / N)
+    w = np.abs(freq)
+    return Sparse(N, idx, np.where(w < b, np.cos(0.5 * np.pi * smooth_step(w / b)), 0.0))
+
+
+def tight_family_sparse(N: int, J: int, Q: int, T: float, gain: float = math.sqrt(2)):
+    """`tight_family` with `Sparse` responses, built ``_BLOCK_BINS`` positive frequencies at
+    a time (the same values: every bin depends on its own frequency only)."""
+    freqs = list(kymatio_frequencies(J, Q))
+    c = np.asarray([xi for xi, _ in freqs], dtype=float)
+    sigmas = [sg for _, sg in freqs]
+    idx, val = [[] for _ in freqs], [[] for _ in freqs]
+    floor = 1e-22 * gain                 # the STORE_THRESHOLD of a peak near gain, or below
+    for a in range(1, (N - 1) // 2 + 1, _BLOCK_BINS):
+        k = np.arange(a, min(a + _BLOCK_BINS, (N - 1) // 2 + 1))
+        block = _tight_values(k * (1.0 / N), c, T, gain, sigmas, NYQUIST_TAPER, False)
+        for n, row in enumerate(block):
+            keep = np.abs(row) > floor
+            if keep.any():
+                idx[n].append(k[keep])
+                val[n].append(row[keep])
+    out = []
+    for n, (xi, sigma) in enumerate(freqs):
+        i = np.concatenate(idx[n]) if idx[n] else np.zeros(0, dtype=np.int64)
+        v = np.concatenate(val[n]) if val[n] else np.zeros(0)
+        out.append((xi, sigma, subsampling(n, list(c), sigmas), Sparse.trimmed(N, i, v)))
+    return out
+
+
 class TightDesign(Design):
     """The ``"tight"`` design: in time, `tight_lowpass` and analytic `tight_wavelets`
     (``gain = sqrt 2``); along ``n1``, the same shapes with ``gain = 1`` and a crossfade
@@ -190,6 +237,10 @@ class TightDesign(Design):
 
     def time_filters(self, N, J, Q, T):
         return tight_design(N, J, Q, T)
+
+    def compact_time_filters(self, N, J, Q, T):
+        return ((SIGMA0 / T, tight_lowpass_sparse(N, T)), tight_family_sparse(N, J, Q[0], T),
+                tight_family_sparse(N, J, Q[1], T))
 
     def lowpass(self, N, T):
         return tight_lowpass(N, T)
