@@ -20,7 +20,8 @@ import math
 
 import numpy as np
 
-from engine.jtfs import PAIR_SPIN, PAIRS, frequential_filters
+from engine.jtfs import PAIR_SPIN, PAIRS
+from engine.jtfs import frequential_responses as engine_frequential_responses
 from engine.toolkit import coeff_energy
 from scatviz.results import Scalogram
 
@@ -175,25 +176,10 @@ def region_summary(up: np.ndarray, dn: np.ndarray, n1_hz: np.ndarray, times: np.
 def frequential_responses(tf) -> dict:
     """The JTFS frequential wavelets (both spins) and low-pass of ``tf`` (a
     `engine.jtfs.TimeFrequencyScattering`) as magnitude responses on a grid of at least
-    `FR_GRID` frequential frequencies (cycles per ``n1`` bin, ``-0.5 .. 0.5``), from the
-    engine's kernels (`engine.jtfs.frequential_filters`).
+    `FR_GRID` frequential frequencies (cycles per ``n1`` bin, ``-0.5 .. 0.5``): the engine's
+    `engine.jtfs.frequential_responses`, which every scatviz use goes through.
 
-    Returns ``{"freqs": (L,), "up": [(L,)...], "dn": [(L,)...], "phi": (L,) or None}``; every
-    scatviz use of the frequential responses goes through this function.
+    Returns ``{"freqs": (L,), "up": (n_fr, L), "dn": (n_fr, L), "phi": (L,) or None}``.
     """
-    filters, _ = frequential_filters(tf.filterbank, tf.J_fr, tf.Q_fr, None, tf.N1)
-    L = max(FR_GRID, max(f["taps"].size for f in filters))
-    q = np.fft.fftshift(np.fft.fftfreq(L))
-
-    def resp(taps):
-        H = taps.size // 2
-        h = np.zeros(L, dtype=complex)
-        h[:H + 1] = taps[H:]
-        if H:
-            h[-H:] = taps[:H]
-        return np.fft.fftshift(np.abs(np.fft.fft(h)))
-
-    up = [resp(f["taps"]) for f in filters if f["name"] == "psi_f" and f["spin"] == 1]
-    dn = [resp(f["taps"]) for f in filters if f["name"] == "psi_f" and f["spin"] == -1]
-    phi = [resp(f["taps"]) for f in filters if f["name"] == "phi_f"]
-    return dict(freqs=q, up=up, dn=dn, phi=phi[0] if phi else None)
+    r = engine_frequential_responses(tf)
+    return dict(freqs=r["freqs"], up=r["up"], dn=r["dn"], phi=r["phi"])
