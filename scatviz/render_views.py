@@ -27,6 +27,8 @@ EXTRA_VIEWS = {
                     "the (n1, n2) slice at one instant (--frame)", ("png",)),
     "jtfs_grid": ("all seven JTFS pairs at one instant (--frame), WaveSpin's viz_jtfs_2d "
                   "layout", ("png",)),
+    "joint_wavelets": ("the 2D joint wavelets psi_t * psi_f per (n2, n1_fr, spin), in the "
+                       "JTFS grid's layout (--part re/im/abs)", ("png",)),
 }
 
 
@@ -116,6 +118,30 @@ def draw_energy_profile(fig, tr: Transforms, pitch: bool = False) -> None:
     ax.set_title(f"{tr.name}: energy of each JTFS pair per n1 (energy_profile_jtfs, flatten)")
 
 
+def draw_joint_wavelets(fig, tr: Transforms, part: str = "re") -> None:
+    """The joint wavelets in the JTFS grid's layout (`scatviz.joint.joint_wavelets`)."""
+    from matplotlib.colors import ListedColormap
+
+    from scatviz.joint import joint_wavelets
+    from scatviz.theme import DIVERGING, SEQUENTIAL
+
+    g = joint_wavelets(tr, part)
+    ax = fig.add_subplot(1, 1, 1)
+    ax.set_facecolor("#7a7a7a")
+    H, W = g.image.shape
+    cmap = ListedColormap(SEQUENTIAL if part == "abs" else DIVERGING)
+    cmap.set_bad((0, 0, 0, 0))
+    im = ax.imshow(g.image, origin="lower", aspect="auto", cmap=cmap, extent=(0, W, 0, H),
+                   vmin=0 if part == "abs" else -1, vmax=1, interpolation="nearest")
+    ax.set_xticks(list(g.xticks), list(g.xticks.values()), fontsize=8)
+    ax.set_yticks(list(g.yticks), list(g.yticks.values()), fontsize=8)
+    ax.set_xlabel("φ_t · temporal wavelet ψ2, n2 (Hz); in each cell: time →")
+    ax.set_ylabel("spin · n1_fr · φ_f; in each cell: frequency ↑")
+    fig.colorbar(im, ax=ax, label={"re": "Re", "im": "Im", "abs": "|.|"}[part]
+                 + " (per-cell peak)")
+    ax.set_title(f"{tr.name}: JTFS joint wavelets ψ_t · ψ_f ({part}); spin up (top) rises")
+
+
 def draw_extra(view: str, fig, tr: Transforms, n1=None, frame=None, pitch=False,
                part="re", db_range=60.0) -> None:
     """Draw one of `EXTRA_VIEWS` of ``tr`` on the matplotlib figure ``fig``."""
@@ -124,7 +150,6 @@ def draw_extra(view: str, fig, tr: Transforms, n1=None, frame=None, pitch=False,
     if view == "energy_profile":
         return draw_energy_profile(fig, tr, pitch)
     if view == "joint_wavelets":
-        from scatviz.views.joint_wavelets import draw_joint_wavelets
         return draw_joint_wavelets(fig, tr, part)
     if view == "filterbank_heatmap":
         from scatviz.views.fb_heatmap import draw_filterbank_heatmaps

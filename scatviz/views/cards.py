@@ -17,6 +17,7 @@ import panel as pn
 
 from scatviz.state import ScatState
 from scatviz.views.base import BaseView, ViewContext
+from scatviz.views.joint_wavelets import JointWaveletsView
 from scatviz.views.scattering2 import Scattering2View
 
 __all__ = ["extra_views", "lazy_card", "pitch_toggle"]
@@ -24,7 +25,8 @@ __all__ = ["extra_views", "lazy_card", "pitch_toggle"]
 
 def extra_views(state: ScatState, context: ViewContext) -> dict[str, BaseView]:
     """The views of the collapsed cards, by their ``scatviz render`` names, inactive."""
-    return {"scattering2": Scattering2View(state, context=context, active=False)}
+    return {"scattering2": Scattering2View(state, context=context, active=False),
+            "joint_wavelets": JointWaveletsView(state, context=context, active=False)}
 
 
 def lazy_card(view: BaseView, title: str) -> pn.Card:

@@ -14,7 +14,7 @@ def _cards(dash) -> dict:
 def test_collapsed_cards_compute_nothing_until_opened():
     d = Dashboard(live=False)
     extra = d.extra_views
-    assert {"scattering2"} <= set(extra)
+    assert {"scattering2", "joint_wavelets"} <= set(extra)
     cards = _cards(d)
     for v in extra.values():
         assert v.title in cards and not v.active and v.n_updates == 0
@@ -38,6 +38,12 @@ def test_collapsed_cards_compute_nothing_until_opened():
     card.collapsed = True
     d.state.J = 7
     assert s2.n_updates == 2
+    jw = extra["joint_wavelets"]
+    del jw._update
+    jw.part = "im"                              # closed: nothing drawn
+    assert jw.n_updates == 0 and jw.wavelet_data()["grid"] is None
+    cards[jw.title].collapsed = False
+    assert jw.n_updates == 1 and jw.wavelet_data()["part"] == "im"
     d.context.settings.pitch = False
 
 
