@@ -34,7 +34,8 @@ __all__ = ["MAX_COLUMNS", "FR_GRID", "DOMINANCE", "JTFS_PAIRS", "SPIN_PAIRS", "S
            "SPIN_DN_KEY", "pool_rows", "assemble_scalogram", "sum_squares", "order_energies",
            "pair_energies", "spin_energies", "spin_maps", "energy_over_time", "region_summary",
            "frequential_responses", "second_order_paths", "scattergram",
-           "second_order_slice", "loudest_second_order", "note_name", "note_ticks"]
+           "second_order_slice", "loudest_second_order", "energy_profile", "note_name",
+           "note_ticks"]
 
 #: Widest scalogram image sent to the browser (columns); longer signals are pooled.
 MAX_COLUMNS = 1024
@@ -276,6 +277,42 @@ def second_order_slice(scat: Scattering, frame: int) -> np.ndarray:
     out = np.full((len(p["xi1"]), len(p["xi2"])), np.nan, np.float32)
     out[p["n1"], p["n2"]] = scat.coefs[p["rows"], frame]
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# Energy per first-order frequency
+# --------------------------------------------------------------------------------------------
+
+def energy_profile(jt) -> dict:
+    """The energy of each JTFS pair per first-order frequency (WaveSpin's
+    ``energy_profile_jtfs`` with ``flatten``): every coefficient of a pair summed over all
+    but its ``n1`` axis, from a `scatviz.results.JTFSResult`.
+
+    Returns ``n1_hz`` ``(n1,)`` Hz (the joint pairs' ``n1`` bins, engine order: highest
+    first), ``energy`` {pair: ``(n1,)``} for the joint pairs present (`JTFS_PAIRS` order),
+    ``s1_hz`` and ``s1`` (first order, on its own wavelets: without frequential averaging
+    the same as ``n1_hz``).
+
+    >>> prof = energy_profile(state.result.jtfs)                 # doctest: +SKIP
+    >>> prof["energy"]["psi_t * psi_f_up"].shape == prof["n1_hz"].shape   # doctest: +SKIP
+    """
+    n1 = jt.up.shape[2]
+    energy = {}
+    for name in JTFS_PAIRS:
+        a = jt.pairs.get(name) if jt.pairs else None
+        if a is None or name in ("S0", "S1"):
+            continue
+        a = np.asarray(a)
+        if a.ndim < 2 or a.shape[-2] != n1:
+            continue
+        energy[name] = sum_squares(a.reshape(-1, n1, a.shape[-1]), (0, 2))
+    meta = jt.meta
+    s1 = np.asarray(jt.pairs["S1"]) if jt.pairs and "S1" in jt.pairs else np.zeros((0, 1))
+    s1 = s1.reshape(-1, s1.shape[-1])
+    sel = np.asarray(meta["pair"]) == "S1" if meta is not None else np.zeros(0, bool)
+    s1_hz = np.asarray(meta["xi1_hz"], float)[sel] if sel.any() else np.full(len(s1), np.nan)
+    return dict(n1_hz=np.asarray(jt.n1_hz, float), energy=energy, s1_hz=s1_hz[:len(s1)],
+                s1=sum_squares(s1, 1))
 
 
 # --------------------------------------------------------------------------------------------

@@ -29,6 +29,10 @@ EXTRA_VIEWS = {
                   "layout", ("png",)),
     "joint_wavelets": ("the 2D joint wavelets psi_t * psi_f per (n2, n1_fr, spin), in the "
                        "JTFS grid's layout (--part re/im/abs)", ("png",)),
+    "filterbank_heatmap": ("psi1, psi2 and the frequential bank as heatmaps, each filter "
+                           "scaled to its peak (--part re/im/abs, --pitch)", ("png",)),
+    "energy_profile": ("energy of each JTFS pair against the first-order frequency "
+                       "(WaveSpin's energy_profile_jtfs, flatten; --pitch)", ("png",)),
 }
 
 
@@ -104,6 +108,7 @@ def draw_energy_profile(fig, tr: Transforms, pitch: bool = False) -> None:
         raise ValueError(tr.jtfs_error or "JTFS is not available in this build.")
     prof = energy_profile(tr.jtfs)
     ax = fig.add_subplot(1, 1, 1)
+    ax.semilogy(prof["s1_hz"], np.maximum(prof["s1"], 1e-30), color="k", lw=1, label="S1")
     for name, e in prof["energy"].items():
         ax.semilogy(prof["n1_hz"], np.maximum(e, 1e-30), marker=".", lw=1.2, label=name)
     ax.set_xscale("log")
@@ -142,6 +147,33 @@ def draw_joint_wavelets(fig, tr: Transforms, part: str = "re") -> None:
     ax.set_title(f"{tr.name}: JTFS joint wavelets ψ_t · ψ_f ({part}); spin up (top) rises")
 
 
+def draw_filterbank_heatmaps(fig, tr: Transforms, part: str = "re", pitch: bool = False
+                             ) -> None:
+    """psi1 and psi2 in time, the frequential bank along n1: the dashboard's heatmaps."""
+    from matplotlib.colors import ListedColormap
+
+    from scatviz.theme import DIVERGING, SEQUENTIAL
+    from scatviz.views.fb_heatmap import FAMILIES, family_heatmap, frequential_heatmap
+
+    cmap = ListedColormap(SEQUENTIAL if part == "abs" else DIVERGING)
+    axes = fig.subplots(3, 1)
+    models = [family_heatmap(tr.bank, "psi1", part, pitch),
+              family_heatmap(tr.bank, "psi2", part), frequential_heatmap(tr, part)]
+    for ax, key, m in zip(axes, FAMILIES, models):
+        title, xlabel = FAMILIES[key]
+        ax.set_title(f"{title} ({part})", fontsize=9)
+        if m is None:
+            ax.text(0.5, 0.5, tr.jtfs_error or "no JTFS", ha="center", transform=ax.transAxes)
+            continue
+        K = m["image"].shape[0]
+        im = ax.imshow(m["image"], origin="lower", aspect="auto", cmap=cmap,
+                       extent=(m["x0"], m["x0"] + m["width"], 0, K), interpolation="nearest",
+                       vmin=0 if part == "abs" else -1, vmax=1)
+        ax.set_yticks(list(m["yticks"]), list(m["yticks"].values()), fontsize=7)
+        ax.set_xlabel(xlabel, fontsize=8)
+        fig.colorbar(im, ax=ax)
+
+
 def draw_extra(view: str, fig, tr: Transforms, n1=None, frame=None, pitch=False,
                part="re", db_range=60.0) -> None:
     """Draw one of `EXTRA_VIEWS` of ``tr`` on the matplotlib figure ``fig``."""
@@ -152,6 +184,5 @@ def draw_extra(view: str, fig, tr: Transforms, n1=None, frame=None, pitch=False,
     if view == "joint_wavelets":
         return draw_joint_wavelets(fig, tr, part)
     if view == "filterbank_heatmap":
-        from scatviz.views.fb_heatmap import draw_filterbank_heatmaps
         return draw_filterbank_heatmaps(fig, tr, part, pitch)
     raise ValueError(view)

@@ -17,6 +17,8 @@ import panel as pn
 
 from scatviz.state import ScatState
 from scatviz.views.base import BaseView, ViewContext
+from scatviz.views.energy_profile import EnergyProfileView
+from scatviz.views.fb_heatmap import FilterBankHeatmapView
 from scatviz.views.joint_wavelets import JointWaveletsView
 from scatviz.views.scattering2 import Scattering2View
 
@@ -26,7 +28,9 @@ __all__ = ["extra_views", "lazy_card", "pitch_toggle"]
 def extra_views(state: ScatState, context: ViewContext) -> dict[str, BaseView]:
     """The views of the collapsed cards, by their ``scatviz render`` names, inactive."""
     return {"scattering2": Scattering2View(state, context=context, active=False),
-            "joint_wavelets": JointWaveletsView(state, context=context, active=False)}
+            "joint_wavelets": JointWaveletsView(state, context=context, active=False),
+            "filterbank_heatmap": FilterBankHeatmapView(state, context=context, active=False),
+            "energy_profile": EnergyProfileView(state, context=context, active=False)}
 
 
 def lazy_card(view: BaseView, title: str) -> pn.Card:

@@ -14,7 +14,7 @@ def _cards(dash) -> dict:
 def test_collapsed_cards_compute_nothing_until_opened():
     d = Dashboard(live=False)
     extra = d.extra_views
-    assert {"scattering2", "joint_wavelets"} <= set(extra)
+    assert set(extra) == {"scattering2", "joint_wavelets", "filterbank_heatmap", "energy_profile"}
     cards = _cards(d)
     for v in extra.values():
         assert v.title in cards and not v.active and v.n_updates == 0
