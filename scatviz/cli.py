@@ -162,7 +162,8 @@ def cmd_render(args) -> int:
     try:
         out = render(args.signal, args.view, args.output, J=args.J, Q=args.Q, T=args.T,
                      J_fr=args.J_fr, Q_fr=args.Q_fr, F=args.F, design=args.design, N=args.N,
-                     sample_rate=args.sample_rate, db_range=args.db_range, fps=args.fps)
+                     sample_rate=args.sample_rate, db_range=args.db_range, fps=args.fps,
+                     n1=args.n1, frame=args.frame, pitch=args.pitch, part=args.part)
     except (ValueError, TypeError) as exc:
         print(f"scatviz render: {exc}", file=sys.stderr)
         return 2
@@ -288,6 +289,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="scalogram: colour range in dB below the loudest point (default 60, "
                         "as the dashboard)")
     p.add_argument("--fps", type=float, default=8.0, help="frames per second of animations")
+    p.add_argument("--n1", type=int, default=None,
+                   help="scattering2: the first-order wavelet (engine order, 0 = highest "
+                        "frequency; default the loudest)")
+    p.add_argument("--frame", type=int, default=None,
+                   help="scattering2, jtfs_grid: the time frame shown (default the loudest)")
+    p.add_argument("--pitch", action="store_true",
+                   help="note names (A4 = 440 Hz) on the first-order frequency axes")
+    p.add_argument("--part", choices=("re", "im", "abs"), default="re",
+                   help="joint_wavelets, filterbank_heatmap: part of the complex filters")
     p.set_defaults(func=cmd_render)
 
     p = sub.add_parser(

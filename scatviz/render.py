@@ -18,6 +18,7 @@ from engine import Scattering1D
 from engine.jtfs import TimeFrequencyScattering
 from scatviz.analysis import SPIN_DN_KEY, SPIN_UP_KEY, sum_squares
 from scatviz.pipeline import compute_scalogram, compute_transforms, default_design
+from scatviz.render_views import EXTRA_VIEWS, draw_extra
 from scatviz.signals_io import load_spec
 
 __all__ = ["VIEWS", "render", "draw_scalogram"]
@@ -32,7 +33,11 @@ VIEWS = {
              ("png",)),
     "jtfs_animation": ("JTFS grid over time (the dashboard's animation export)",
                        ("gif", "mp4", "png")),
+    **EXTRA_VIEWS,
 }
+
+#: ``--part`` choices: the real part, the imaginary part or the modulus of complex filters.
+PARTS = ("re", "im", "abs")
 
 
 def draw_scalogram(ax, img: np.ndarray, freqs: np.ndarray, duration: float,
@@ -58,7 +63,9 @@ def _figure(w=9.0, h=4.5):
 
 def render(spec: str, view: str, output: str, J: int = 8, Q=(12, 1), T=None, J_fr: int = 4,
            Q_fr: int = 1, F=None, design: str | None = None, N: int | None = None,
-           sample_rate: float = 8000.0, db_range: float = 60.0, fps: float = 8.0) -> Path:
+           sample_rate: float = 8000.0, db_range: float = 60.0, fps: float = 8.0,
+           n1: int | None = None, frame: int | None = None, pitch: bool = False,
+           part: str = "re") -> Path:
     """Draw one view of ``spec`` (see `scatviz.signals_io.load_spec`) into ``output`` (.png,
     .gif, .mp4).
 
@@ -68,6 +75,12 @@ def render(spec: str, view: str, output: str, J: int = 8, Q=(12, 1), T=None, J_f
     dashboard's grid (`scatviz.pipeline.compute_scalogram`). ``design``: any of
     `engine.available_designs()`; by default each transform's own
     (`scatviz.pipeline.default_design`).
+
+    The views of `scatviz.render_views` (``scattering2``, ``jtfs_grid``, ``joint_wavelets``,
+    ``filterbank_heatmap``, ``energy_profile``) draw the dashboard's models: ``n1`` the
+    first-order wavelet of the scattergram (engine order, default the loudest), ``frame``
+    the instant (time frame; default the loudest), ``pitch`` note names on first-order
+    axes, ``part`` of complex filters ("re", "im" or "abs").
     """
     if view not in VIEWS:
         raise ValueError(f"--view {view!r} is not known; choose one of {sorted(VIEWS)}.")
@@ -79,8 +92,24 @@ def render(spec: str, view: str, output: str, J: int = 8, Q=(12, 1), T=None, J_f
         raise ValueError(f"--view {view} writes {', '.join(VIEWS[view][1])}; got {out.name!r}.")
     sig = load_spec(spec, N, sample_rate)
     x, sr, name = sig.x, sig.sample_rate, sig.name
+    if part not in PARTS:
+        raise ValueError(f"--part must be one of {', '.join(PARTS)}; got {part!r}.")
     Q = (Q, 1) if isinstance(Q, int) else tuple(Q)
-    design = design or default_design("jtfs" if view.startswith("jtfs") else "scattering")
+    jtfs_views = ("jtfs_grid", "joint_wavelets", "energy_profile")
+    design = design or default_design("jtfs" if view.startswith("jtfs") or view in jtfs_views
+                                      else "scattering")
+    if view in EXTRA_VIEWS:
+        tr = compute_transforms(x, sr, J=J, Q1=Q[0], Q2=Q[1], T=T or 0, J_fr=J_fr, Q_fr=Q_fr,
+                                F=F or 0, design=design, name=name,
+                                with_jtfs=view in jtfs_views or view == "filterbank_heatmap")
+        if view == "jtfs_grid":
+            return _render_grid(tr, out, frame)
+        fig = _figure(9.0, 7.5 if view in ("scattering2", "joint_wavelets",
+                                            "filterbank_heatmap") else 4.5)
+        draw_extra(view, fig, tr, n1=n1, frame=frame, pitch=pitch, part=part,
+                   db_range=db_range)
+        fig.savefig(out)
+        return out
     if view == "jtfs_animation":
         from scatviz.views.jtfs_animation import export_jtfs_animation, render_frames
         tr = compute_transforms(x, sr, J=J, Q1=Q[0], Q2=Q[1], T=T or 0, J_fr=J_fr, Q_fr=Q_fr,
@@ -96,6 +125,27 @@ def render(spec: str, view: str, output: str, J: int = 8, Q=(12, 1), T=None, J_f
         return out
     fig = _draw(view, x, sr, name, J, Q, T, J_fr, Q_fr, F, design, db_range)
     fig.savefig(out)
+    return out
+
+
+def _render_grid(tr, out: Path, frame: int | None) -> Path:
+    """The JTFS grid at one instant: the dashboard's animation frame (`render_frames`)."""
+    import imageio.v3 as iio
+
+    from scatviz.analysis import energy_over_time
+    from scatviz.views.jtfs2d import inner_frames
+    from scatviz.views.jtfs_animation import render_frames
+
+    jt = tr.jtfs
+    if jt is None:
+        raise ValueError(tr.jtfs_error or "JTFS is not available in this build.")
+    L = jt.up.shape[-1]
+    if frame is None:
+        sl = inner_frames(L)
+        frame = int(np.argmax(energy_over_time(jt.up, jt.dn)[sl])) + (sl.start or 0)
+    if not 0 <= frame < L:
+        raise ValueError(f"--frame must be in 0..{L - 1} for this setting; got {frame}.")
+    iio.imwrite(out, render_frames(tr, frames=[frame], width_px=900)[0])
     return out
 
 

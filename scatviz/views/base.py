@@ -13,8 +13,8 @@ from bokeh.models import FixedTicker, Legend, LegendItem, Range1d
 
 from scatviz.state import JTFS_UNAVAILABLE, ScatState
 
-__all__ = ["BaseView", "ViewContext", "display_values", "fit_range", "shared_time_range",
-           "set_fixed_ticks", "set_range", "static_legend", "wire"]
+__all__ = ["BaseView", "ViewContext", "ViewSettings", "display_values", "fit_range",
+           "shared_time_range", "set_fixed_ticks", "set_range", "static_legend", "wire"]
 
 
 #: A numpy column is sent inside the message's JSON up to this many values; a list of 1-D
@@ -151,9 +151,22 @@ def static_legend(fig, entries: list[tuple[str, dict]], location: str = "top_lef
     return legend
 
 
+class ViewSettings(param.Parameterized):
+    """What the views of one page choose together, beside the transform's settings: the
+    first-order wavelet picked on the scalogram (by click or hover) and the note names on
+    the frequency axes."""
+
+    n1 = param.Integer(default=None, allow_None=True, bounds=(0, None),
+                       doc="First-order wavelet chosen on the scalogram, in the engine's "
+                           "order (0 = highest frequency); None: the views choose.")
+    pitch = param.Boolean(default=False, doc="Note names (A4 = 440 Hz) on the first-order "
+                                             "frequency axes.")
+
+
 class ViewContext:
     """What the views of one page share beside the session state: the time axis (zooming
-    one view zooms all) and any Bokeh object several views draw from (`shared`).
+    one view zooms all), the page's `ViewSettings` (``settings``: the chosen ``n1``, the
+    ``pitch`` toggle) and any Bokeh object several views draw from (`shared`).
 
     The session state holds parameters and results only; Bokeh objects belong to a page.
     A dashboard makes one context per page and passes it to its views. A view built without
@@ -170,6 +183,7 @@ class ViewContext:
     def __init__(self, duration: float = 1.0):
         end = float(duration) or 1.0
         self.time_range = Range1d(0.0, end, bounds=(0.0, end), name="time_range")
+        self.settings = ViewSettings()
         self._shared: dict[str, Any] = {}
 
     @classmethod
@@ -208,6 +222,8 @@ class BaseView(pn.viewable.Viewer):
     Subclasses build their Bokeh figures and sources once in ``_build()`` and replace the
     sources' data in ``_update(result)``; ``__panel__`` returns the same layout every time.
     ``message`` holds what the view cannot show (e.g. "JTFS engine not available").
+    A view built with ``active=False`` (the dashboard's collapsed cards) draws nothing and
+    computes nothing until it is made active; then it draws the current result once.
 
     Views of one page share a `ViewContext` (``context=``; by default the state's own).
     Use alone in a notebook: ``ScalogramView.from_signal(x, sample_rate)``.
@@ -215,7 +231,11 @@ class BaseView(pn.viewable.Viewer):
 
     state = param.ClassSelector(class_=ScatState, constant=True)
     message = param.String(default="", doc="Why the view shows nothing, if it does not.")
+    active = param.Boolean(default=True, doc="Draw results as they come (False: wait, e.g. "
+                                             "in a collapsed card).")
     title = "View"
+    #: Number of results drawn (`_update` calls), for tests.
+    n_updates = 0
 
     def __init__(self, state: ScatState | None = None, x_range: Range1d | None = None,
                  context: ViewContext | None = None, **params):
@@ -231,7 +251,9 @@ class BaseView(pn.viewable.Viewer):
         self._layout = self._make_layout()
         self.state.param.watch(self._on_result, "result")
         self.param.watch(self._on_message, "message")
-        if self.state.result is not None:
+        self.param.watch(self._on_active, "active")
+        self._stale = True
+        if self.state.result is not None and self.active:
             self._safe_update(self.state.result)
 
     @classmethod
@@ -260,10 +282,20 @@ class BaseView(pn.viewable.Viewer):
                          name=self.title)
 
     def _on_result(self, event) -> None:
-        if event.new is not None:
-            self._safe_update(event.new)
+        if event.new is None:
+            return
+        if not self.active:
+            self._stale = True            # drawn when made active
+            return
+        self._safe_update(event.new)
+
+    def _on_active(self, event) -> None:
+        if event.new and self._stale and self.state.result is not None:
+            self._safe_update(self.state.result)
 
     def _safe_update(self, res) -> None:
+        self._stale = False
+        self.n_updates += 1
         try:
             self._update(res)
         except Exception as exc:   # a view must never take the page down

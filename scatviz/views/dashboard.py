@@ -41,6 +41,7 @@ from scatviz.views._workarounds import (
     settle_text_panes,
 )
 from scatviz.views.base import ViewContext
+from scatviz.views.cards import extra_views, lazy_card, pitch_toggle
 from scatviz.views.controls import Controls
 from scatviz.views.energies import EnergyView
 from scatviz.views.filterbank import FilterBankView
@@ -182,6 +183,10 @@ class Dashboard(pn.viewable.Viewer):
                       "filterbank": self.filterbank_view, "energies": self.energy_view,
                       "jtfs2d": self.jtfs2d_view, "jtfs_animation": self.jtfs_anim_view,
                       "spin": self.spin_view}
+        #: The views of the collapsed cards (`scatviz.views.cards`): nothing computed
+        #: until their card is opened.
+        self.extra_views = extra_views(st, ctx)
+        self.views.update(self.extra_views)
         self.report = _report_panel(st)
 
     # ---- controls --------------------------------------------------------------------------
@@ -305,6 +310,8 @@ class Dashboard(pn.viewable.Viewer):
             card(self.jtfs2d_view, "JTFS 2D"),
             card(self.jtfs_anim_view, "JTFS 4D animation"),
             card(self.spin_view, "Spin inspector"),
+            pitch_toggle(self.context),
+            *(lazy_card(v, v.title) for v in self.extra_views.values()),
         ]
         if self.report is not None:
             cards.append(pn.Card(self.report, title="Filter bank validation report",

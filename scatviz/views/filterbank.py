@@ -16,6 +16,7 @@ import param
 from bokeh.models import ColumnDataSource, HoverTool, Range1d
 from bokeh.plotting import figure
 
+from scatviz.joint import take_part
 from scatviz.state import JTFS_UNAVAILABLE
 from scatviz.theme import DIVERGING, LOWPASS, LP_SUM, SPIN_DOWN, SPIN_UP, line_colors, style_figure
 from scatviz.views.base import BaseView, fit_range, set_fixed_ticks, set_range, static_legend, wire
@@ -91,9 +92,10 @@ def _samples(spec: np.ndarray, step: int) -> np.ndarray:
     return np.fft.ifft(folded, axis=-1) / step
 
 
-def time_heatmap(psi_full: np.ndarray, sample_rate: float, max_cols: int = MAX_TIME_COLUMNS
-                 ) -> tuple[np.ndarray, float, float]:
-    """Impulse responses of a family given in frequency ``(K, N)``: the real part, centred,
+def time_heatmap(psi_full: np.ndarray, sample_rate: float, max_cols: int = MAX_TIME_COLUMNS,
+                 part: str = "re") -> tuple[np.ndarray, float, float]:
+    """Impulse responses of a family given in frequency ``(K, N)``: the real part (``part``
+    "re"; "im" the imaginary part, "abs" the modulus), centred,
     each row scaled to its own peak, cropped to where the widest filter lives, sampled every
     ``step`` samples (a power of two: at most ``max_cols`` columns, at least half as many).
 
@@ -138,7 +140,7 @@ def time_heatmap(psi_full: np.ndarray, sample_rate: float, max_cols: int = MAX_T
         h = np.fft.ifft(spec, axis=-1)[:, (np.arange(-n, n + 1) * step) % N]
     peak = np.abs(h).max(axis=1, keepdims=True)
     peak[peak == 0] = 1
-    img = (h.real / peak).astype(np.float32)
+    img = take_part(h / peak, part)
     return img, -n * step / sample_rate, (2 * n + 1) * step / sample_rate
 
 

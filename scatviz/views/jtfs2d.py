@@ -1,13 +1,17 @@
-"""JTFS 2D: the grid of (n2, n1_fr) slices at one time instant, spin up above spin down.
+"""JTFS 2D: the whole JTFS at one time instant, as one grid (the ``jtfs_grid`` picture).
 
 At a time instant the spinned JTFS coefficients form a 3-D array ``(n2, n1_fr, n1)``. The
-view lays it out as one mosaic image, the layout of the JTFS literature: one column of cells
-per temporal scale ``n2`` (slowest modulation on the left, fastest on the right), one row of
-cells per frequential scale ``n1_fr``, spin up (rising, ``psi_f_up``) in the upper half and
-spin down (falling) in the lower half, mirrored about the middle so that the coarsest
-frequential scales of both spins meet there. Each cell is the slice over ``n1`` (the
-first-order frequency, low at the bottom of the cell). Colours are linear magnitudes, on one
-scale for every instant (so that an animation compares instants).
+view lays them out as one mosaic image, the layout of the JTFS literature (WaveSpin's
+``viz_jtfs_2d``): one column of cells per temporal scale ``n2`` (slowest modulation on the
+left, fastest on the right), one row of cells per frequential scale ``n1_fr``, spin up
+(rising, ``psi_f_up``) in the upper half and spin down (falling) in the lower half, mirrored
+about the middle so that the coarsest frequential scales of both spins meet there. The other
+pairs have their own row and column: the middle row is ``phi_f`` (``psi_t * phi_f`` under
+each ``n2``, ``phi_t * phi_f`` under ``phi_t``), the ``phi_t`` column left of the ``n2`` ones
+holds ``phi_t * psi_f`` (in the spin-down half, drawn once as WaveSpin does), and the
+leftmost column holds ``S1`` (middle row) and ``S0`` (below it). Each cell is the slice over
+``n1`` (the first-order frequency, low at the bottom of the cell). Colours are linear
+magnitudes, on one scale for every instant (so that an animation compares instants).
 """
 
 from __future__ import annotations
@@ -32,8 +36,8 @@ from scatviz.theme import SEQUENTIAL, steady_tick_labels, style_figure
 from scatviz.views.base import JTFSView, ViewContext, set_fixed_ticks, set_range
 from scatviz.views.image import ServerImage
 
-__all__ = ["JTFS2DView", "Mosaic", "jtfs_layout", "jtfs_mosaic", "mosaic_labels",
-           "mosaic_layout"]
+__all__ = ["JTFS2DView", "GRID_BACKGROUND", "JOINT_PAIRS", "Mosaic", "jtfs_layout", "jtfs_mosaic",
+           "mosaic_labels", "mosaic_layout"]
 
 #: The colour scale tops out at this fraction of the largest spinned coefficient (away from
 #: the signal's edges, where boundary effects can dominate).
@@ -52,21 +56,53 @@ def nearest_frame(times: np.ndarray, t: float) -> int:
     return int(np.argmin(np.abs(np.asarray(times) - t))) if len(times) else 0
 
 
+#: Colour of the grid's separators (NaN, transparent): grey, apart from both ends of the
+#: palette (black for 0, white for the saturated).
+GRID_BACKGROUND = "#7a7a7a"
+
+#: The joint pairs of the grid beside the spinned ones, with their dimensions.
+JOINT_PAIRS = {"psi_t * phi_f": 4, "phi_t * phi_f": 4, "phi_t * psi_f": 4}
+
+_TOPS: WeakKeyDictionary = WeakKeyDictionary()
+
+
 def colour_top(jt) -> float:
-    """Top of the colour scale of the JTFS grid, shared by every instant."""
-    sl = inner_frames(jt.up.shape[-1])
-    top = float(max(jt.up[..., sl].max(), jt.dn[..., sl].max())) * SATURATION
-    return top if top > 0 else 1.0
+    """Top of the colour scale of the JTFS grid, shared by every instant: `SATURATION` of
+    the largest joint coefficient (the spinned pairs and `JOINT_PAIRS`) away from the edges.
+    Cached per result."""
+    top = _TOPS.get(jt)
+    if top is None:
+        sl = inner_frames(jt.up.shape[-1])
+        peaks = [jt.up[..., sl].max(), jt.dn[..., sl].max()]
+        for name, nd in JOINT_PAIRS.items():
+            a = _pair(jt, name, nd)
+            if a is not None and a.size:
+                peaks.append(a[..., sl].max())
+        top = float(max(peaks)) * SATURATION
+        top = _TOPS[jt] = top if top > 0 else 1.0
+    return top
+
+
+def s1_scale(jt) -> float:
+    """The factor that brings the first order (S1, S0: far louder than the joint pairs)
+    onto the grid's colour scale: the top of the scale over the largest S1 value away from
+    the edges (1 when there is no S1)."""
+    s1 = _pair(jt, "S1", 2)
+    if s1 is None or not s1.size:
+        return 1.0
+    peak = float(s1[:, inner_frames(s1.shape[-1])].max()) / SATURATION
+    return colour_top(jt) / peak if peak > 0 else 1.0
 
 
 @dataclass(frozen=True)
 class Mosaic:
-    """Layout of the (n2, n1_fr, spin) grid in one image.
+    """Layout of the JTFS grid in one image (WaveSpin's ``viz_jtfs_2d`` layout).
 
     ``rows`` ``(H,)``: per image row, a label (spin, n1_fr, n1 in Hz) or "" for separators;
     ``cols`` ``(W,)``: per column, the n2 label; ``xticks``/``yticks``: {position: label};
-    ``row_of``: per (spin, n1_fr) the first image row of its cell; ``col_of``: per n2 its
-    column.
+    ``row_of``: per ``(spin, n1_fr)`` the first image row of its cell (spin "up", "down";
+    ``("phi", 0)`` the middle row of ``phi_f``); ``col_of``: per n2 its column, and the
+    columns ``"phi_t"`` (temporal low-pass) and ``"S1"`` (first order; S0 below it).
     """
 
     shape: tuple[int, int]
@@ -80,32 +116,41 @@ class Mosaic:
 
 
 def mosaic_layout(n2: int, nfr: int, n1: int, n1_hz, n2_hz, fr_labels) -> Mosaic:
-    """Where each (n2, n1_fr, spin) cell goes in the mosaic (separators one pixel wide)."""
-    cell_h = n1 + 1                         # + 1 separator row
-    H = 2 * nfr * cell_h + 1                # + 1 middle separator
-    W = 2 * n2 + 1                          # cells 1 px wide, separators between
+    """Where each pair's cell goes in the grid image (separators one pixel wide).
+
+    Rows of cells, bottom to top: spin down by ``n1_fr`` (finest at the bottom, coarsest
+    next to the middle), the middle row ``phi_f`` (``psi_t * phi_f``, ``phi_t * phi_f``),
+    spin up (coarsest next to the middle, finest at the top). Columns of cells, left to
+    right: ``S1`` (first order; ``S0`` in the cell below it), ``phi_t`` (``phi_t * phi_f`` in
+    the middle row, ``phi_t * psi_f`` in the spin-down half, as WaveSpin draws it once),
+    then ``psi_t`` by ``n2``, the slowest modulation first. Each cell is one column of
+    ``n1`` pixels, low frequencies at the bottom."""
+    cell_h = n1 + 1                         # + 1 separator row below each cell
+    H = (2 * nfr + 1) * cell_h + 1
+    W = 2 * (n2 + 2) + 1                    # cells 1 px wide, separators between
     rows = [""] * H
     row_of = {}
     yticks = {}
-    # bottom half: spin down, coarsest scale (last n1_fr) nearest the middle
-    for k in range(nfr):
-        j_dn = k                            # bottom-most cell: n1_fr = 0 (finest)
-        r0 = k * cell_h
-        row_of[("down", j_dn)] = r0
-        j_up = k                            # top-most cell: n1_fr = 0
-        r_up = H - (k + 1) * cell_h
-        row_of[("up", j_up)] = r_up
-        for spin, j, r in (("down", j_dn, r0), ("up", j_up, r_up)):
-            arrow = "↑" if spin == "up" else "↓"
-            for i in range(n1):
-                hz = n1_hz[n1 - 1 - i] if len(n1_hz) == n1 else float("nan")
-                rows[r + i] = f"spin {spin} · {fr_labels[j]} · n1 {hz:.0f} Hz"
-            yticks[r + n1 / 2] = f"{arrow} {fr_labels[j]}"
+
+    def cell(block: int, key, label: str, tick: str) -> None:
+        r = block * cell_h + 1
+        row_of[key] = r
+        for i in range(n1):
+            hz = n1_hz[n1 - 1 - i] if len(n1_hz) == n1 else float("nan")
+            rows[r + i] = f"{label} · n1 {hz:.0f} Hz"
+        yticks[r + n1 / 2] = tick
+
+    for j in range(nfr):
+        cell(j, ("down", j), f"spin down · {fr_labels[j]}", f"↓ {fr_labels[j]}")
+        cell(2 * nfr - j, ("up", j), f"spin up · {fr_labels[j]}", f"↑ {fr_labels[j]}")
+    cell(nfr, ("phi", 0), "φ_f (no frequential wavelet)", "φ_f")
     cols = [""] * W
-    col_of = {}
-    xticks = {}
+    col_of = {"S1": 1, "phi_t": 3}
+    cols[1] = "S1 (middle row), S0 (below), scaled to the colour range"
+    cols[3] = "φ_t (no temporal wavelet) · 0 Hz"
+    xticks = {1.5: "S1", 3.5: "φ_t"}
     for n in range(n2):
-        c = 2 * (n2 - 1 - n) + 1            # slowest (largest n2) on the left
+        c = 2 * (n2 - 1 - n) + 5            # slowest (largest n2) on the left
         col_of[n] = c
         cols[c] = f"n2={n} · {n2_hz[n]:.3g} Hz"
         xticks[c + 0.5] = f"{n2_hz[n]:.3g}"
@@ -125,18 +170,50 @@ def jtfs_layout(jt) -> Mosaic:
     return lay
 
 
-def jtfs_mosaic(up_t: np.ndarray, dn_t: np.ndarray, lay: Mosaic) -> np.ndarray:
-    """The mosaic image ``(H, W)`` of one instant: ``up_t``/``dn_t`` are ``(n2, n1_fr, n1)``;
-    separators are NaN (drawn transparent)."""
+def _pair(jt, name: str, ndim: int):
+    a = jt.pairs.get(name) if jt.pairs else None
+    if a is None:
+        return None
+    a = np.asarray(a)
+    while a.ndim > ndim and a.shape[0] == 1:
+        a = a[0]
+    return a if a.ndim == ndim else None
+
+
+def jtfs_mosaic(jt, t: int, lay: Mosaic) -> np.ndarray:
+    """The grid image ``(H, W)`` of the JTFS result ``jt`` at time frame ``t``: all seven
+    pairs where `mosaic_layout` puts them; separators (and a pair this result lacks) are
+    NaN, drawn transparent."""
     img = np.full(lay.shape, np.nan, dtype=np.float32)
-    n2, nfr, n1 = up_t.shape
-    for spin, arr in (("up", up_t), ("down", dn_t)):
+    n2, nfr, n1, L = jt.up.shape
+
+    def put(key, col, v) -> None:
+        if v is not None and v.shape[-1] == n1:
+            r = lay.row_of[key]
+            img[r:r + n1, col] = v[::-1]          # n1 = 0 is the highest frequency: at top
+
+    for spin, arr in (("up", jt.up), ("down", jt.dn)):
         for j in range(nfr):
-            r = lay.row_of[(spin, j)]
             for n in range(n2):
-                c = lay.col_of[n]
-                # n1 = 0 is the highest frequency: reverse so low is at the bottom of the cell
-                img[r:r + n1, c] = arr[n, j, ::-1]
+                put((spin, j), lay.col_of[n], arr[n, j, :, t])
+    tp = _pair(jt, "psi_t * phi_f", 4)            # (n2, 1, n1, L)
+    if tp is not None and tp.shape[0] == n2 and tp.shape[-1] == L:
+        for n in range(n2):
+            put(("phi", 0), lay.col_of[n], tp[n, 0, :, t])
+    pp = _pair(jt, "phi_t * phi_f", 4)            # (1, 1, n1, L)
+    if pp is not None and pp.shape[-1] == L:
+        put(("phi", 0), lay.col_of["phi_t"], pp[0, 0, :, t])
+    pf = _pair(jt, "phi_t * psi_f", 4)            # (1, n_fr, n1, L)
+    if pf is not None and pf.shape[-1] == L:
+        for j in range(min(nfr, pf.shape[1])):
+            put(("down", j), lay.col_of["phi_t"], pf[0, j, :, t])
+    s1 = _pair(jt, "S1", 2)                       # (n1, L); scaled (see s1_scale)
+    k = s1_scale(jt)
+    if s1 is not None and s1.shape == (n1, L):
+        put(("phi", 0), lay.col_of["S1"], s1[:, t] * k)
+    s0 = _pair(jt, "S0", 1)                       # (L,)
+    if s0 is not None and s0.shape[-1] == L:
+        put(("down", nfr - 1), lay.col_of["S1"], np.full(n1, s0[t] * k, np.float32))
     return img
 
 
@@ -160,8 +237,8 @@ def make_mosaic_figure(name: str, title: str, labels, height: int = 420):
     (`mosaic_labels`) and middle line of a mosaic."""
     fig = figure(height=height, sizing_mode="stretch_width", tools="save,reset,box_zoom",
                  x_range=Range1d(0, 1), y_range=Range1d(0, 1),
-                 x_axis_label="temporal modulation rate of ψ2, n2 (Hz)",
-                 y_axis_label="spin · n1_fr (in each cell: n1, low at bottom)",
+                 x_axis_label="S1 · φ_t · temporal modulation rate of ψ2, n2 (Hz)",
+                 y_axis_label="spin · n1_fr · φ_f (in each cell: n1, low at bottom)",
                  name=name)
     style_figure(fig, title)
     image = ServerImage(fig, SEQUENTIAL, low=0, high=1, transparent_nan=True)
@@ -180,6 +257,7 @@ def make_mosaic_figure(name: str, title: str, labels, height: int = 420):
     fig.add_layout(mid)
     fig.xgrid.visible = False
     fig.ygrid.visible = False
+    fig.background_fill_color = GRID_BACKGROUND
     return fig, image, labels, mid
 
 
@@ -198,7 +276,7 @@ def set_mosaic_axes(fig, lay: Mosaic, labels, mid) -> None:
     set_range(fig.y_range, 0, H)
     set_fixed_ticks(fig.xaxis, lay.xticks)
     set_fixed_ticks(fig.yaxis, lay.yticks)
-    mid.location = H / 2
+    mid.location = lay.row_of[("phi", 0)] - 0.5      # under the middle row (phi_f)
 
 
 class JTFS2DView(JTFSView):
@@ -213,7 +291,7 @@ class JTFS2DView(JTFSView):
 
     def _build(self) -> None:
         self.figure, self.image, self.labels, self.mid = make_mosaic_figure(
-            "jtfs2d", "JTFS at one instant: spin up (top) / spin down (bottom)",
+            "jtfs2d", "JTFS at one instant: spin up (top), φ_f (middle), spin down (bottom)",
             mosaic_labels(self.context))
         self.source, self.mapper = self.image.source, self.image.mapper
         self._top = 1.0
@@ -271,7 +349,7 @@ class JTFS2DView(JTFSView):
         if jt is None:
             return
         t = min(self.state.jtfs_frame, jt.up.shape[-1] - 1)
-        img = jtfs_mosaic(jt.up[..., t], jt.dn[..., t], self._lay)
+        img = jtfs_mosaic(jt, t, self._lay)
         H, W = img.shape
         self.image.draw(img, dw=W, dh=H, low=0.0, high=self._top)
         self._shown_time = float(jt.times[t])

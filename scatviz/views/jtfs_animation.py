@@ -19,6 +19,7 @@ from scatviz.state import JTFS_UNAVAILABLE, Transforms
 from scatviz.theme import SEQUENTIAL
 from scatviz.views.base import JTFSView
 from scatviz.views.jtfs2d import (
+    GRID_BACKGROUND,
     colour_top,
     jtfs_layout,
     jtfs_mosaic,
@@ -32,10 +33,12 @@ __all__ = ["JTFSAnimationView", "export_jtfs_animation", "render_frames"]
 
 
 def render_frames(res: Transforms, max_frames: int = 120, width_px: int = 640,
-                  dpi: int = 100) -> list[np.ndarray]:
-    """RGB frames ``(H, W, 3)`` uint8 of the JTFS grid over time (matplotlib, off-screen).
+                  dpi: int = 100, frames: list[int] | None = None) -> list[np.ndarray]:
+    """RGB frames ``(H, W, 3)`` uint8 of the JTFS grid (`jtfs_mosaic`: all seven pairs) over
+    time (matplotlib, off-screen).
 
-    At most ``max_frames`` frames, evenly spaced over the output's time axis.
+    At most ``max_frames`` frames, evenly spaced over the output's time axis; or the time
+    frames ``frames``.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.colors import ListedColormap
@@ -49,24 +52,25 @@ def render_frames(res: Transforms, max_frames: int = 120, width_px: int = 640,
     top = colour_top(jt)
     cmap = ListedColormap(SEQUENTIAL)
     cmap.set_bad((0, 0, 0, 0))
-    idx = np.unique(np.linspace(0, L - 1, min(L, max_frames)).round().astype(int))
+    idx = np.unique(np.linspace(0, L - 1, min(L, max_frames)).round().astype(int)) \
+        if frames is None else [int(t) for t in frames]
     frames = []
     fig = Figure(figsize=(width_px / dpi, 0.75 * width_px / dpi), dpi=dpi)
     canvas = FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
+    ax.set_facecolor(GRID_BACKGROUND)            # separators: not the palette's white
     H, W = lay.shape
-    im = ax.imshow(jtfs_mosaic(jt.up[..., 0], jt.dn[..., 0], lay), origin="lower", aspect="auto",
+    im = ax.imshow(jtfs_mosaic(jt, 0, lay), origin="lower", aspect="auto",
                    cmap=cmap, vmin=0, vmax=top, extent=(0, W, 0, H), interpolation="nearest")
     ax.set_xticks(list(lay.xticks), list(lay.xticks.values()), fontsize=7)
     ax.set_yticks(list(lay.yticks), list(lay.yticks.values()), fontsize=7)
-    ax.axhline(H / 2, color="#888888", lw=0.8)
-    ax.set_xlabel("temporal modulation rate n2 (Hz)")
-    ax.set_ylabel("spin up (top) / spin down (bottom)")
+    ax.set_xlabel("S1 · φ_t · temporal modulation rate n2 (Hz)")
+    ax.set_ylabel("spin up (top) · φ_f · spin down (bottom)")
     fig.colorbar(im, ax=ax, label="|coef|")
     title = ax.set_title("")
     fig.tight_layout()
     for t in idx:
-        im.set_data(jtfs_mosaic(jt.up[..., t], jt.dn[..., t], lay))
+        im.set_data(jtfs_mosaic(jt, t, lay))
         title.set_text(f"JTFS {res.name[:40]} · t = {jt.times[t]:.3f} s")
         canvas.draw()
         rgba = np.asarray(canvas.buffer_rgba())
@@ -174,7 +178,7 @@ class JTFSAnimationView(JTFSView):
             return
         t = int(min(max(t, 0), jt.up.shape[-1] - 1))
         self.frame = t
-        img = jtfs_mosaic(jt.up[..., t], jt.dn[..., t], self._lay)
+        img = jtfs_mosaic(jt, t, self._lay)
         H, W = img.shape
         self.image.draw(img, dw=W, dh=H, low=0.0, high=self._top)
         self._shown_time = float(jt.times[t])

@@ -8,6 +8,7 @@ import param
 from bokeh.models import (
     ColorBar,
     ColumnDataSource,
+    CustomJS,
     CustomJSHover,
     FixedTicker,
     HoverTool,
@@ -16,6 +17,7 @@ from bokeh.models import (
 )
 from bokeh.plotting import figure
 
+from scatviz.analysis import note_name
 from scatviz.theme import SEQUENTIAL, style_figure
 from scatviz.views.base import BaseView, set_fixed_ticks, set_range
 from scatviz.views.image import ServerImage
@@ -32,8 +34,10 @@ def scalogram_db(mag: np.ndarray) -> np.ndarray:
     return (20 * np.log10(np.maximum(mag, max(peak, DB_FLOOR) * DB_FLOOR))).astype(np.float32)
 
 
-def frequency_ticks(freqs_low_to_high: np.ndarray, max_ticks: int = 10) -> dict[float, str]:
-    """Tick positions (row centres) and labels in Hz for rows ordered low to high."""
+def frequency_ticks(freqs_low_to_high: np.ndarray, max_ticks: int = 10,
+                    pitch: bool = False) -> dict[float, str]:
+    """Tick positions (row centres) and labels in Hz for rows ordered low to high; note
+    names (A4 = 440 Hz, `scatviz.analysis.note_name`) with ``pitch``."""
     n = len(freqs_low_to_high)
     if n == 0:
         return {}
@@ -42,7 +46,8 @@ def frequency_ticks(freqs_low_to_high: np.ndarray, max_ticks: int = 10) -> dict[
     out = {}
     for r in rows:
         f = freqs_low_to_high[r]
-        out[r + 0.5] = f"{f:.0f}" if f >= 100 else f"{f:.1f}"
+        out[r + 0.5] = (note_name(float(f)) if pitch and f > 0 else
+                        f"{f:.0f}" if f >= 100 else f"{f:.1f}")
     return out
 
 
@@ -54,6 +59,16 @@ const v = f[i];
 return (v >= 100 ? v.toFixed(0) : v.toFixed(1)) + ' Hz';
 """
 
+#: A click (``tap``) or the hover on a row of the scalogram sends that row (counted from the
+#: bottom) to the server through the ``pick`` source, only when it changes.
+_PICK_JS = """
+const y = (cb_data && cb_data.geometry) ? cb_data.geometry.y : cb_obj.y;
+if (y == null || !Number.isFinite(y)) { return; }
+const r = Math.floor(y);
+if (r < 0 || r >= n.data.n[0]) { return; }
+if (pick.data.row[0] !== r) { pick.data = {row: [r]}; }
+"""
+
 
 class ScalogramView(BaseView):
     """``|x * psi1|`` (unaveraged first-order scattering) as an image.
@@ -62,7 +77,10 @@ class ScalogramView(BaseView):
     centre frequency in Hz from the engine (``meta(sample_rate)["xi_hz"]``); the geometric
     spacing of the wavelets makes the axis logarithmic in frequency. Colours are dB relative
     to the loudest point, over ``state.db_range`` dB. Hover reads time, frequency and value.
-    The playhead of the audio player is the vertical line.
+    The playhead of the audio player is the vertical line. Clicking a row, or hovering it,
+    chooses that first-order wavelet for the page (``context.settings.n1``: the
+    second-order view follows); the chosen row is marked. ``context.settings.pitch`` labels
+    the rows with note names.
 
     >>> view = ScalogramView.from_signal(x, 8000, J=6, Q1=8)   # doctest: +SKIP
     >>> view.image_data()["db"].shape                           # doctest: +SKIP
@@ -88,6 +106,18 @@ class ScalogramView(BaseView):
                           formatters={"$y": CustomJSHover(args=dict(src=self.freq_source),
                                                           code=_FREQ_HOVER)})
         fig.add_tools(hover)
+        # the page's n1: a click or the hover on a row picks it (see _PICK_JS)
+        self.pick = ColumnDataSource(data=dict(row=[-1]), name="scalogram_pick")
+        self._rows = ColumnDataSource(data=dict(n=[0]))
+        pick_js = CustomJS(args=dict(pick=self.pick, n=self._rows), code=_PICK_JS)
+        hover.callback = pick_js
+        fig.js_on_event("tap", pick_js)
+        self.pick.on_change("data", self._on_pick)
+        self.n1_marker = Span(location=0, dimension="width", line_color="#00e5ff",
+                              line_width=1, line_alpha=0.8, visible=False)
+        fig.add_layout(self.n1_marker)
+        self.context.settings.param.watch(self._on_n1, "n1")
+        self.context.settings.param.watch(self._on_pitch, "pitch")
         fig.yaxis.ticker = FixedTicker(ticks=[])
         self.playhead = Span(location=0, dimension="height", line_color="#00e5ff",
                              line_width=2, line_alpha=0.9)
@@ -129,9 +159,34 @@ class ScalogramView(BaseView):
         self.freq_source.data = dict(freq=freqs.tolist())
         self.image.draw(db, dw=sc.duration, dh=float(n), **self._colour_range())
         set_range(self.figure.y_range, 0, n)
-        ticks = frequency_ticks(freqs)
-        set_fixed_ticks(self.figure.yaxis, ticks)
+        if self._rows.data["n"][0] != n:
+            self._rows.data = dict(n=[n])
+        self._on_pitch()
+        self._on_n1()
         self._on_jtfs_frame()
+
+    def _on_pitch(self, *events) -> None:
+        freqs = np.asarray(self.freq_source.data["freq"])
+        set_fixed_ticks(self.figure.yaxis,
+                        frequency_ticks(freqs, pitch=self.context.settings.pitch))
+
+    def _on_pick(self, attr, old, new) -> None:
+        """A row (from the bottom) clicked or hovered in the browser: choose its wavelet."""
+        try:
+            r = int(new["row"][0])
+        except (KeyError, IndexError, TypeError, ValueError):
+            return
+        n = len(self.freq_source.data["freq"])
+        if 0 <= r < n:
+            self.context.settings.n1 = n - 1 - r       # rows low to high; engine order
+
+    def _on_n1(self, *events) -> None:
+        n1 = self.context.settings.n1
+        n = len(self.freq_source.data["freq"])
+        if n1 is None or not 0 <= n1 < n:
+            self.n1_marker.visible = False
+            return
+        self.n1_marker.update(location=n - 1 - n1 + 0.5, visible=True)
 
     def _on_jtfs_frame(self, *events) -> None:
         res = self.state.result

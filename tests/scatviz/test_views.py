@@ -313,7 +313,7 @@ def test_jtfs2d_mosaic_layout(jstate):
     n2, nfr, n1, L = jt.up.shape
     d = v.mosaic_data()
     H, W = d["image"].shape
-    assert (H, W) == (2 * nfr * (n1 + 1) + 1, 2 * n2 + 1)
+    assert (H, W) == ((2 * nfr + 1) * (n1 + 1) + 1, 2 * (n2 + 2) + 1)
     lay = d["layout"]
     # spin up above spin down
     assert min(lay.row_of[("up", j)] for j in range(nfr)) > max(
@@ -322,8 +322,27 @@ def test_jtfs2d_mosaic_layout(jstate):
     r, c = lay.row_of[("up", 0)], lay.col_of[0]
     np.testing.assert_allclose(d["image"][r:r + n1, c], jt.up[0, 0, ::-1, t])
     assert np.isnan(d["image"][:, 0]).all()          # separator column
+    # the other joint pairs in their own row (phi_f) and column (phi_t), as WaveSpin's
+    # viz_jtfs_2d: psi_t * phi_f under each n2, phi_t * psi_f in the spin-down half
+    rp = lay.row_of[("phi", 0)]
+    assert lay.row_of[("down", nfr - 1)] < rp < lay.row_of[("up", nfr - 1)]
+    np.testing.assert_allclose(d["image"][rp:rp + n1, c],
+                               jt.pairs["psi_t * phi_f"][0, 0, ::-1, t])
+    cp = lay.col_of["phi_t"]
+    assert cp < min(lay.col_of[n] for n in range(n2))
+    np.testing.assert_allclose(d["image"][rp:rp + n1, cp],
+                               jt.pairs["phi_t * phi_f"][0, 0, ::-1, t])
+    rd = lay.row_of[("down", 1)]
+    np.testing.assert_allclose(d["image"][rd:rd + n1, cp],
+                               jt.pairs["phi_t * psi_f"][0, 1, ::-1, t])
+    assert np.isnan(d["image"][lay.row_of[("up", 1)], cp])     # drawn once, below
+    # S1 in the leftmost column, scaled onto the colour range
+    from scatviz.views.jtfs2d import s1_scale
+
+    s1 = d["image"][rp:rp + n1, lay.col_of["S1"]]
+    np.testing.assert_allclose(s1, jt.pairs["S1"][::-1, t] * s1_scale(jt), rtol=1e-5)
     # x labels are temporal rates in Hz from the engine, y labels carry the spin
-    assert all("↑" in s or "↓" in s for s in lay.yticks.values())
+    assert all("↑" in s or "↓" in s or s == "φ_f" for s in lay.yticks.values())
     jstate.jtfs_frame = 3
     np.testing.assert_allclose(v.mosaic_data()["image"][r:r + n1, c], jt.up[0, 0, ::-1, 3])
     assert v.mosaic_data()["time"] == pytest.approx(jt.times[3])
