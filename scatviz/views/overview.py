@@ -35,6 +35,7 @@ from bokeh.models import BoxSelectTool, ColumnDataSource, FixedTicker, Range1d, 
 from bokeh.plotting import figure
 
 from scatviz.longrec.overview import Overview
+from scatviz.longrec.session import LongRecording
 from scatviz.theme import CATEGORICAL, SEQUENTIAL, style_figure
 from scatviz.views.base import fit_range, set_fixed_ticks, set_range
 from scatviz.views.image import ServerImage
@@ -125,6 +126,28 @@ class RecordingOverview(pn.viewable.Viewer):
 
     def __panel__(self):
         return self._layout
+
+    @classmethod
+    def for_recording(cls, rec: LongRecording, **params) -> RecordingOverview:
+        """The overview of ``rec`` driving it: the window's first position is set as its
+        state's signal at once, and every later ``window`` (drag, tap, selection) reads the
+        new window into the state (`LongRecording.apply_window`), which the views and the
+        audio player then show and play. New lengths go through ``rec.choose``.
+
+        >>> rec = LongRecording(state, "night.flac")                  # doctest: +SKIP
+        >>> view = RecordingOverview.for_recording(rec)               # doctest: +SKIP
+        """
+        rec.apply_window(0.0)
+        view = cls(overview=rec.overview(), window=rec.window, chooser=rec.choose,
+                   message=rec.choice.message, **params)
+
+        def follow(event):
+            start, length = event.new
+            rec.apply_window(start, length)
+
+        view.param.watch(follow, "window")
+        view.recording = rec
+        return view
 
     # ---- drawing ---------------------------------------------------------------------------
 

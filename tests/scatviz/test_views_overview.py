@@ -102,3 +102,24 @@ def test_a_new_overview_replaces_the_data_in_place(ov):
     assert v.env_source is src and v.image.source is img_src
     assert len(src.data["lo"]) == len(short.env_min) and v.x_range.end == 20.0
     assert v.window[0] + v.window[1] <= 20.0 + 1e-9       # the window moved inside
+
+
+def test_for_recording_feeds_the_state_the_window(tmp_path):
+    import soundfile as sf
+
+    from engine._costs import Cost
+    from scatviz.longrec.session import LongRecording
+    from scatviz.state import ScatState
+
+    x = np.random.default_rng(1).uniform(-0.5, 0.5, SR * 30).astype(np.float32)
+    path = tmp_path / "rec.wav"
+    sf.write(path, x, SR, subtype="FLOAT")
+    st = ScatState(auto=False)
+    rec = LongRecording(st, str(path), window_s=1.0, cost=lambda *a, **k: Cost(0, 0, (), 0.0))
+    v = RecordingOverview.for_recording(rec)
+    assert len(st.signal) == SR and v.window == pytest.approx((0.0, 1.0))
+    v.wave_figure._trigger_event(Tap(v.wave_figure, x=10.0, y=0.0))      # centre at 10 s
+    np.testing.assert_array_equal(st.signal, x[int(9.5 * SR):int(10.5 * SR)])
+    geom = dict(type="rect", x0=20.0, x1=22.0, y0=0, y1=1)
+    v.wave_figure._trigger_event(SelectionGeometry(v.wave_figure, geometry=geom, final=True))
+    assert len(st.signal) == 2 * SR and st.info["window_start_s"] == pytest.approx(20.0)
