@@ -201,3 +201,14 @@ def test_filters_are_built_once_per_setting():
     compute_overview(x, SR, columns=128, cache=False)
     compute_overview(x * 2, SR, columns=128, cache=False)
     assert ovm._band_weights.cache_info().hits >= 1
+
+
+def test_ogg_and_wav_sources_read_in_blocks(tmp_path):
+    x = 0.5 * _signal(SR * 20, seed=5)                       # inside [-1, 1]: no clipping
+    for name, kw in (("rec.ogg", dict(format="OGG", subtype="VORBIS")),
+                     ("rec.wav", dict(subtype="PCM_16"))):
+        path = _write(tmp_path / name, x, SR, **kw)            # OGG: written in blocks
+        ov = compute_overview(path, columns=256, cache=False)
+        assert ov.info.n_samples == sf.info(path).frames and ov.info.sample_rate == SR
+        assert np.isfinite(ov.scal_mag).all() and ov.env_max.max() > 0.25
+        assert np.abs(ov.env_max.max() - x.max()) < 0.05
