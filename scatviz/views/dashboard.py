@@ -47,6 +47,7 @@ from scatviz.views.energies import EnergyView
 from scatviz.views.filterbank import FilterBankView
 from scatviz.views.jtfs2d import JTFS2DView
 from scatviz.views.jtfs_animation import JTFSAnimationView
+from scatviz.views.overview import RecordingOverview
 from scatviz.views.query import THEMES, parse_query
 from scatviz.views.scalogram import ScalogramView
 from scatviz.views.signal import SignalView
@@ -141,6 +142,10 @@ class Dashboard(pn.viewable.Viewer):
                  settings: dict | None = None, **params):
         super().__init__(**params)
         self.live = live
+        #: A long recording's overview (`open_recording`), shown above the views.
+        self.recording_view: RecordingOverview | None = None
+        self._recording_slot = pn.Column(sizing_mode="stretch_width", visible=False,
+                                         name="recording")
         self.state = ScatState(auto=False)
         if settings:
             self.state.param.update(**settings)
@@ -238,6 +243,24 @@ class Dashboard(pn.viewable.Viewer):
     def _on_generate(self, event=None) -> None:
         self.sources.generate(event)
 
+    def open_recording(self, source, sample_rate: float | None = None, cost=None
+                       ) -> RecordingOverview:
+        """Analyse a long recording (a path soundfile reads, or an array ``(N,)`` with its
+        ``sample_rate``): its overview above the views, and the detail window (length from
+        ``cost``, `scatviz.longrec.window.choose_window`) as the analysed and played signal;
+        moving the window on the overview changes the signal (`RecordingOverview.for_recording`).
+        """
+        from scatviz.longrec.session import LongRecording
+
+        view = RecordingOverview.for_recording(
+            LongRecording(self.state, source, sample_rate, cost=cost))
+        self.recording_view = view
+        self._recording_slot.objects = [pn.Card(view, title="Recording overview",
+                                                sizing_mode="stretch_width",
+                                                css_classes=["scatviz-view"])]
+        self._recording_slot.visible = True
+        return view
+
     def load_upload(self, data: bytes, filename: str) -> bool:
         """Use an uploaded file; on failure show why beside the upload control."""
         return self.sources.load_upload(data, filename)
@@ -316,7 +339,7 @@ class Dashboard(pn.viewable.Viewer):
         if self.report is not None:
             cards.append(pn.Card(self.report, title="Filter bank validation report",
                                  sizing_mode="stretch_width", collapsed=True))
-        return cards
+        return [self._recording_slot, *cards]
 
     def template(self):
         """The served page: a FAST list template with the controls in its sidebar; system

@@ -1,0 +1,117 @@
+"""A long recording as a session's signal: the state analyses the detail window.
+
+`LongRecording` holds a recording (a file path or an array) without loading it, its
+`Overview` (computed on first use, cached), the window's length (`choose_window`, from the
+cost model and the session's settings) and the window's position. `apply_window` reads the
+window's samples (by seek) and sets them as the `ScatState`'s signal: every view, the audio
+player included, then shows and plays the window.
+
+>>> rec = LongRecording(state, "night.flac")        # doctest: +SKIP
+>>> rec.apply_window(3600.0)                         # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from scatviz.longrec.overview import Overview, compute_overview, recording_info
+from scatviz.longrec.window import WindowChoice, choose_window, read_window
+from scatviz.signals_io import LoadedSignal
+
+__all__ = ["LongRecording", "is_long", "DEFAULT_WINDOW_SAMPLES"]
+
+#: The window requested by default, in samples (the issue's interactive target: 2**17).
+DEFAULT_WINDOW_SAMPLES = 2**17
+
+#: The session's parameters that the window's cost depends on.
+_COST_PARAMS = ("J", "Q1", "Q2", "T", "J_fr", "Q_fr", "F")
+
+
+def _params(state) -> dict:
+    return {k: getattr(state, k) for k in _COST_PARAMS if state is not None and hasattr(state, k)}
+
+
+def is_long(n_samples: int, sample_rate: float, cost: Callable | None = None,
+            params: dict | None = None) -> bool:
+    """True when a recording of ``n_samples`` at ``sample_rate`` Hz is longer than the
+    window a change can afford (`choose_window` would shorten it): show it as an overview
+    plus a detail window."""
+    ch = choose_window(sample_rate, n_samples / sample_rate, cost, n_samples=n_samples,
+                       params=params)
+    return ch.shortened
+
+
+class LongRecording:
+    """A recording too long to analyse whole, feeding ``state`` its detail window.
+
+    Parameters
+    ----------
+    state : ScatState or None
+        The session state whose ``signal``/``sample_rate`` `apply_window` sets.
+    source : path or np.ndarray
+        The recording (a file soundfile reads, or ``(N,)`` with ``sample_rate``).
+    window_s : float, optional
+        The requested window (s); default `DEFAULT_WINDOW_SAMPLES` samples.
+    cost : callable, optional
+        The cost model for `choose_window` (``engine.estimate_cost``'s signature).
+    """
+
+    def __init__(self, state, source, sample_rate: float | None = None, *,
+                 window_s: float | None = None, cost: Callable | None = None,
+                 name: str | None = None, **overview_kwargs):
+        self.state, self.source = state, source
+        self.info = recording_info(source, sample_rate)
+        self.name = name or self.info.name
+        self.cost = cost
+        self._overview_kwargs = overview_kwargs
+        self._overview: Overview | None = None
+        sr = self.info.sample_rate
+        self.choice = self.choose(window_s if window_s is not None
+                                  else DEFAULT_WINDOW_SAMPLES / sr)
+        self.start = 0              # first sample of the window
+
+    @property
+    def sample_rate(self) -> float:
+        return self.info.sample_rate
+
+    def overview(self) -> Overview:
+        """The whole recording's overview (computed once, in bounded memory)."""
+        if self._overview is None:
+            self._overview = compute_overview(
+                self.source, None if isinstance(self.source, str) else self.sample_rate,
+                name=self.name, **self._overview_kwargs)
+        return self._overview
+
+    def choose(self, length_s: float) -> WindowChoice:
+        """The window length for a request of ``length_s`` seconds (with the state's current
+        settings); the last choice is kept in ``choice``."""
+        self.choice = choose_window(self.sample_rate, length_s, self.cost,
+                                    n_samples=self.info.n_samples, params=_params(self.state))
+        return self.choice
+
+    @property
+    def window(self) -> tuple[float, float]:
+        """``(start_s, length_s)`` of the window."""
+        return self.start / self.sample_rate, self.choice.length_s
+
+    def read(self, start_s: float):
+        """The window's samples from ``start_s`` on: ``(x, start)`` (see `read_window`)."""
+        source = self.source
+        return read_window(source, start_s, self.choice.length,
+                           None if isinstance(source, str) else self.sample_rate)
+
+    def apply_window(self, start_s: float, length_s: float | None = None) -> LoadedSignal:
+        """Read the window at ``start_s`` (a new ``length_s`` is chosen again) and make it
+        the state's signal (when there is a state). Returns the window as a signal."""
+        if length_s is not None and abs(length_s - self.choice.length_s) > 0.5 / self.sample_rate:
+            self.choose(length_s)
+        x, self.start = self.read(start_s)
+        t0 = self.start / self.sample_rate
+        sig = LoadedSignal(x, self.sample_rate, f"{self.name} @ {t0:.2f} s",
+                           info={"recording": self.name, "window_start_s": t0,
+                                 "window_length_s": len(x) / self.sample_rate,
+                                 "recording_duration_s": self.info.duration,
+                                 "channels": self.info.channels})
+        if self.state is not None:
+            self.state.set_signal(sig)
+        return sig
