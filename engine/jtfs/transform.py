@@ -174,16 +174,11 @@ class TimeFrequencyScattering(_ForwardPass, _Planner, _Meta, PlannedTransform):
             stride, 0, self.log2_T, mode, T)
 
         # ---- padding and time filter bank
-        phi_N = self.design.lowpass(N, self.T)
-        min_to_pad = 3 * temporal_support(phi_N[None], criterion=1e-3)
-        J_pad = min(int(math.ceil(math.log2(N + 2 * min_to_pad))),
-                    int(math.floor(math.log2(3 * N - 2))))
-        J_pad = max(J_pad, int(math.ceil(math.log2(N))))
-        self.N_padded = 2**J_pad
+        self.N_padded = self._padded_length(N)
         self.pad_left, self.pad_right = _params.compute_padding(self.N_padded, N)
         self.ind_start, self.ind_end = _params.border_indices(
             max(self.log2_T, self.J) + 2, self.pad_left, self.pad_left + N)
-        self.bank = build_filterbank(self.N_padded, self.J, self.Q, self.T, filterbank)
+        self.bank = self._filterbank()
         self.N1 = len(self.bank.psi1)
 
         # ---- frequential parameters: F parsed as T, against the N1 first-order wavelets
@@ -217,6 +212,19 @@ class TimeFrequencyScattering(_ForwardPass, _Planner, _Meta, PlannedTransform):
             self.F_bins = -(-self.N1 // 2**self.log2_stride_fr)
 
         self._build()
+
+    def _padded_length(self, N: int) -> int:
+        """The padded time length: a power of two holding ``N`` plus three supports of
+        ``phi_t`` (at criterion 1e-3) on each side, at most ``3 N - 2``."""
+        phi_N = self.design.lowpass(N, self.T)
+        min_to_pad = 3 * temporal_support(phi_N[None], criterion=1e-3)
+        J_pad = min(int(math.ceil(math.log2(N + 2 * min_to_pad))),
+                    int(math.floor(math.log2(3 * N - 2))))
+        return 2**max(J_pad, int(math.ceil(math.log2(N))))
+
+    def _filterbank(self):
+        """The time filter bank on the padded length (`engine.filterbank.build_filterbank`)."""
+        return build_filterbank(self.N_padded, self.J, self.Q, self.T, self.filterbank)
 
     # ---- parameters that may change on a built transform -------------------------------
 

@@ -1,0 +1,256 @@
+"""What a `TimeFrequencyScattering` forward call will cost, said before anything is built.
+
+`estimate_jtfs_cost` predicts the peak working memory of one forward call (the bytes the
+process grows by while it runs, the output included; the input and the transform's own
+filters excluded), the output's size and shape, and a rough time, from the constructor's
+parameters, the length and the batch.
+
+It builds no filter at full size. A `_Skeleton` is the transform's constructor run with two
+of its steps replaced: the padded length is sized from the low-pass at a short length (its
+support does not depend on ``N``), and the time filter bank is built at a short padded length
+(``_SKELETON_LENGTH``; the wavelets' number and subsamplings do not depend on ``N``, their
+reaches only once ``N`` exceeds them). Its plans then hold sizes only: the time groups, the
+second-order paths with their time windows, and the frequential plans (the real ones: they
+live along ``n1`` and are small). The memory model walks the forward pass of
+`engine.jtfs.forward` stage by stage on those sizes (see `_peak_bytes`).
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import torch
+
+from engine._costs import BudgetError, Cost
+from engine.filterbank import build_filterbank, temporal_support
+from engine.jtfs.plans import SecondOrderPart, SecondOrderPath, TimeGroup
+from engine.jtfs.transform import TimeFrequencyScattering
+
+__all__ = ["estimate_jtfs_cost"]
+
+#: Log2 of the padded length at which the skeleton builds its time filter bank (at least
+#: ``J + 3``): the filters' reaches (`engine.jtfs.frequential._reaches`) are exact up to half
+#: of it; beyond, they only size the time windows of the coarsest paths, which then barely
+#: change the estimate.
+_SKELETON_LENGTH = 15
+
+#: Fixed growth of a forward call (bytes): the worker threads' first allocations, FFT plans,
+#: the Python objects of the plans' results. Calibrated on the grid of
+#: ``tests/engine/test_jtfs_cost.py`` (measured 25-35 MiB in all at N = 2**13, batch 1).
+FIXED_BYTES = 8 * 2**20
+
+#: Rough CPU throughput (seconds per byte of intermediates written), calibrated on the same
+#: grid on two cores; a time estimate within a factor of two or three, load permitting.
+SECONDS_PER_BYTE = 2.0e-9
+
+#: The share of the other workers' task peaks counted with the largest one: their peaks do
+#: not all coincide (fitted on the grid of the test: 0.6).
+CONCURRENT = 0.6
+
+
+class _Skeleton(TimeFrequencyScattering):
+    """`TimeFrequencyScattering`'s parameters and plan sizes, without its time filters at
+    full size (see the module docstring). Not callable."""
+
+    def _padded_length(self, N: int) -> int:
+        # The low-pass's support at criterion 1e-3 is that of its first crossing: the same
+        # on any grid of more than a few supports.
+        n = min(N, 2 ** (self.log2_T + 6))
+        phi = self.design.lowpass(n, self.T)
+        min_to_pad = 3 * temporal_support(phi[None], criterion=1e-3)
+        J_pad = min(int(math.ceil(math.log2(N + 2 * min_to_pad))),
+                    int(math.floor(math.log2(3 * N - 2))))
+        return 2**max(J_pad, int(math.ceil(math.log2(N))))
+
+    def _filterbank(self):
+        n = min(self.N_padded, 2 ** max(_SKELETON_LENGTH, self.J + 3))
+        return build_filterbank(n, self.J, self.Q, self.T, self.filterbank)
+
+    def _build(self) -> None:
+        bank = self.bank
+        self._plans = {}
+        self._reach1 = self._reach2 = None
+        j1s = [p.j for p in bank.psi1]
+        k1s = [self._k(j) for j in j1s]
+        self._groups = [TimeGroup(k1, [n for n, k in enumerate(k1s) if k == k1], "", None)
+                        for k1 in sorted(set(k1s))]
+        self._order2 = []
+        for n2, psi2 in enumerate(bank.psi2):
+            def valid(j1, j2=psi2.j):
+                return j1 < j2 or not self.average
+            n_valid = sum(valid(j) for j in j1s)
+            if n_valid == 0:
+                continue
+            k2 = self._k(psi2.j)
+            parts = [SecondOrderPart(g, c, "") for g, grp in enumerate(self._groups)
+                     if (c := sum(valid(j1s[n]) for n in grp.n1))]
+            fr = self._fr_plan(f"fr{n2}", n_valid, spinned=True)
+            self._order2.append(SecondOrderPath(n2, psi2.j, k2, n_valid, parts, None, fr,
+                                                self._time_window(n2, k2)))
+        if not self._order2:
+            raise ValueError("No second-order path: every psi2 has j2 <= j1; increase J.")
+        self._fr_s1 = self._fr_plan("frs1", self.N1, spinned=False)
+
+    def forward(self, x):
+        raise TypeError("a cost skeleton computes nothing; build TimeFrequencyScattering")
+
+
+_PARAMS = ("J", "J_fr", "Q", "T", "stride", "Q_fr", "F", "stride_fr", "out_type", "format",
+           "filterbank", "average", "average_fr", "pad_mode", "chunk_bytes", "sample_rate",
+           "memory_budget")
+
+
+def _freeze(value):
+    return tuple(value) if isinstance(value, list) else value
+
+
+@lru_cache(maxsize=64)
+def _skeleton(N: int, items: tuple) -> _Skeleton:
+    params = dict(items)
+    params.pop("memory_budget", None)          # not a parameter of today's path
+    return _Skeleton(shape=N, **params)
+
+
+def _output(sk: _Skeleton, B: int) -> tuple[tuple, int]:
+    """Output shape (channels stacked) and element count, batch ``B``."""
+    t = 1 if sk._t_mode == "global" else sk.ind_end[sk.log2_stride] - sk.ind_start[
+        sk.log2_stride]
+    if not sk.average:
+        t = sk.shape[0]
+    n_fr = len(sk._fr_s1.filters) - 1
+    n2 = len(sk._order2)
+    K2 = 2 * n_fr
+    joint = sk.F_bins * (1 + n_fr + n2 * (1 + K2))
+    if sk.format == "time":
+        shape = (B, 1 + sk.N1 + joint, t)
+    else:
+        shape = (B, 1 + n_fr + n2 * (1 + K2), sk.F_bins, t)
+    return shape, math.prod(shape)
+
+
+def _branch_bytes(sk: _Skeleton, o: SecondOrderPath, b: int, rs: int) -> tuple[int, int]:
+    """Peak bytes of one psi_t branch task on ``b`` signals, and the bytes it writes."""
+    c = 2 * rs
+    Np = sk.N_padded
+    M_full = Np >> o.k2
+    lo, hi = o.crop or (0, M_full)
+    M = hi - lo
+    y2 = b * o.n * M_full * c
+    pre = 2 * y2 if len(o.parts) > 1 else y2                  # the parts and their concatenation
+    plan = o.fr
+    late = sk._late_fr_average(plan, M, M_full)
+    nf = sum(g.nf for g in plan.groups)
+    rows = sum(g.nf * g.Lk for g in plan.groups) if late else nf * sk.F_bins
+    per_t = b * (2 * plan.L + 4 * plan.cols) * 2 * rs
+    step = max(1, sk.chunk_bytes // per_t)
+    chunks = -(-M // step)
+    v_M = b * rows * M * rs
+    v_full = b * rows * M_full * rs
+    # One chunk of time samples: the n1 spectrum (and its circular extension), the largest
+    # group's products and their inverse FFT, every group's moduli.
+    widest = max(g.nf * g.Lk for g in plan.groups)
+    work = min(step, M) * b * (2 * plan.L * c + 2 * widest * c + rows * rs)
+    # The chunks and their concatenation, then (windowed) the rows padded to the whole time
+    # axis, then their rfft (the chunks are still held; the rfft takes its output and, as
+    # measured, a buffer of the same size).
+    cat = v_M if chunks > 1 else 0
+    padded = v_full if o.crop else cat
+    freq = y2 + max(v_M + work, v_M + cat + (v_full if o.crop else 0),
+                    v_M + padded + 2 * v_full)
+    written = y2 * 2 + b * M * (plan.L + plan.cols) * c + v_full * 3
+    return max(pre, freq), written
+
+
+def _peak_bytes(sk: _Skeleton, B: int, rs: int) -> tuple[int, int]:
+    """Peak working bytes and bytes written of a forward call on ``B`` signals with reals of
+    ``rs`` bytes: ``xp`` (the padded input), its ``rfft``, the first order's kept spectra,
+    then the two stages' concurrent tasks (two halves of the batch, `torch.get_num_threads`
+    workers, the costliest first: `engine._parallel.run_keyed`)."""
+    c = 2 * rs
+    Np = sk.N_padded
+    W = max(1, min(torch.get_num_threads(), 2 if B >= 2 else 2))
+    b = -(-B // 2) if B >= 2 else B
+    base = B * Np * rs + B * (Np // 2 + 1) * c
+    s1 = B * sk.N1 * (Np >> sk.log2_stride) * rs if sk._t_mode == "local" else 0
+    # First order: per group task, the fold and its ifft (complex), then kept rfft(U1).
+    tasks1, kept1 = [], 0
+    for g in sk._groups:
+        m1 = Np >> g.k1
+        G = len(g.n1)
+        tasks1 += [2 * b * G * m1 * c] * (2 if B >= 2 else 1)
+        kept1 += B * G * (m1 // 2 + 1) * c
+    tasks1.sort(reverse=True)
+    stage1 = base + max(kept1 + tasks1[0] + CONCURRENT * sum(tasks1[1:W]), 2 * kept1) + s1
+    written = sum(tasks1) * 2
+    # Second order: per n2 (and half batch) a branch.
+    branch = []
+    for o in sk._order2:
+        peak, w = _branch_bytes(sk, o, b, rs)
+        branch += [peak] * (2 if B >= 2 else 1)
+        written += w * (2 if B >= 2 else 1)
+    branch.sort(reverse=True)
+    _, n_out = _output(sk, B)
+    out = n_out * rs
+    stage2 = base + kept1 + s1 + branch[0] + CONCURRENT * sum(branch[1:W]) + out
+    final = base + kept1 + 3 * out
+    return FIXED_BYTES + max(stage1, stage2, final), written
+
+
+def estimate_jtfs_cost(shape: int, batch: int = 1, *, memory_budget=None,
+                       dtype=torch.float32, **params) -> Cost:
+    """Predict the cost of ``TimeFrequencyScattering(shape=shape, **params)(x)`` on ``x`` of
+    shape ``(batch, shape)``.
+
+    Parameters
+    ----------
+    shape : int
+        Signal length ``N`` (samples).
+    batch : int
+        Number of signals in the call.
+    memory_budget : int, optional
+        Working-memory budget in bytes; a `BudgetError` is raised when the predicted peak
+        exceeds it.
+    dtype : torch.dtype
+        ``torch.float32`` (default) or ``torch.float64``.
+    **params
+        `TimeFrequencyScattering`'s other constructor arguments (``J``, ``J_fr``, ``Q`` are
+        required; ``Q_fr``, ``F``, ``T``, ``average_fr``, ``format``, ``out_type``,
+        ``filterbank``, ...), validated as the constructor does.
+
+    Returns
+    -------
+    Cost
+        ``peak_bytes`` (process growth during the call, output included, input and filters
+        excluded), ``output_bytes``, ``output_shape`` (channels stacked, as
+        ``out_type="array"``), ``seconds`` (rough: a factor of two or three either way,
+        more under load), ``budget_bytes``.
+
+    Example
+    -------
+    >>> c = estimate_jtfs_cost(2**16, J=12, Q=16, J_fr=5, Q_fr=2, F=16)
+    >>> c.output_shape[0], c.peak_bytes > c.output_bytes
+    (1, True)
+    """
+    unknown = set(params) - set(_PARAMS)
+    if unknown:
+        raise TypeError(f"estimate_jtfs_cost got unknown parameters {sorted(unknown)}; "
+                        f"it takes TimeFrequencyScattering's: {', '.join(_PARAMS)}.")
+    if int(batch) != batch or batch < 1:
+        raise ValueError(f"batch must be a positive integer; got {batch!r}.")
+    if dtype not in (torch.float32, torch.float64):
+        raise TypeError(f"dtype must be torch.float32 or torch.float64; got {dtype}.")
+    if isinstance(shape, (tuple, list)):
+        (shape,) = shape
+    sk = _skeleton(int(shape), tuple(sorted((k, _freeze(v)) for k, v in params.items())))
+    rs = 4 if dtype == torch.float32 else 8
+    peak, written = _peak_bytes(sk, int(batch), rs)
+    out_shape, n_out = _output(sk, int(batch))
+    cost = Cost(int(peak), int(n_out * rs), out_shape, written * SECONDS_PER_BYTE,
+                None if memory_budget is None else int(memory_budget))
+    if memory_budget is not None and peak > memory_budget:
+        raise BudgetError(f"JTFS at N={shape}, batch {batch} needs about {cost.peak_bytes} "
+                          f"bytes of working memory, over memory_budget={memory_budget}; "
+                          f"raise the budget to at least {cost.peak_bytes} or lower the batch.",
+                          minimum_bytes=cost.peak_bytes)
+    return cost

@@ -1,0 +1,145 @@
+"""`engine.jtfs.cost.estimate_jtfs_cost` against measurement.
+
+Each point is measured in a fresh process (a `multiprocessing` forkserver that has imported
+torch and the engine once, so that a point costs its own work only): build the transform, a
+warm-up call on one signal, ``malloc_trim`` (so that memory the warm-up freed is not reused
+unseen) and a reset of the peak (``/proc/self/clear_refs``), then the measured call. The peak
+is ``VmHWM`` after the call minus ``VmRSS`` before it: the process's growth during the call,
+the output included, the input and the filters excluded (not ``ru_maxrss``, which includes the
+building and the warm-up).
+
+Time is not asserted: the host is shared and its load moves wall times by several times (the
+estimate is documented as rough); only that it is positive and grows with the work.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import multiprocessing
+import time
+
+import pytest
+import torch
+
+from engine._costs import BudgetError, Cost
+from engine.jtfs import TimeFrequencyScattering
+from engine.jtfs.cost import _skeleton, estimate_jtfs_cost
+
+ISSUE = dict(J=12, Q=16, J_fr=5, Q_fr=2, F=16)      # issue 15's configuration
+SMALL = dict(J=8, Q=8, J_fr=4, Q_fr=1, F=8)
+MORLET = dict(J=10, Q=12, J_fr=4, Q_fr=2, F=8, filterbank="kymatio")
+
+#: The cheap grid (about 20 s on two idle cores, several times that under load), and the
+#: full one (slow: minutes).
+GRID = [(SMALL, 13, 1), (SMALL, 15, 1), (SMALL, 13, 8), (ISSUE, 13, 1), (ISSUE, 14, 8)]
+FULL = [(c, n, b) for c in (SMALL, ISSUE, MORLET) for n in range(13, 18) for b in (1, 8)]
+
+
+def _status(key: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(key):
+                return int(line.split()[1]) * 1024
+    raise KeyError(key)
+
+
+def _measure(params: dict, N: int, B: int) -> dict:
+    """In a fresh process: peak growth (bytes) and time of one forward call."""
+    # Blocks of 1 MiB and more are mapped and unmapped, not kept by malloc for reuse: the
+    # resident set then follows the live tensors (the working set), not the allocator's
+    # history (with glibc's adaptive threshold the same call measured 11 to 54 MiB).
+    ctypes.CDLL("libc.so.6").mallopt(-3, 2**20)             # M_MMAP_THRESHOLD
+    S = TimeFrequencyScattering(shape=N, **params)
+    x = torch.randn(B, N)
+    with torch.no_grad():
+        S(x[:1])
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")                                  # VmHWM := VmRSS
+        rss = _status("VmRSS")
+        t = time.perf_counter()
+        out = S(x)
+        t = time.perf_counter() - t
+        hwm = _status("VmHWM")
+    return dict(peak=hwm - rss, seconds=t, shape=tuple(out.shape),
+                nbytes=out.numel() * out.element_size())
+
+
+@pytest.fixture(scope="module")
+def pool():
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["torch", "engine.jtfs"])
+    return ctx
+
+
+def _run(ctx, params, N, B) -> dict:
+    with ctx.Pool(1, maxtasksperchild=1) as p:              # one fresh process per point
+        return p.apply(_measure, (params, N, B))
+
+
+def _check(ctx, points):
+    rows = []
+    for params, n, B in points:
+        m = _run(ctx, params, 2**n, B)
+        c = estimate_jtfs_cost(2**n, B, **params)
+        assert c.output_shape == m["shape"] and c.output_bytes == m["nbytes"]
+        rows.append((params, n, B, c.peak_bytes / m["peak"], m["peak"], c.seconds))
+    bad = [r for r in rows if not 1 / 1.5 <= r[3] <= 1.5]
+    assert not bad, "\n".join(f"{p} N=2^{n} B={b}: predicted/measured {r:.2f} "
+                              f"(measured {mb / 2**20:.1f} MiB)" for p, n, b, r, mb, _ in bad)
+    return rows
+
+
+@pytest.mark.skipif(not hasattr(ctypes.CDLL(None), "malloc_trim"), reason="needs glibc")
+def test_peak_memory_within_factor_1_5(pool):
+    rows = _check(pool, GRID)
+    # the time estimate: positive, and growing with the work (length and batch)
+    small = {(n, b): s for p, n, b, *_, s in rows if p is SMALL}
+    assert 0 < small[13, 1] < small[15, 1] and small[13, 1] < small[13, 8]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(ctypes.CDLL(None), "malloc_trim"), reason="needs glibc")
+def test_peak_memory_full_grid(pool):
+    _check(pool, [p for p in FULL if p not in GRID])
+
+
+@pytest.mark.parametrize("params", [ISSUE, SMALL, dict(MORLET, format="joint"),
+                                    dict(SMALL, average_fr=False, out_type="list"),
+                                    dict(SMALL, T="global", F="global")])
+def test_skeleton_sizes_match_the_transform(params):
+    """The skeleton's plan sizes (built without the time filters at full size) are the
+    transform's."""
+    N = 2**13
+    sk = _skeleton(N, tuple(sorted(params.items())))
+    S = TimeFrequencyScattering(shape=N, **params)
+    assert (sk.N_padded, sk.N1, sk.F_bins, sk.bin_start) == (S.N_padded, S.N1, S.F_bins,
+                                                             S.bin_start)
+    assert [(g.k1, g.n1) for g in sk._groups] == [(g.k1, g.n1) for g in S._groups]
+    assert [(o.n2, o.k2, o.n, o.crop, o.fr.L, o.fr.cols) for o in sk._order2] == \
+           [(o.n2, o.k2, o.n, o.crop, o.fr.L, o.fr.cols) for o in S._order2]
+
+
+def test_padded_length_matches_at_long_lengths():
+    """At long N the skeleton sizes the padding from a short low-pass: same length."""
+    for N in (2**18, 3 * 2**18 + 4):
+        sk = _skeleton(N, tuple(sorted(ISSUE.items())))
+        ref = TimeFrequencyScattering._padded_length(sk, N)      # the full-length rule
+        assert sk.N_padded == ref
+
+
+def test_cost_value_and_errors():
+    c = estimate_jtfs_cost(2**16, 2, **ISSUE)
+    assert isinstance(c, Cost) and c.budget_bytes is None
+    assert c.output_bytes == 4 * c.output_shape[0] * c.output_shape[1] * c.output_shape[2]
+    assert estimate_jtfs_cost(2**16, 2, dtype=torch.float64, **ISSUE).output_bytes == \
+        2 * c.output_bytes
+    with pytest.raises(BudgetError, match="at least") as e:
+        estimate_jtfs_cost(2**16, 2, memory_budget=2**20, **ISSUE)
+    assert e.value.minimum_bytes == c.peak_bytes
+    with pytest.raises(TypeError, match="unknown parameters"):
+        estimate_jtfs_cost(2**16, J=12, Q=16, J_fr=5, bogus=1)
+    with pytest.raises(ValueError, match="batch"):
+        estimate_jtfs_cost(2**16, 0, **ISSUE)
+    with pytest.raises(ValueError):                      # the constructor's own checks
+        estimate_jtfs_cost(2**10, J=12, Q=16, J_fr=5)
