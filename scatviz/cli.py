@@ -4,7 +4,7 @@ features.
     scatviz serve [--port 5006] [--show]
     scatviz validate --J 8 --Q 12 --shape 8192 [--jtfs --J-fr 5 --Q-fr 2] -o report.html
     scatviz render SIGNAL --view scalogram -o out.png
-    scatviz features FOLDER -o features.npz
+    scatviz features FOLDER -o features.zarr [--scheduler ADDRESS]   (or -o features.npz)
 
 ``scatviz COMMAND --help`` explains every option. The functions behind the commands
 (`run_validate`, `render`, `extract_features`) are importable for scripts and tests.
@@ -176,18 +176,10 @@ def cmd_render(args) -> int:
 # --------------------------------------------------------------------------------------------
 
 def cmd_features(args) -> int:
-    try:
-        res = extract_features(args.folder, args.output, args.transform, J=args.J, Q=args.Q,
-                               N=args.N, T=args.T, J_fr=args.J_fr, Q_fr=args.Q_fr, F=args.F,
-                               design=args.design, pool=args.pool, log=args.log,
-                               batch_size=args.batch_size, pattern=args.pattern,
-                               progress=not args.quiet, overwrite=args.overwrite)
-    except (ValueError, TypeError) as exc:
-        print(f"scatviz features: {exc}", file=sys.stderr)
-        return 2
-    print(f"wrote {res['output']}: {res['total']} files ({res['skipped']} already done, "
-          f"{len(res['failed'])} unreadable)")
-    return 0
+    """``scatviz features``: `scatviz.features.command.cmd_features`."""
+    from scatviz.features.command import cmd_features as run
+
+    return run(args)
 
 
 # --------------------------------------------------------------------------------------------
@@ -301,33 +293,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_render)
 
     p = sub.add_parser(
-        "features", help="every audio file of a folder through a transform, into one .npz",
+        "features", help="every audio file of a folder through a transform, into a Zarr "
+                         "store (Dask) or one .npz",
         description="Read every audio file under FOLDER (recursively; mono mix-down; fitted "
-                    "to N samples by centre zero-padding / centre crop), transform them in "
-                    "batches with a progress bar, and save features, file names, sample "
-                    "rates and the configuration to OUTPUT. The file is rewritten atomically "
-                    "after each batch: re-running the same command resumes where it stopped.")
-    p.add_argument("folder", metavar="FOLDER", help="folder of audio files")
-    p.add_argument("-o", "--output", default="features.npz",
-                   help="output .npz (default features.npz)")
-    p.add_argument("--transform", choices=tuple(TRANSFORMS), default="scattering",
-                   help="Scattering1D or TimeFrequencyScattering (default scattering)")
-    _transform_args(p)
-    p.add_argument("--N", type=int, default=8192,
-                   help="length every file is fitted to (default 8192)")
-    p.add_argument("--design", default=None, choices=available_designs(),
-                   help="filter bank design (default: each transform's own, "
-                        + _default_designs() + ")")
-    p.add_argument("--pool", choices=("mean", "none"), default="mean",
-                   help="mean: average over time, features (n, C); none: keep (n, C, time)")
-    p.add_argument("--log", action="store_true", help="store log1p of the coefficients")
-    p.add_argument("--batch-size", dest="batch_size", type=int, default=32,
-                   help="files per batch, and per checkpoint (default 32)")
-    p.add_argument("--pattern", default="**/*",
-                   help="glob of files under FOLDER (default **/*: all, recursively)")
-    p.add_argument("--overwrite", action="store_true",
-                   help="start again even if OUTPUT exists with another configuration")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+                    "to N samples by centre zero-padding / centre crop) and transform it. A "
+                    ".zarr OUTPUT runs on Dask (a local cluster sized to the machine, or "
+                    "--scheduler), shard by shard into a store that opens as an "
+                    "xarray.Dataset; a .npz OUTPUT runs in this process. Re-running the same "
+                    "command resumes where it stopped; unreadable files are listed, not "
+                    "fatal.")
+    from scatviz.features.command import add_arguments
+    add_arguments(p, _transform_args, available_designs(), _default_designs(), TRANSFORMS)
     p.set_defaults(func=cmd_features)
     return parser
 

@@ -45,7 +45,8 @@ def test_panel_server_and_browser(panel_server, page, tmp_path):
 
 
 # Runtime dependencies used through another package rather than imported: what shows the use.
-_USED_THROUGH = {"imageio-ffmpeg": 'fmt == "mp4"'}  # imageio's MP4 writer runs its ffmpeg
+_USED_THROUGH = {"imageio-ffmpeg": 'fmt == "mp4"',  # imageio's MP4 writer runs its ffmpeg
+                 "scikit-learn": "from sklearn"}  # its import name differs
 
 
 def test_every_runtime_dependency_is_imported():

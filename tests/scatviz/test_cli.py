@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from scatviz import cli, features
+from scatviz import cli
+from scatviz.features import single as features  # the one-process .npz path
 
 
 def run(*args):

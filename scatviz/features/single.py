@@ -1,5 +1,10 @@
-"""Features of a folder of audio files: every file through a transform, in batches, into one
-resumable ``.npz`` (the ``scatviz features`` command).
+"""Features of a folder of audio files in one process: every file through a transform, in
+batches, into one resumable ``.npz`` (``scatviz features FOLDER -o features.npz``).
+
+This is the oracle of the Dask path (`scatviz.features.extract`): both run
+`scatviz.features.core.transform_batch` on the same module. It rewrites the whole ``.npz``
+after each batch, so its cost grows with the square of the data set: use a ``.zarr`` output
+for corpora.
 
 >>> summary = extract_features("recordings/", "features.npz", J=6, Q=8, N=4096)  # doctest: +SKIP
 """
@@ -12,17 +17,17 @@ from pathlib import Path
 
 import numpy as np
 
-from engine import Scattering1D
-from engine.jtfs import TimeFrequencyScattering
-from scatviz.pipeline import default_design
+from scatviz.features.core import (
+    AUDIO_SUFFIXES,
+    TRANSFORMS,
+    build_module,
+    config_key,
+    make_config,
+    transform_batch,
+)
 from scatviz.signals_io import SignalLoadError, read_audio
 
 __all__ = ["extract_features", "AUDIO_SUFFIXES", "TRANSFORMS"]
-
-#: Transforms `extract_features` runs: name -> engine class.
-TRANSFORMS = {"scattering": Scattering1D, "jtfs": TimeFrequencyScattering}
-
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff", ".aif", ".au")
 
 
 def _save_npz_atomic(path: Path, **arrays) -> None:
@@ -54,25 +59,18 @@ def extract_features(folder, output, transform: str = "scattering", J: int = 8, 
     Returns a summary dict: ``done`` (files transformed now), ``skipped`` (already in
     ``output``), ``failed`` (unreadable), ``total`` (files in ``output``), ``output``.
     """
-    import torch
-
     from engine.datasets import fit_length
 
     folder, output = Path(folder), Path(output)
-    if transform not in TRANSFORMS:
-        raise ValueError(f"transform must be one of {', '.join(TRANSFORMS)}; got {transform!r}.")
-    design = design or default_design(transform)
+    config = make_config(transform, J=J, Q=Q, N=N, T=T, J_fr=J_fr, Q_fr=Q_fr, F=F,
+                         design=design, pool=pool, log=log)
     if not folder.is_dir():
         raise ValueError(f"FOLDER {folder} is not a directory.")
-    if pool not in ("mean", "none"):
-        raise ValueError(f"pool must be 'mean' or 'none'; got {pool!r}.")
     files = sorted(p for p in folder.glob(pattern)
                    if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
     if not files:
         raise ValueError(f"No audio files ({', '.join(AUDIO_SUFFIXES)}) under {folder} "
                          f"matching {pattern!r}.")
-    config = dict(transform=transform, J=J, Q=Q if isinstance(Q, int) else list(Q), N=N,
-                  T=T, J_fr=J_fr, Q_fr=Q_fr, F=F, design=design, pool=pool, log=log)
     feats: list[np.ndarray] = []
     names: list[str] = []
     rates: list[float] = []
@@ -90,11 +88,7 @@ def extract_features(folder, output, transform: str = "scattering", J: int = 8, 
     n_before = len(names)
     done = set(names) | set(failed)
     todo = [p for p in files if str(p.relative_to(folder)) not in done]
-    if transform == "scattering":
-        module = Scattering1D(J, N, Q, T=T, filterbank=design)
-    else:
-        module = TimeFrequencyScattering(J, J_fr, Q, N, T=T, Q_fr=Q_fr, F=F,
-                                         filterbank=design)
+    module = build_module(config_key(config))
     from tqdm.auto import tqdm
     bar = tqdm(total=len(files), initial=len(files) - len(todo), disable=not progress,
                unit="file", desc=f"{transform} features")
@@ -110,13 +104,7 @@ def extract_features(folder, output, transform: str = "scattering", J: int = 8, 
             xs.append(fit_length(y, N).astype(np.float32))
             batch.append((rel, float(sr)))
         if xs:
-            with torch.no_grad():
-                S = module(torch.from_numpy(np.stack(xs))).double().numpy()
-            if pool == "mean":
-                S = S.mean(axis=-1)
-            if log:
-                S = np.log1p(S)
-            feats.extend(S.astype(np.float32))
+            feats.extend(transform_batch(module, xs, pool, log))
             names += [b[0] for b in batch]
             rates += [b[1] for b in batch]
         _save_npz_atomic(output, features=np.asarray(feats, dtype=np.float32)

@@ -1,0 +1,186 @@
+"""The dataset explorer's data: a feature store's files as points of a 2D embedding, the
+accuracy of the seed's digit classifier on them, and the recording behind a point.
+
+Computing only (numpy, scikit-learn, xarray): the views sit in `scatviz.explorer.app`.
+
+>>> data = ExplorerData.open("fsdd.zarr")                  # doctest: +SKIP
+>>> xy = data.embedding("pca")                             # (files, 2)
+>>> data.classifier()["accuracy"]                          # doctest: +SKIP
+0.99
+>>> x, sr, name = data.recording(0)                        # the file behind point 0
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["EMBEDDINGS", "ExplorerData", "resolve_store", "log_features"]
+
+#: 2D embeddings offered: name -> label. PCA is the default (fast, deterministic).
+EMBEDDINGS = {"pca": "PCA", "tsne": "t-SNE", "isomap": "Isomap"}
+
+
+def resolve_store(name: str, base: str | Path) -> Path:
+    """The store ``name`` (a path relative to ``base``) inside the folder ``base``, or
+    ValueError. A visitor's ``?store=`` goes through here: absolute paths, ``..`` and links
+    leading out of ``base`` are refused, so only the stores under ``base`` can be opened."""
+    base = Path(base).resolve()
+    if not name or Path(name).is_absolute():
+        raise ValueError(f"store must be a path relative to the stores folder; got {name!r}.")
+    path = (base / name).resolve()
+    if path != base and base not in path.parents:
+        raise ValueError(f"store {name!r} is outside the stores folder.")
+    if not (path / ".zgroup").exists():
+        raise ValueError(f"No feature store {name!r} in the stores folder; choose one of "
+                         f"{', '.join(list_stores(base)) or '(none)'}.")
+    return path
+
+
+def list_stores(base: str | Path) -> list[str]:
+    """The feature stores directly under ``base`` (names relative to it)."""
+    base = Path(base)
+    if not base.is_dir():
+        return []
+    return sorted(p.name for p in base.iterdir() if (p / ".zgroup").exists())
+
+
+def log_features(S: np.ndarray) -> np.ndarray:
+    """The seed classifier's features (`scatviz.demos.digits`): ``(n, C, L)`` coefficients
+    give ``log(max(S, 0) + 1e-4)`` pooled to 4 segment means and the standard deviation over
+    time, ``(n, 5 C)``; already pooled ``(n, C)`` ones give ``log(max(S, 0) + 1e-4)``."""
+    from scatviz.demos.digits import EPS, pool_features
+
+    if S.ndim == 3:
+        return pool_features(S)
+    return np.log(np.maximum(S.astype(np.float64), 0.0) + EPS)
+
+
+@dataclass(eq=False)
+class ExplorerData:
+    """The readable files of one store: ``features`` ``(n, D)`` (`log_features`), ``paths``
+    (absolute), ``names`` (as stored), ``labels`` ``{name: (n,)}`` from the store's label
+    coordinates, ``sample_rates`` (Hz), and the store's ``config``."""
+
+    store: Path
+    features: np.ndarray
+    paths: list[Path]
+    names: list[str]
+    labels: dict
+    sample_rates: np.ndarray
+    config: dict
+
+    @classmethod
+    def open(cls, store) -> ExplorerData:
+        """Read a store written by `scatviz.features.extract` (its ``ok`` files only). The
+        same store, unchanged since, gives the same object: its embeddings and classifier
+        are computed once per server process, not once per visitor."""
+        path = Path(store).resolve()
+        zattrs = path / ".zattrs"
+        stamp = zattrs.stat().st_mtime_ns if zattrs.exists() else 0
+        return _open_cached(cls, path, stamp)
+
+    @classmethod
+    def _read(cls, store) -> ExplorerData:
+        from scatviz.features.store import open_features
+
+        ds = open_features(store)
+        ok = ds.ok.values
+        if not ok.any():
+            raise ValueError(f"{store} holds no transformed file yet: run `scatviz features` "
+                             f"to completion first.")
+        ds = ds.isel(file=np.flatnonzero(ok))
+        root = Path(ds.attrs["root"])
+        names = [str(p) for p in ds.path.values]
+        label_names = [k for k, v in ds.coords.items()
+                       if v.dims == ("file",) and k not in ("path", "sample_rate", "frames",
+                                                            "duration")]
+        return cls(Path(store), log_features(ds.coefficients.values), [root / n for n in names],
+                   names, {k: ds[k].values for k in label_names}, ds.sample_rate.values,
+                   ds.attrs["config_dict"])
+
+    # ---- what colours the points ------------------------------------------------------------
+
+    @property
+    def colour_label(self) -> str | None:
+        """The label that colours the points: ``digit`` when there is one, else the first."""
+        if "digit" in self.labels:
+            return "digit"
+        return next(iter(self.labels), None)
+
+    # ---- embedding ---------------------------------------------------------------------------
+
+    @functools.lru_cache(maxsize=8)  # noqa: B019 (one instance per store, kept by the app)
+    def embedding(self, method: str = "pca", seed: int = 0) -> np.ndarray:
+        """The files in 2D, ``(n, 2)``, from their standardised features: ``"pca"``,
+        ``"tsne"`` (scikit-learn's t-SNE, PCA-initialised, ``random_state=seed``) or
+        ``"isomap"``."""
+        from sklearn.preprocessing import StandardScaler
+
+        if method not in EMBEDDINGS:
+            raise ValueError(f"embedding must be one of {', '.join(EMBEDDINGS)}; got "
+                             f"{method!r}.")
+        Z = StandardScaler().fit_transform(self.features)
+        n = len(Z)
+        if method == "pca" or n < 5:
+            from sklearn.decomposition import PCA
+            return PCA(2, random_state=seed).fit_transform(Z)
+        if method == "tsne":
+            from sklearn.manifold import TSNE
+            return TSNE(2, perplexity=min(30.0, (n - 1) / 3), init="pca",
+                        random_state=seed).fit_transform(Z)
+        from sklearn.manifold import Isomap
+        return Isomap(n_neighbors=min(10, n - 1), n_components=2).fit_transform(Z)
+
+    # ---- classifier --------------------------------------------------------------------------
+
+    def split(self) -> np.ndarray | None:
+        """The test files of the official FSDD split (``index`` 0-4), or None when the store
+        has no ``index`` label."""
+        if "index" not in self.labels:
+            return None
+        return np.asarray(self.labels["index"]) < 5
+
+    @functools.lru_cache(maxsize=2)  # noqa: B019
+    def classifier(self, label: str | None = None, weight_decay: float = 1e-3) -> dict | None:
+        """The seed's digit classifier (`scatviz.demos.digits`): multinomial logistic
+        regression on the training files' standardised log-scattering features, L2 weight
+        ``weight_decay`` on the mean cross-entropy (scikit-learn's ``C = 1 / (2 weight_decay
+        n_train)``), scored on the test files of the official split. Returns ``accuracy``,
+        ``n_train``, ``n_test``, ``label``, ``classes``, ``predicted`` (every file's class
+        index) and ``test`` (mask); None without a label or a split."""
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.preprocessing import StandardScaler
+
+        label = label or self.colour_label
+        test = self.split()
+        if label is None or test is None or test.all() or not test.any():
+            return None
+        classes, y = np.unique(np.asarray(self.labels[label]), return_inverse=True)
+        train = ~test
+        scaler = StandardScaler().fit(self.features[train])
+        model = LogisticRegression(C=1.0 / (2 * weight_decay * train.sum()), max_iter=2000)
+        model.fit(scaler.transform(self.features[train]), y[train])
+        pred = model.predict(scaler.transform(self.features))
+        return dict(accuracy=float((pred[test] == y[test]).mean()), n_train=int(train.sum()),
+                    n_test=int(test.sum()), label=label, predicted=pred, classes=classes,
+                    test=test)
+
+    # ---- the recording behind a point --------------------------------------------------------
+
+    def recording(self, i: int) -> tuple[np.ndarray, float, str]:
+        """``(x float32 (N,), sample rate Hz, name)`` of file ``i`` (as on disk, not fitted)."""
+        from scatviz.signals_io import read_audio
+
+        if not 0 <= int(i) < len(self.paths):
+            raise IndexError(f"point {i} is not one of the {len(self.paths)} files.")
+        x, sr, _ = read_audio(self.paths[int(i)])
+        return x, sr, self.names[int(i)]
+
+
+@functools.lru_cache(maxsize=8)
+def _open_cached(cls, path: Path, stamp: int) -> ExplorerData:
+    return cls._read(path)

@@ -1,0 +1,202 @@
+"""Features of a corpus on Dask: `extract` shards the files, each worker transforms its shards
+with a transform it builds once, and writes them into a Zarr store (`scatviz.features.store`)
+that opens as an `xarray.Dataset`.
+
+>>> ds = extract("recordings/", "fsdd.zarr", labels="fsdd", J=8, Q=12, N=8192)  # doctest: +SKIP
+>>> ds.coefficients.dims                                                          # doctest: +SKIP
+('file', 'channel')
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+from scatviz.features import store
+from scatviz.features.cluster import connect, worker_resources
+from scatviz.features.core import (
+    build_module,
+    channel_coords,
+    config_key,
+    list_audio,
+    make_config,
+    parse_labels,
+    transform_batch,
+)
+from scatviz.features.sizing import files_per_shard as size_shards
+
+__all__ = ["extract", "read_headers", "run_shard", "peak_rss"]
+
+
+def peak_rss() -> int:
+    """This process's peak resident memory in bytes (``VmHWM``; Linux), 0 elsewhere. Unlike
+    ``ru_maxrss`` it is not inherited from the parent by spawned processes."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def read_headers(files) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(sample_rate Hz, frames, channels)`` of each file from its header (`soundfile.info`;
+    nothing decoded). An unreadable header gives ``(nan, 0, 1)``: the worker records why."""
+    import soundfile as sf
+
+    sr, fr, ch = [], [], []
+    for p in files:
+        try:
+            info = sf.info(str(p))
+            sr.append(float(info.samplerate))
+            fr.append(int(info.frames))
+            ch.append(int(info.channels))
+        except Exception:       # corrupt or not audio: the worker's read gives the reason
+            sr.append(np.nan)
+            fr.append(0)
+            ch.append(1)
+    return np.array(sr), np.array(fr, dtype=np.int64), np.array(ch, dtype=np.int64)
+
+
+def run_shard(path: str, k: int, start: int, files: list[str], names: list[str],
+              key: str) -> dict:
+    """One shard, on a worker: read ``files`` (absolute paths; ``names``: their relative
+    paths), fit each to ``N`` samples, transform them as one batch with the worker's cached
+    transform (`scatviz.features.core.build_module`), write rows ``[start, start + len)``.
+    Unreadable files are NaN rows with ``ok=False``. Returns the shard's marker: ``k``,
+    ``failed`` ``{name: reason}``, ``seconds``, ``peak_rss`` (bytes) and ``pid``."""
+    import os
+
+    from engine.datasets import fit_length
+    from scatviz.signals_io import SignalLoadError, read_audio
+
+    t0 = time.perf_counter()
+    config = json.loads(key)
+    N, module = config["N"], build_module(key)
+    xs, ok, failed = [], np.zeros(len(files), bool), {}
+    for i, (p, name) in enumerate(zip(files, names)):
+        try:
+            y, _, _ = read_audio(p)
+            if y.size == 0:
+                raise SignalLoadError(f"{Path(p).name}: no samples.")
+        except (SignalLoadError, OSError) as exc:   # recorded, never fatal
+            failed[name] = str(exc)
+            continue
+        xs.append(fit_length(y, N).astype(np.float32))
+        ok[i] = True
+    out = None               # nothing readable: the chunk stays NaN (its fill value)
+    if xs:
+        S = transform_batch(module, xs, config["pool"], config["log"])
+        out = np.full((len(files),) + S.shape[1:], np.nan, dtype=np.float32)
+        out[ok] = S
+    store.write_shard(path, start, out, ok)
+    return dict(k=k, failed=failed, seconds=time.perf_counter() - t0, peak_rss=peak_rss(),
+                pid=os.getpid(), files=len(files))
+
+
+def extract(paths_or_folder, output=None, transform="scattering", *, client=None,
+            scheduler: str | None = None, n_workers: int | None = None,
+            memory_limit="auto", pattern: str = "**/*", labels: str | None = None,
+            files_per_shard: int | None = None, overwrite: bool = False,
+            progress: bool = True, dashboard_address: str | None = ":8787", **params):
+    """Features of many audio files on Dask, into a Zarr store; returns it as an
+    `xarray.Dataset` (see `scatviz.features.store` for the layout).
+
+    paths_or_folder : folder (its files matching the glob ``pattern``) or list of paths.
+    output : the ``.zarr`` folder; ``None``: a temporary one, loaded into memory.
+    transform : ``"scattering"`` or ``"jtfs"`` with ``params`` (``J``, ``Q``, ``N``, ``T``,
+        ``J_fr``, ``Q_fr``, ``F``, ``design``, ``pool``, ``log``: as
+        `scatviz.features.single.extract_features`), or a dict of `make_config`.
+    client : a `distributed.Client` to run on (kept open). Else ``scheduler`` (an address),
+        else a `LocalCluster` of ``n_workers`` x 1 thread, ``memory_limit`` each, started
+        and closed here.
+    labels : a regular expression with named groups matched on file names, or a preset
+        (``"fsdd"``: ``digit``, ``speaker``, ``index``); each group is a ``file`` coordinate.
+    files_per_shard : shard size; default `scatviz.features.sizing.files_per_shard` from
+        the file headers and the workers' memory limit. An existing store keeps its own.
+
+    Re-running resumes: finished shards are skipped; a store of another configuration or
+    file list raises `store.StoreMismatch` (unless ``overwrite``). Unreadable files are
+    ``ok=False`` rows, listed with their reason in ``attrs["failed_dict"]``.
+    """
+    config = dict(transform) if isinstance(transform, dict) else make_config(transform,
+                                                                             **params)
+    make_config(**config)         # checks a given dict too
+    root, files = list_audio(paths_or_folder, pattern)
+    names = [str(p.relative_to(root)) for p in files]
+    if output is None:
+        with tempfile.TemporaryDirectory(prefix="scatviz-features-") as tmp:
+            return extract(files, Path(tmp) / "features.zarr", config, client=client,
+                           scheduler=scheduler, n_workers=n_workers,
+                           memory_limit=memory_limit, labels=labels,
+                           files_per_shard=files_per_shard, progress=progress,
+                           dashboard_address=dashboard_address).load()
+    output = Path(output)
+    sr, frames, channels = read_headers(files)
+    if client is None:
+        with connect(scheduler, n_workers, memory_limit=memory_limit,
+                     dashboard_address=dashboard_address) as own:
+            return _run(own, output, config, root, files, names, sr, frames, channels,
+                        labels, files_per_shard, overwrite, progress)
+    return _run(client, output, config, root, files, names, sr, frames, channels, labels,
+                files_per_shard, overwrite, progress)
+
+
+def _run(client, output, config, root, files, names, sr, frames, channels, labels,
+         shard_size, overwrite, progress):
+    from distributed import as_completed
+    from tqdm.auto import tqdm
+
+    t0 = time.perf_counter()
+    key = config_key(config)
+    workers, limit, threads = worker_resources(client)
+    if shard_size is None:
+        shard_size = size_shards(config, frames, limit, workers, channels=channels,
+                                 threads_per_worker=threads)
+    module = build_module(key)
+    probe = transform_batch(module, [np.zeros(config["N"], np.float32)], config["pool"],
+                            config["log"])
+    rate = float(np.nanmedian(sr)) if np.isfinite(sr).any() else None
+    shard_size = store.create_or_check(
+        output, config=config, root=root, paths=names, sample_rate=sr, frames=frames,
+        labels=parse_labels(names, labels), labels_pattern=labels,
+        channels=channel_coords(module, rate),
+        n_time=probe.shape[2] if probe.ndim == 3 else None, shard_size=shard_size,
+        overwrite=overwrite)
+    n_shards = -(-len(files) // shard_size)
+    done = store.done_shards(output)
+    todo = [k for k in range(n_shards) if k not in done]
+    if progress and getattr(client, "dashboard_link", None):
+        print(f"scatviz features: Dask dashboard at {client.dashboard_link}", file=sys.stderr)
+    token = uuid.uuid4().hex[:8]
+    futures = [client.submit(run_shard, str(output), k, k * shard_size,
+                             [str(p) for p in files[k * shard_size:(k + 1) * shard_size]],
+                             names[k * shard_size:(k + 1) * shard_size], key,
+                             key=f"features-shard-{token}-{k}", pure=False)
+               for k in todo]
+    bar = tqdm(total=n_shards, initial=n_shards - len(todo), disable=not progress,
+               unit="shard", desc=f"{config['transform']} features ({shard_size} files/shard)")
+    peaks: dict[str, int] = {}
+    try:
+        for fut in as_completed(futures):
+            marker = fut.result()
+            store.mark_done(output, marker["k"], marker)
+            peaks[str(marker["pid"])] = max(peaks.get(str(marker["pid"]), 0),
+                                            marker["peak_rss"])
+            bar.update(1)
+    finally:
+        bar.close()
+        client.cancel(futures)      # interrupted: nothing keeps running for this run
+    run = dict(shards_done=len(todo), shards_skipped=n_shards - len(todo),
+               seconds=time.perf_counter() - t0, workers=workers, shard_size=shard_size,
+               worker_peak_rss=peaks)
+    store.finalize(output, run)
+    return store.open_features(output)
