@@ -210,10 +210,17 @@ def _read_blocks(source, blocksize: int):
     if _is_path(source):
         import soundfile as sf
 
-        for data in sf.blocks(os.fspath(source), blocksize=blocksize, dtype="float32",
-                              always_2d=True):
+        path = os.fspath(source)
+        blocks = sf.blocks(path, blocksize=blocksize, dtype="float32", always_2d=True)
+        while True:
+            try:
+                data = next(blocks)
+            except StopIteration:
+                return
+            except sf.SoundFileError as exc:     # a damaged or truncated file, mid-way
+                raise ValueError(f"Cannot decode {path!r} to its end ({exc}); the file may be "
+                                 f"truncated or damaged.") from exc
             yield data[:, 0] if data.shape[1] == 1 else data.mean(axis=1, dtype=np.float32)
-        return
     x = np.asarray(source)
     for i in range(0, x.size, blocksize):
         yield np.asarray(x[i:i + blocksize], dtype=np.float32)
@@ -359,6 +366,11 @@ def _envelope(source, n: int, spc: int, bands: _Bands | None = None
     if seen != n or c != W:
         raise ValueError(f"The recording ended after {seen} of its {n} samples; the file may "
                          f"be truncated.")
+    bad = ~(np.isfinite(lo) & np.isfinite(hi))       # min/max carry any NaN of a column
+    if bad.any():
+        c = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"The recording contains NaN or infinite samples (first in samples "
+                         f"{c * spc}-{min((c + 1) * spc, n) - 1}).")
     return lo, hi
 
 

@@ -148,6 +148,15 @@ def test_unreadable_and_bad_sources_say_what_is_wrong(tmp_path):
         recording_info(np.zeros(1000, np.float32))
     with pytest.raises(ValueError, match=r"shape \(N,\)"):
         recording_info(np.zeros((2, 1000), np.float32), SR)
+    x = _signal(SR * 10)
+    x[12_345] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinite samples"):
+        compute_overview(x, SR, columns=128, cache=False)
+    good = _write(tmp_path / "ok.flac", 0.5 * _signal(SR * 10), SR)
+    data = good.read_bytes()
+    (tmp_path / "cut.flac").write_bytes(data[:len(data) // 2])
+    with pytest.raises(ValueError, match="truncated"):
+        compute_overview(tmp_path / "cut.flac", cache=False)
 
 
 _PROBE = textwrap.dedent("""
