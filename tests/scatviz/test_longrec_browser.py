@@ -80,7 +80,7 @@ DASHBOARD_APP = textwrap.dedent('''
     d = Dashboard()
     # 0.1 ms per sample and transform: a window of 4096 samples (cheap to compute)
     d.open_recording(x.astype(np.float32), 8000,
-                     cost=lambda kind, shape, batch=1, **p: Cost(0, 0, (), 1e-4 * shape[-1]))
+                     cost=lambda kind, shape, batch=1, **p: Cost(0, 0, (), 1e-4 * shape))
     d.servable()
 ''')
 
