@@ -66,7 +66,8 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from engine import BlockTransform, Scattering1D, build_filterbank
+from engine import BlockTransform, Scattering1D
+from scatviz.longrec.bands import BandAccumulator
 from scatviz.signals_io import signal_digest
 
 __all__ = ["Overview", "RecordingInfo", "compute_overview", "recording_info",
@@ -210,10 +211,17 @@ def _read_blocks(source, blocksize: int):
     if _is_path(source):
         import soundfile as sf
 
-        for data in sf.blocks(os.fspath(source), blocksize=blocksize, dtype="float32",
-                              always_2d=True):
+        path = os.fspath(source)
+        blocks = sf.blocks(path, blocksize=blocksize, dtype="float32", always_2d=True)
+        while True:
+            try:
+                data = next(blocks)
+            except StopIteration:
+                return
+            except sf.SoundFileError as exc:     # a damaged or truncated file, mid-way
+                raise ValueError(f"Cannot decode {path!r} to its end ({exc}); the file may be "
+                                 f"truncated or damaged.") from exc
             yield data[:, 0] if data.shape[1] == 1 else data.mean(axis=1, dtype=np.float32)
-        return
     x = np.asarray(source)
     for i in range(0, x.size, blocksize):
         yield np.asarray(x[i:i + blocksize], dtype=np.float32)
@@ -273,66 +281,11 @@ def _block_transform(J: int, Q: int, T: int) -> BlockTransform:
     return BlockTransform(lambda n: Scattering1D(J, n, Q=Q, T=T, max_order=1))
 
 
-@lru_cache(maxsize=8)
-def _band_weights(frame: int, J: int, Q: int, sample_rate: float
-                  ) -> tuple[torch.Tensor, np.ndarray]:
-    """``|psi1_hat|**2`` of the first-order wavelets on the ``frame``-point FFT grid, ``(F,
-    K)`` for ``F = frame // 2 + 1`` bins (the wavelets are analytic: nothing above), columns
-    low to high frequency, and their centre frequencies (Hz)."""
-    bank = build_filterbank(frame, J, (Q, 1), frame)
-    xi = np.array([p.xi for p in bank.psi1])
-    order = np.argsort(xi)
-    F = frame // 2 + 1
-    W = np.stack([np.abs(bank.psi1[k].response[:F]) ** 2 for k in order], axis=1)
-    return torch.from_numpy(W.astype(np.float32)), xi[order] * sample_rate
-
-
-class _Bands:
-    """The ``"bands"`` accumulator: frames of ``frame`` samples at hop ``frame / 2``, centred
-    on samples ``0, hop, 2 hop, ...``, their band powers summed per column."""
-
-    def __init__(self, n: int, spc: int, frame: int, J: int, Q: int, sample_rate: float):
-        self.n, self.spc, self.L, self.H = n, spc, frame, frame // 2
-        self.weights, self.freqs = _band_weights(frame, J, Q, float(sample_rate))
-        self.win = torch.hann_window(frame, periodic=True, dtype=torch.float32)
-        self.norm = float(frame * (self.win ** 2).sum())
-        W, K = -(-n // spc), self.weights.shape[1]
-        self.acc = np.zeros((W, K), np.float64)
-        self.count = np.zeros(W, np.int64)
-        self.buf = np.zeros(frame // 2, np.float32)   # zeros before the first sample
-        self.pos = -(frame // 2)                      # sample index of buf[0]
-
-    def feed(self, x: np.ndarray, last: bool = False) -> None:
-        buf = np.concatenate([self.buf, x, np.zeros(self.L // 2 if last else 0, np.float32)])
-        nf = (len(buf) - self.L) // self.H + 1 if len(buf) >= self.L else 0
-        if nf > 0:
-            frames = np.lib.stride_tricks.sliding_window_view(buf, self.L)[::self.H][:nf]
-            with torch.no_grad():
-                spec = torch.fft.rfft(torch.from_numpy(np.ascontiguousarray(frames)) * self.win)
-                band = ((spec.real ** 2 + spec.imag ** 2) @ self.weights).numpy()
-            centres = self.pos + self.L // 2 + self.H * np.arange(nf)
-            keep = (centres >= 0) & (centres < self.n)
-            cols = centres[keep] // self.spc
-            np.add.at(self.acc, cols, band[keep])
-            np.add.at(self.count, cols, 1)
-        self.buf = buf[nf * self.H:].copy()
-        self.pos += nf * self.H
-
-    def result(self) -> np.ndarray:
-        """``(K, W)`` float32: each column's RMS of ``x * psi1`` per wavelet (low to high);
-        a column narrower than the hop takes its nearest frame's value."""
-        have = np.flatnonzero(self.count)
-        cols = np.arange(len(self.count))
-        near = have[np.clip(np.searchsorted(have, cols), 0, len(have) - 1)]
-        mean = self.acc[near] / self.count[near, None]
-        return np.sqrt(mean / self.norm).T.astype(np.float32)
-
-
 # --------------------------------------------------------------------------------------------
 # The passes
 # --------------------------------------------------------------------------------------------
 
-def _envelope(source, n: int, spc: int, bands: _Bands | None = None
+def _envelope(source, n: int, spc: int, bands: BandAccumulator | None = None
               ) -> tuple[np.ndarray, np.ndarray]:
     """Min and max of each column of ``spc`` samples, reading whole columns at a time (and
     feeding ``bands`` the same blocks)."""
@@ -359,6 +312,11 @@ def _envelope(source, n: int, spc: int, bands: _Bands | None = None
     if seen != n or c != W:
         raise ValueError(f"The recording ended after {seen} of its {n} samples; the file may "
                          f"be truncated.")
+    bad = ~(np.isfinite(lo) & np.isfinite(hi))       # min/max carry any NaN of a column
+    if bad.any():
+        c = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"The recording contains NaN or infinite samples (first in samples "
+                         f"{c * spc}-{min((c + 1) * spc, n) - 1}).")
     return lo, hi
 
 
@@ -448,7 +406,7 @@ def compute_overview(source, sample_rate: float | None = None, *,
     spc = max(1, -(-n // st["columns"]))
     starts = None
     if st["method"] == "bands":
-        bands = _Bands(n, spc, st["frame"], st["J"], st["Q"], sr)
+        bands = BandAccumulator(n, spc, st["frame"], st["J"], st["Q"], sr)
         lo, hi = _envelope(source, n, spc, bands)
         mag, freqs = bands.result(), bands.freqs
         starts = np.arange(len(lo)) * spc / sr

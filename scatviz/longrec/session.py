@@ -23,21 +23,19 @@ __all__ = ["LongRecording", "is_long", "DEFAULT_WINDOW_SAMPLES"]
 #: The window requested by default, in samples (the issue's interactive target: 2**17).
 DEFAULT_WINDOW_SAMPLES = 2**17
 
-#: The session's parameters that the window's cost depends on.
-_COST_PARAMS = ("J", "Q1", "Q2", "T", "J_fr", "Q_fr", "F")
 
-
-def _params(state) -> dict:
-    return {k: getattr(state, k) for k in _COST_PARAMS if state is not None and hasattr(state, k)}
+def _settings(state) -> dict | None:
+    """The state's settings (`ScatState.settings`), which the window's cost depends on."""
+    return state.settings() if state is not None and hasattr(state, "settings") else None
 
 
 def is_long(n_samples: int, sample_rate: float, cost: Callable | None = None,
-            params: dict | None = None) -> bool:
+            settings: dict | None = None) -> bool:
     """True when a recording of ``n_samples`` at ``sample_rate`` Hz is longer than the
     window a change can afford (`choose_window` would shorten it): show it as an overview
     plus a detail window."""
     ch = choose_window(sample_rate, n_samples / sample_rate, cost, n_samples=n_samples,
-                       params=params)
+                       settings=settings)
     return ch.shortened
 
 
@@ -53,7 +51,8 @@ class LongRecording:
     window_s : float, optional
         The requested window (s); default `DEFAULT_WINDOW_SAMPLES` samples.
     cost : callable, optional
-        The cost model for `choose_window` (``engine.estimate_cost``'s signature).
+        The cost model for `choose_window`: ``engine.estimate_cost`` or one with its signature
+        (default `scatviz.longrec.window.per_sample_cost`).
     """
 
     def __init__(self, state, source, sample_rate: float | None = None, *,
@@ -86,7 +85,8 @@ class LongRecording:
         """The window length for a request of ``length_s`` seconds (with the state's current
         settings); the last choice is kept in ``choice``."""
         self.choice = choose_window(self.sample_rate, length_s, self.cost,
-                                    n_samples=self.info.n_samples, params=_params(self.state))
+                                    n_samples=self.info.n_samples,
+                                    settings=_settings(self.state))
         return self.choice
 
     @property

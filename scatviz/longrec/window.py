@@ -7,8 +7,9 @@ to shorten the request. The cost function has the signature of ``engine.estimate
 
     cost(kind, shape, batch=1, **params) -> Cost      # Cost.peak_bytes, Cost.seconds
 
-and is called once per transform a detail change computes (``work``: the dashboard's
-Scattering1D and JTFS). Until the engine's estimate is wired in, the default is
+and is called once per transform a detail change computes (``work``, from `detail_work`: the
+dashboard's Scattering1D and JTFS, with their constructor arguments made from the session's
+settings, so that ``cost=engine.estimate_cost`` can be passed as it is). The default is
 `per_sample_cost`, a conservative linear model (see its docstring for where its constants
 come from).
 
@@ -32,7 +33,7 @@ import numpy as np
 from engine._costs import Cost, format_bytes
 
 __all__ = ["WindowChoice", "choose_window", "per_sample_cost", "read_window", "clamp_start",
-           "DETAIL_WORK", "MAX_SECONDS", "MAX_BYTES", "MIN_SAMPLES"]
+           "detail_work", "MAX_SECONDS", "MAX_BYTES", "MIN_SAMPLES"]
 
 #: A detail change should answer within this many seconds (the issue's target: a median
 #: under 1 s at a 2**17-sample window).
@@ -41,10 +42,29 @@ MAX_SECONDS = 1.0
 MAX_BYTES = 1 * 2**30
 #: The shortest window offered (samples): the transforms need a few thousand samples.
 MIN_SAMPLES = 2**12
-#: The transforms a detail change computes (kinds of ``engine.estimate_cost``), each with
-#: the parameters it is costed with (merged with the caller's ``params``).
-DETAIL_WORK: tuple[tuple[str, dict], ...] = (("scattering1d", {"max_order": 2}),
-                                              ("jtfs", {}))
+
+
+def detail_work(settings: dict | None = None) -> list[tuple[str, dict]]:
+    """The transforms one detail change computes, as ``(kind, constructor arguments)`` for a
+    cost function with ``engine.estimate_cost``'s signature, from a session's settings
+    (`ScatState.settings`: ``J, Q1, Q2, T, J_fr, Q_fr, F, design, with_jtfs``; missing ones
+    take the state's defaults). As `scatviz.pipeline` builds them: ``T=0`` and ``F=0`` mean
+    the engine's default (None).
+
+    >>> [k for k, _ in detail_work({"with_jtfs": False})]
+    ['scattering1d']
+    """
+    st = dict(J=6, Q1=8, Q2=1, T=0, J_fr=3, Q_fr=1, F=1, with_jtfs=True)
+    st.update(settings or {})
+    common = dict(J=int(st["J"]), Q=(int(st["Q1"]), int(st["Q2"])), T=int(st["T"]) or None)
+    if st.get("design"):
+        common["filterbank"] = st["design"]
+    work = [("scattering1d", dict(common, max_order=2))]
+    if st["with_jtfs"]:
+        work.append(("jtfs", dict(common, J_fr=int(st["J_fr"]), Q_fr=int(st["Q_fr"]),
+                                  F=int(st["F"]) or None)))
+    return work
+
 
 #: `per_sample_cost`'s constants per kind: (peak bytes per sample, seconds per sample).
 #: Measured at the dashboard's default setting (J=6, Q1=8, Q2=1, T=0, J_fr=3, Q_fr=1, F=1,
@@ -100,22 +120,26 @@ class WindowChoice:
         return self.length < self.requested
 
 
-def _total(cost: Callable, N: int, work: Sequence[tuple[str, dict]], params: dict
-           ) -> tuple[float, int]:
+def _total(cost: Callable, N: int, work: Sequence[tuple[str, dict]]) -> tuple[float, int]:
     """Seconds and peak bytes of one change at ``N`` samples: the transforms run one after
     the other, so their seconds add; their peaks are added too (each result stays in the
-    cache while the next computes), which over-counts a little."""
+    cache while the next computes), which over-counts a little. A length the transforms
+    cannot take (the cost function's ValueError, e.g. ``2**J > N``) costs infinitely."""
     secs, peak = 0.0, 0
-    for kind, extra in work:
-        c = cost(kind, (N,), 1, **{**params, **extra})
+    for kind, params in work:
+        try:
+            c = cost(kind, N, 1, **params)
+        except ValueError:
+            return math.inf, 0
         secs += float(c.seconds)
         peak += int(c.peak_bytes)
     return secs, peak
 
 
 def choose_window(sample_rate: float, requested_s: float, cost: Callable | None = None, *,
-                  n_samples: int | None = None, work: Sequence[tuple[str, dict]] = DETAIL_WORK,
-                  params: dict | None = None, max_seconds: float = MAX_SECONDS,
+                  n_samples: int | None = None, settings: dict | None = None,
+                  work: Sequence[tuple[str, dict]] | None = None,
+                  max_seconds: float = MAX_SECONDS,
                   max_bytes: int = MAX_BYTES, min_samples: int = MIN_SAMPLES) -> WindowChoice:
     """The detail window's length for a request of ``requested_s`` seconds at
     ``sample_rate`` Hz.
@@ -124,9 +148,10 @@ def choose_window(sample_rate: float, requested_s: float, cost: Callable | None 
     length) is kept when one change at that length is predicted to take at most
     ``max_seconds`` and ``max_bytes``; otherwise the longest power of two of samples below it
     that fits, and a message saying so; if none down to ``min_samples`` fits,
-    ``min_samples``, with a message. ``cost``: ``cost(kind, shape, batch, **params) -> Cost``
+    ``min_samples``, with a message. ``cost``: ``cost(kind, N, batch, **params) -> Cost``
     (``engine.estimate_cost``'s signature; default `per_sample_cost`), called for each
-    ``(kind, extra)`` of ``work`` with ``params`` (the session's J, Q, ...) and ``extra``.
+    ``(kind, params)`` of ``work`` (default: `detail_work` of ``settings``, the session's
+    settings).
 
     >>> choose_window(8000, 2.0).length          # 16000 samples: cheap, kept
     16000
@@ -138,14 +163,14 @@ def choose_window(sample_rate: float, requested_s: float, cost: Callable | None 
         raise ValueError(f"The requested window must be a positive number of seconds; got "
                          f"{requested_s!r}.")
     cost = per_sample_cost if cost is None else cost
-    params = dict(params or {})
+    work = detail_work(settings) if work is None else list(work)
     req = max(int(round(requested_s * sample_rate)), min_samples)
     if n_samples is not None:
         req = min(req, int(n_samples))
     lowest = min(min_samples, req)
 
     def fits(N):
-        secs, peak = _total(cost, N, work, params)
+        secs, peak = _total(cost, N, work)
         return secs <= max_seconds and peak <= max_bytes, secs, peak
 
     ok, secs, peak = fits(req)
@@ -160,13 +185,20 @@ def choose_window(sample_rate: float, requested_s: float, cost: Callable | None 
         N //= 2
     else:
         N = lowest
-        secs, peak = _total(cost, N, work, params)
+        secs, peak = _total(cost, N, work)
     why = (f"one change on {req / sample_rate:.2f} s ({req} samples) would take about "
            f"{req_cost[0]:.1f} s and {format_bytes(req_cost[1])}; the limits are "
            f"{max_seconds:g} s and {format_bytes(max_bytes)}")
+    if math.isinf(req_cost[0]):
+        why = (f"the transforms cannot take {req} samples at these settings (the cost "
+               f"function refused that length)")
     if ok:
         msg = (f"Detail window shortened to {N / sample_rate:.2f} s ({N} samples) so that a "
                f"change stays interactive: {why}.")
+    elif math.isinf(secs):
+        raise ValueError(f"No detail window from {lowest} to {req} samples can be computed at "
+                         f"these settings (the cost function refused every length); lower J "
+                         f"so that 2**J fits in the window.")
     else:
         msg = (f"Detail window shortened to the shortest offered, {N / sample_rate:.2f} s "
                f"({N} samples), and a change may still be slow (about {secs:.1f} s, "

@@ -79,6 +79,7 @@ class RecordingOverview(pn.viewable.Viewer):
         if self.overview is not None:
             self._draw(self.overview)
         self._on_window()
+        self._alert.param.update(object=self.message, visible=bool(self.message))
 
     # ---- figures ---------------------------------------------------------------------------
 

@@ -66,3 +66,40 @@ def test_click_and_drag_on_the_overview_move_the_window(page: Page, overview_url
     page.wait_for_timeout(1000)
     new_start, new_length = _window(page)
     assert new_start < start - 5.0 and new_length == pytest.approx(4.0, abs=0.05)
+
+
+DASHBOARD_APP = textwrap.dedent('''
+    import numpy as np
+
+    from engine._costs import Cost
+    from scatviz.views.dashboard import Dashboard
+
+    rng = np.random.default_rng(0)
+    t = np.arange(8000 * 60) / 8000
+    x = (0.3 * np.sin(2 * np.pi * (300 + 20 * t) * t) + 0.05 * rng.standard_normal(t.size))
+    d = Dashboard()
+    # 0.1 ms per sample and transform: a window of 4096 samples (cheap to compute)
+    d.open_recording(x.astype(np.float32), 8000,
+                     cost=lambda kind, shape, batch=1, **p: Cost(0, 0, (), 1e-4 * shape))
+    d.servable()
+''')
+
+
+def test_dashboard_analyses_the_window_chosen_on_the_overview(page: Page, panel_server,
+                                                              tmp_path_factory):
+    app = tmp_path_factory.mktemp("longrec_dash") / "long_dashboard.py"
+    app.write_text(DASHBOARD_APP)
+    url = panel_server(app) + "/long_dashboard"
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.goto(url)
+    status = page.get_by_text(re.compile(r"#\d+ · signal @ 0\.00 s"))
+    expect(status).to_be_visible(timeout=90_000)
+    canvas = page.locator("canvas").first               # the overview is the first view
+    expect(canvas).to_be_visible()
+    box = canvas.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.6)
+    moved = page.get_by_text(re.compile(r"#\d+ · signal @ (?!0\.00 s)[\d.]+ s .*all views"))
+    expect(moved).to_be_visible(timeout=90_000)
+    start = float(re.search(r"@ ([\d.]+) s", moved.inner_text()).group(1))
+    assert 25.0 < start < 60.0
+    expect(page.get_by_text(re.compile(r"Detail window shortened to 0\.51 s"))).to_be_visible()

@@ -13,7 +13,7 @@ import soundfile as sf
 import torch
 
 from engine import Scattering1D
-from scatviz.longrec import overview as ovm
+from scatviz.longrec import bands
 from scatviz.longrec.overview import (
     OVERVIEW_CACHE,
     compute_overview,
@@ -148,6 +148,15 @@ def test_unreadable_and_bad_sources_say_what_is_wrong(tmp_path):
         recording_info(np.zeros(1000, np.float32))
     with pytest.raises(ValueError, match=r"shape \(N,\)"):
         recording_info(np.zeros((2, 1000), np.float32), SR)
+    x = _signal(SR * 10)
+    x[12_345] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinite samples"):
+        compute_overview(x, SR, columns=128, cache=False)
+    good = _write(tmp_path / "ok.flac", 0.5 * _signal(SR * 10), SR)
+    data = good.read_bytes()
+    (tmp_path / "cut.flac").write_bytes(data[:len(data) // 2])
+    with pytest.raises(ValueError, match="truncated"):
+        compute_overview(tmp_path / "cut.flac", cache=False)
 
 
 _PROBE = textwrap.dedent("""
@@ -196,11 +205,11 @@ def test_memory_does_not_grow_with_the_recording(tmp_path):
 
 
 def test_filters_are_built_once_per_setting():
-    ovm._band_weights.cache_clear()
+    bands.band_weights.cache_clear()
     x = _signal(40_000)
     compute_overview(x, SR, columns=128, cache=False)
     compute_overview(x * 2, SR, columns=128, cache=False)
-    assert ovm._band_weights.cache_info().hits >= 1
+    assert bands.band_weights.cache_info().hits >= 1
 
 
 def test_ogg_and_wav_sources_read_in_blocks(tmp_path):

@@ -7,7 +7,6 @@ import pytest
 import soundfile as sf
 
 from engine._costs import Cost
-from scatviz.longrec import window as wm
 from scatviz.longrec.session import LongRecording, is_long
 from scatviz.longrec.window import choose_window, per_sample_cost, read_window
 from scatviz.state import ScatState
@@ -17,9 +16,9 @@ def linear(sec_per_sample=0.0, bytes_per_sample=0, calls=None):
     """An injected cost model: seconds and bytes proportional to N, recording its calls."""
     def cost(kind, shape, batch=1, **params):
         if calls is not None:
-            calls.append((kind, tuple(shape), batch, params))
-        n = shape[-1] * batch
-        return Cost(int(bytes_per_sample * n), 0, (batch, shape[-1]), sec_per_sample * n)
+            calls.append((kind, shape, batch, params))
+        n = shape * batch
+        return Cost(int(bytes_per_sample * n), 0, (batch, shape), sec_per_sample * n)
     return cost
 
 
@@ -51,16 +50,35 @@ def test_the_request_is_clamped_to_the_recording():
     assert choose_window(8000, 100.0, linear(0.0), n_samples=12_345).length == 12_345
 
 
-def test_cost_is_asked_for_each_transform_with_the_session_params():
+def test_cost_is_asked_for_each_transform_with_its_constructor_arguments():
     calls = []
-    choose_window(16_000, 1.0, linear(0.0, calls=calls), params={"J": 8, "Q1": 12})
-    kinds = [c[0] for c in calls]
-    assert kinds == [k for k, _ in wm.DETAIL_WORK]
-    assert all(c[1] == (16_000,) and c[3]["J"] == 8 and c[3]["Q1"] == 12 for c in calls)
+    settings = dict(J=8, Q1=12, Q2=2, T=0, J_fr=4, Q_fr=2, F=0, design="tight", with_jtfs=True)
+    choose_window(16_000, 1.0, linear(0.0, calls=calls), settings=settings)
+    assert [c[0] for c in calls] == ["scattering1d", "jtfs"]
+    assert all(c[1] == 16_000 and c[2] == 1 for c in calls)
+    s1d, jt = calls[0][3], calls[1][3]
+    assert s1d == dict(J=8, Q=(12, 2), T=None, filterbank="tight", max_order=2)
+    assert jt == dict(J=8, Q=(12, 2), T=None, filterbank="tight", J_fr=4, Q_fr=2, F=None)
+    calls.clear()
+    choose_window(16_000, 1.0, linear(0.0, calls=calls), settings={"with_jtfs": False})
+    assert [c[0] for c in calls] == ["scattering1d"]
+
+
+def test_lengths_the_transforms_refuse_are_not_chosen():
+    def cost(kind, shape, batch=1, **params):           # as the engine: 2**J <= N
+        if 2 ** params["J"] > shape:
+            raise ValueError("J too large")
+        return Cost(0, 0, (), 1e-5 * shape)
+    ch = choose_window(8000, 60.0, cost, settings={"J": 14})
+    assert ch.length == 2**15 and "shortened" in ch.message    # 2**16: 1.3 s; 2**15 fits
+    with pytest.raises(ValueError, match="lower J"):
+        choose_window(8000, 60.0, cost, settings={"J": 16}, max_seconds=0.1)
+    ch = choose_window(8000, 1.0, cost, settings={"J": 14}, min_samples=2**14)
+    assert ch.length == 2**14 and ch.message == ""              # the request raised to a valid one
 
 
 def test_default_model_is_linear_and_shortens_a_minute_at_48k():
-    a, b = per_sample_cost("jtfs", (2**16,)), per_sample_cost("jtfs", 2**17)
+    a, b = per_sample_cost("jtfs", 2**16), per_sample_cost("jtfs", (2**17,))
     assert b.seconds == pytest.approx(2 * a.seconds) and b.peak_bytes == 2 * a.peak_bytes
     assert per_sample_cost("unknown", (10,)).seconds >= a.seconds * 10 / 2**16
     ch = choose_window(48_000, 60.0)

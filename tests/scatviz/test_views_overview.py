@@ -81,7 +81,9 @@ def test_a_new_length_goes_through_the_chooser_and_says_so(ov):
         msg = "shortened" if n < int(length_s * SR) else ""
         return WindowChoice(n, int(length_s * SR), SR, 0.1, 0, msg)
 
+    assert RecordingOverview(overview=ov, message="shorter")._alert.visible   # at start too
     v = RecordingOverview(overview=ov, window=(0.0, 1.0), chooser=chooser)
+    assert not v._alert.visible
     geom = dict(type="rect", x0=20.0, x1=30.0, y0=0, y1=1)
     v.wave_figure._trigger_event(SelectionGeometry(v.wave_figure, geometry=geom, final=True))
     start, length = v.window
