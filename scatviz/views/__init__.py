@@ -11,14 +11,18 @@ sources), or from a signal; `Controls` are the transform's widgets, bound both w
 from scatviz.views.base import BaseView, ViewContext, shared_time_range
 from scatviz.views.controls import Controls
 from scatviz.views.energies import EnergyView
+from scatviz.views.energy_profile import EnergyProfileView
+from scatviz.views.fb_heatmap import FilterBankHeatmapView
 from scatviz.views.filterbank import FilterBankView
+from scatviz.views.joint_wavelets import JointWaveletsView
 from scatviz.views.jtfs2d import JTFS2DView
 from scatviz.views.jtfs_animation import JTFSAnimationView, export_jtfs_animation
 from scatviz.views.scalogram import ScalogramView
+from scatviz.views.scattering2 import Scattering2View
 from scatviz.views.signal import SignalView
 from scatviz.views.spin import SpinInspectorView
 
 __all__ = ["BaseView", "Controls", "ViewContext", "shared_time_range", "SignalView",
            "ScalogramView", "FilterBankView", "EnergyView", "JTFS2DView", "JTFSAnimationView",
-           "SpinInspectorView",
-           "export_jtfs_animation"]
+           "SpinInspectorView", "Scattering2View", "JointWaveletsView", "FilterBankHeatmapView",
+           "EnergyProfileView", "export_jtfs_animation"]
