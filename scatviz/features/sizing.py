@@ -7,8 +7,7 @@ One shard is one task: a worker reads its files one by one (the decoded file, th
 
 The decode bytes come from each file's header (``soundfile.info``: frames x channels,
 float32, twice for the mono mix-down). The transform's working set per file is
-`transform_bytes_per_file`, the one place that models the engine's cost: switch it to the
-engine's cost estimate (``engine.estimate_cost(...).peak_bytes``) where that exists.
+`transform_bytes_per_file`: the engine's own cost estimate (``engine.estimate_cost``).
 
 >>> cfg = {"transform": "scattering", "J": 8, "Q": 12, "N": 8192}
 >>> files_per_shard(cfg, frames=[4000] * 100, memory_limit=4 * 2**30, n_workers=2)
@@ -33,22 +32,27 @@ MEMORY_FRACTION = 0.25
 
 def transform_bytes_per_file(config: dict) -> int:
     """Working memory (bytes) that one file of ``config["N"]`` samples adds to a batch of the
-    configured transform: the input, the transform's intermediates and its output.
-
-    A deliberate over-estimate that needs no engine model: the first-order wavelet modulus of
-    every first-order filter at full rate, complex64, on the padded length (next power of two
-    of ``2 N``), doubled for JTFS (its frequential pass). Measured peaks are 5-8x lower (see
-    benchmarks/RESULTS.md, "Features at dataset scale"). This is the function to switch to
-    ``engine.estimate_cost(kind, (N,), batch=1, **params).peak_bytes``.
+    configured transform: its input and the engine's predicted working set for it
+    (``engine.estimate_cost(kind, N, batch=1, **params).peak_bytes``, the transform's
+    intermediates and its output; see `engine.cost`), computed without building anything.
+    Batches are costed per file: the engine's peak grows linearly with the batch once its
+    fixed overheads are paid, so this slightly over-counts a shard.
     """
+    from engine import estimate_cost
+
     N = int(config["N"])
-    J = int(config.get("J", 8))
     Q = config.get("Q", 12)
-    Q1 = Q if isinstance(Q, int) else int(Q[0])
-    n_pad = 1 << (2 * N - 1).bit_length()
-    n_psi1 = Q1 * (J + 2)                       # about Q1 per octave over J octaves, plus CQT tail
-    per = n_pad * 8 * n_psi1 + 4 * N
-    return int(per * (2 if config.get("transform") == "jtfs" else 1))
+    Q = Q if isinstance(Q, int) else tuple(Q)
+    params = dict(J=int(config.get("J", 8)), Q=Q, T=config.get("T"))
+    if config.get("design"):
+        params["filterbank"] = config["design"]
+    if config.get("transform") == "jtfs":
+        kind = "jtfs"
+        params.update(J_fr=int(config.get("J_fr", 4)), Q_fr=int(config.get("Q_fr", 1)),
+                      F=config.get("F"))
+    else:
+        kind = "scattering1d"
+    return int(estimate_cost(kind, N, 1, **params).peak_bytes) + 4 * N
 
 
 def decode_bytes(frames: int, channels: int = 1) -> int:

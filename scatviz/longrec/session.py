@@ -52,7 +52,7 @@ class LongRecording:
         The requested window (s); default `DEFAULT_WINDOW_SAMPLES` samples.
     cost : callable, optional
         The cost model for `choose_window`: ``engine.estimate_cost`` or one with its signature
-        (default `scatviz.longrec.window.per_sample_cost`).
+        (default ``engine.estimate_cost``).
     """
 
     def __init__(self, state, source, sample_rate: float | None = None, *,

@@ -9,9 +9,8 @@ to shorten the request. The cost function has the signature of ``engine.estimate
 
 and is called once per transform a detail change computes (``work``, from `detail_work`: the
 dashboard's Scattering1D and JTFS, with their constructor arguments made from the session's
-settings, so that ``cost=engine.estimate_cost`` can be passed as it is). The default is
-`per_sample_cost`, a conservative linear model (see its docstring for where its constants
-come from).
+settings). The default is ``engine.estimate_cost``; `per_sample_cost`, a conservative linear
+model (see its docstring for where its constants come from), is a cheaper stand-in for tests.
 
 `read_window` reads the window's samples from a file by seek (``soundfile.SoundFile.seek``),
 never the whole file, or slices an array.
@@ -149,7 +148,8 @@ def choose_window(sample_rate: float, requested_s: float, cost: Callable | None 
     ``max_seconds`` and ``max_bytes``; otherwise the longest power of two of samples below it
     that fits, and a message saying so; if none down to ``min_samples`` fits,
     ``min_samples``, with a message. ``cost``: ``cost(kind, N, batch, **params) -> Cost``
-    (``engine.estimate_cost``'s signature; default `per_sample_cost`), called for each
+    (``engine.estimate_cost``'s signature, and its default; `per_sample_cost` is a
+    cheaper, cruder stand-in for tests), called for each
     ``(kind, params)`` of ``work`` (default: `detail_work` of ``settings``, the session's
     settings).
 
@@ -162,7 +162,8 @@ def choose_window(sample_rate: float, requested_s: float, cost: Callable | None 
             and requested_s > 0):
         raise ValueError(f"The requested window must be a positive number of seconds; got "
                          f"{requested_s!r}.")
-    cost = per_sample_cost if cost is None else cost
+    if cost is None:
+        from engine import estimate_cost as cost
     work = detail_work(settings) if work is None else list(work)
     req = max(int(round(requested_s * sample_rate)), min_samples)
     if n_samples is not None:
