@@ -37,8 +37,10 @@ def transform_bytes_per_file(config: dict) -> int:
 
     A deliberate over-estimate that needs no engine model: the first-order wavelet modulus of
     every first-order filter at full rate, complex64, on the padded length (next power of two
-    of ``2 N``), doubled for JTFS (its frequential pass). Measured peaks are 5-8x lower (see
-    benchmarks/RESULTS.md, "Features at dataset scale"). This is the function to switch to
+    of ``2 N``), doubled for JTFS (its frequential pass). It ignores the engine's bounded
+    working memory, so it is far too high: 15.7 MB a file at J=8, Q=12, N=8192, where a worker
+    transforming 256 such files at once peaked at 463 MiB in all, imports included
+    (benchmarks/RESULTS.md, "Features at dataset scale"). This is the function to switch to
     ``engine.estimate_cost(kind, (N,), batch=1, **params).peak_bytes``.
     """
     N = int(config["N"])
