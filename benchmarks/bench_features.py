@@ -17,6 +17,9 @@ Each mode runs in a fresh process that imports scatviz, then:
   start-up is timed apart ("startup"); "seconds" runs from the call of ``extract`` to the
   store being complete (header reads, planning, the shards, finalising). Memory per worker:
   the largest ``VmHWM`` that its tasks report.
+* ``torchT``: the transform alone, no files and no Dask: 64 random signals as one batch after
+  a warm-up, ``torch.set_num_threads(T)``. It shows what one process gets from T threads
+  under the load of the moment.
 
 files/s = 3000 / seconds. The machine is shared and loaded: the report prints the load
 average before and after each mode; compare modes of one run, not runs.
@@ -50,6 +53,21 @@ def run_mode(mode: str, folder: str) -> dict:
     """One mode, in this process (called in a child)."""
     from scatviz.features import extract, extract_features
 
+    if mode.startswith("torch"):
+        import numpy as np
+        import torch
+
+        from scatviz.features.core import build_module, config_key, make_config, transform_batch
+
+        torch.set_num_threads(int(mode.removeprefix("torch")))
+        module = build_module(config_key(make_config(**CONFIG)))
+        xs = list(np.random.default_rng(0).standard_normal((64, CONFIG["N"]), np.float32))
+        transform_batch(module, xs[:4], "mean", False)
+        t0 = time.perf_counter()
+        transform_batch(module, xs, "mean", False)
+        sec = time.perf_counter() - t0
+        return dict(mode=mode, files=64, done=64, seconds=sec, startup=0.0,
+                    files_per_s=64 / sec, peak_rss_per_worker=[_vmhwm()], workers=1)
     tmp = Path(tempfile.mkdtemp(prefix="bench-features-"))
     n = len(list(Path(folder).glob("*.wav")))
     try:
