@@ -67,7 +67,8 @@ class DigitsPage(DemoPage):
                                                   value="scattering")
         self.w_show.param.watch(lambda e: self._draw_matrix(), "value")
         self.accuracy = pn.pane.Markdown("", sizing_mode="stretch_width", name="accuracy")
-        self.src = ColumnDataSource(data=confusion_columns(np.zeros((10, 10), int)))
+        self.src = ColumnDataSource(data=confusion_columns(np.zeros((10, 10), int)),
+                                    name="confusion_cells")
         self.mapper = LinearColorMapper(palette=BLUES, low=0, high=1)
         fig = figure(height=430, width=470, x_range=Range1d(-0.5, 9.5),
                      y_range=Range1d(9.5, -0.5), x_axis_label="predicted digit",
