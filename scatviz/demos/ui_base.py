@@ -156,6 +156,15 @@ class DemoPage(AppPage):
         text = self.describe(result, setting)
         self.status = f"{text} ({how})" if text else how.capitalize()
 
+    @staticmethod
+    def signal_column(view, scalogram=None, *above) -> pn.Column:
+        """A `SignalView`'s waveform, its audio player under it (full width: in a narrow
+        column the view's own row gives the player no room) and its info line, then the
+        scalogram."""
+        parts = [*above, view.pane, view.audio, view.info]
+        return pn.Column(*parts, *([scalogram] if scalogram is not None else []),
+                         sizing_mode="stretch_width")
+
     def controls(self) -> list:
         """The run and stop buttons, the progress bar and the status line."""
         return [pn.Row(self.run_button, self.stop_button), self.progress, self.status_pane]

@@ -62,9 +62,12 @@ class DigitsPage(DemoPage):
     def _build(self) -> None:
         self.result = None
         self.w_features = pn.widgets.CheckButtonGroup(label="features", options=FEATURES,
-                                                      value=["scattering"])
+                                                      value=["scattering"],
+                                                      button_type="primary",
+                                                      button_style="outline")
         self.w_show = pn.widgets.RadioButtonGroup(label="matrix of", options=FEATURES,
-                                                  value="scattering")
+                                                  value="scattering", button_type="primary",
+                                                  button_style="outline")
         self.w_show.param.watch(lambda e: self._draw_matrix(), "value")
         self.accuracy = pn.pane.Markdown("", sizing_mode="stretch_width", name="accuracy")
         self.src = ColumnDataSource(data=confusion_columns(np.zeros((10, 10), int)),
@@ -76,10 +79,11 @@ class DigitsPage(DemoPage):
         style_figure(fig, "Confusion matrix (click a cell)")
         cells = fig.rect(x="predicted", y="true", width=0.95, height=0.95, source=self.src,
                          fill_color={"field": "count", "transform": self.mapper},
-                         line_color=None, nonselection_fill_alpha=0.55,
+                         line_color=None, nonselection_fill_alpha=1.0,
                          selection_line_color="#d6604d", selection_line_width=3)
         fig.text(x="predicted", y="true", text="label", source=self.src, text_align="center",
-                 text_baseline="middle", text_font_size="11px", text_color="text_color")
+                 text_baseline="middle", text_font_size="11px", text_color="text_color",
+                 nonselection_text_alpha=1.0)
         fig.add_tools(HoverTool(renderers=[cells], tooltips=[
             ("true", "@true{0}"), ("predicted", "@predicted{0}"), ("recordings", "@count"),
             ("share of the row", "@share{0.0} %")]))
@@ -174,8 +178,8 @@ class DigitsPage(DemoPage):
         return [
             pn.Card(self.accuracy, title="Accuracy", sizing_mode="stretch_width"),
             pn.Card(pn.Row(pn.Column(self.w_show, pn.pane.Bokeh(self.confusion_figure)),
-                           pn.Column(self.cell_title, self.w_recording, self.signal_view,
-                                     self.scalogram_view, sizing_mode="stretch_width"),
+                           self.signal_column(self.signal_view, self.scalogram_view,
+                                              self.cell_title, self.w_recording),
                            sizing_mode="stretch_width"),
                     title="Confusion matrix and the recordings of a cell",
                     sizing_mode="stretch_width"),

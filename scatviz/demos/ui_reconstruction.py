@@ -43,7 +43,9 @@ class ReconstructionPage(DemoPage):
                                           start=1e-3, end=10.0)
         self.w_transforms = pn.widgets.CheckButtonGroup(label="reconstruct from",
                                                         options=list(TRANSFORMS),
-                                                        value=list(TRANSFORMS))
+                                                        value=list(TRANSFORMS),
+                                                        button_type="primary",
+                                                        button_style="outline")
         self.loss_sources = {t: ColumnDataSource(data=dict(k=[], loss=[])) for t in TRANSFORMS}
         fig = figure(height=260, sizing_mode="stretch_width", y_axis_type="log",
                      x_axis_label="Adam iteration", y_axis_label="‖S x − S y‖",
@@ -112,7 +114,7 @@ class ReconstructionPage(DemoPage):
     def main(self) -> list:
         def column(name):
             sig, scal = self.views[name]
-            return pn.Column(self.titles[name], sig, scal, sizing_mode="stretch_width")
+            return self.signal_column(sig, scal, self.titles[name])
         return [
             pn.Card(pn.pane.Bokeh(self.loss_figure, sizing_mode="stretch_width"),
                     title="Loss", sizing_mode="stretch_width"),

@@ -51,12 +51,15 @@ class WhyJTFSPage(DemoPage):
             w.param.watch(lambda e, i=i: self.load_upload(i, e.new, self.uploads[i].filename),
                           "value")
         self.src_dist = ColumnDataSource(data=dict(name=list(DISTANCES), d=[0.0] * 3,
+                                                   label=[""] * 3,
                                                    color=[CATEGORICAL[7], SPIN_UP, "#ff9896"]))
         fd = figure(height=260, sizing_mode="stretch_width", x_range=list(DISTANCES),
-                    y_range=Range1d(0, 1), y_axis_label="relative distance ‖S a − S b‖ / ‖S a‖",
+                    y_range=Range1d(0, 1), y_axis_label="‖S a − S b‖ / ‖S a‖",
                     tools="save,reset", name="distances")
-        style_figure(fd, "Distance between the two signals")
+        style_figure(fd, "Relative distance between A and B")
         fd.vbar(x="name", top="d", width=0.6, color="color", source=self.src_dist)
+        fd.text(x="name", y="d", text="label", source=self.src_dist, text_align="center",
+                text_baseline="bottom", text_font_size="12px", y_offset=-2)
         fd.add_tools(HoverTool(tooltips=[("", "@name"), ("distance", "@d{0.0000}")]))
         self.src_spin = ColumnDataSource(data=dict(x=[], share=[], color=[]))
         fs = figure(height=260, sizing_mode="stretch_width", x_range=FactorRange(),
@@ -143,8 +146,8 @@ class WhyJTFSPage(DemoPage):
             self.labels[k].object = f"### {'AB'[k]}: {name}"
         self.context.reset_time_range(len(result["a"]) / sr)
         d = [float(cmp.distances[k]) for k in DISTANCES]
-        self.src_dist.data = dict(self.src_dist.data, d=d)
-        fit_range(self.fig_dist.y_range, [[0.0], d])
+        self.src_dist.data = dict(self.src_dist.data, d=d, label=[f"{v:.3g}" for v in d])
+        fit_range(self.fig_dist.y_range, [[0.0], d, [1.15 * max(d)]])
         xs, shares, colours = [], [], []
         for (up, dn), name in zip(cmp.spins, result["names"]):
             tot = (up + dn) or 1.0
@@ -173,8 +176,7 @@ class WhyJTFSPage(DemoPage):
 
     def main(self) -> list:
         def column(k):
-            return pn.Column(self.labels[k], self.signal_views[k], self.scalograms[k],
-                             sizing_mode="stretch_width")
+            return self.signal_column(self.signal_views[k], self.scalograms[k], self.labels[k])
         return [
             pn.Card(pn.Row(column(0), column(1), sizing_mode="stretch_width"),
                     title="The pair: waveform, audio, scalogram", sizing_mode="stretch_width"),

@@ -4,9 +4,10 @@
 ``pn.viewable.Viewer`` with a ``slug`` (its URL ``/slug``, from `scatviz.pages`), a
 ``title``, a ``theme`` read from the URL (``?theme=dark``) and a `template` (the dashboard's
 `ServedTemplate`: FAST list template, system fonts, the same accent and header) whose header
-holds the navigation: a link to every page of the app and the theme switch. The links carry
-the page's theme (``why_jtfs?theme=dark``), so the theme follows the student from page to
-page. Subclasses give ``sidebar()`` and ``main()``.
+holds the navigation, a link to every page of the app. The one theme switch is the
+template's own (the sun/moon switch: it reloads the page with ``?theme=dark`` or
+``?theme=default``); the links carry the page's theme (``why_jtfs?theme=dark``), so the
+theme follows the student from page to page. Subclasses give ``sidebar()`` and ``main()``.
 
 >>> nav_links("why_jtfs", "dark")[0]                                 # doctest: +SKIP
 ('Dashboard', './dashboard?theme=dark', False)
@@ -41,7 +42,6 @@ _NAV_CSS = """
                  border-radius: 6px; white-space: nowrap; }
 .scatviz-nav a:hover { background: rgba(255, 255, 255, 0.15); }
 .scatviz-nav a.current { background: #d6604d; color: white; }
-.scatviz-nav a.theme { margin-left: 14px; border: 1px solid rgba(255, 255, 255, 0.4); }
 """
 
 
@@ -73,15 +73,10 @@ def nav_links(current: str, theme: str) -> list[tuple[str, str, bool]]:
 
 
 def nav_header(current: str, theme: str) -> pn.pane.HTML:
-    """The header's navigation: a link per page (the current one highlighted) and the
-    theme switch (the same page in the other theme)."""
+    """The header's navigation: a link per page, the current one highlighted."""
     links = [f'<a href="{html.escape(href)}" class="{"current" if cur else ""}" '
              f'{"aria-current=page" if cur else ""}>{html.escape(title)}</a>'
              for title, href, cur in nav_links(current, theme)]
-    other = THEMES[1] if theme == THEMES[0] else THEMES[0]
-    label = "☾ dark theme" if other == "dark" else "☀ light theme"
-    href = f"./{current}" + ("" if other == THEMES[0] else f"?theme={other}")
-    links.append(f'<a class="theme" href="{html.escape(href)}">{label}</a>')
     return pn.pane.HTML('<nav class="scatviz-nav">' + "".join(links) + "</nav>",
                         stylesheets=[_NAV_CSS], name="nav", margin=(0, 10),
                         sizing_mode="stretch_width")
