@@ -21,13 +21,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-#: page -> (URL path and query, text that says the first picture is drawn)
+#: page -> (URL path and query, text that says the first picture is drawn, height px)
 SHOTS = {
-    "dashboard": ("dashboard", r"#1 · .* computed in"),
-    "why_jtfs": ("why_jtfs", r"\(stored first picture\)"),
-    "reconstruction": ("reconstruction", r"\(stored first picture\)"),
-    "digits": ("digits", r"\(stored first picture\)"),
-    "digits_dark": ("digits?theme=dark", r"\(stored first picture\)"),
+    "dashboard": ("dashboard", r"#1 · .* computed in", 1100),
+    "why_jtfs": ("why_jtfs", r"\(stored first picture\)", 2350),
+    "reconstruction": ("reconstruction", r"\(stored first picture\)", 1150),
+    "digits": ("digits", r"\(stored first picture\)", 1020),
+    "digits_dark": ("digits?theme=dark", r"\(stored first picture\)", 1020),
 }
 
 
@@ -62,9 +62,10 @@ def main() -> int:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium",
                                          args=["--headless", "--no-sandbox", "--disable-gpu"])
-            page = browser.new_page(viewport={"width": 1500, "height": 1900})
+            page = browser.new_page(viewport={"width": 1500, "height": 1100})
             for name in args.only or SHOTS:
-                path, ready = SHOTS[name]
+                path, ready, height = SHOTS[name]
+                page.set_viewport_size({"width": 1500, "height": height})
                 page.goto(f"http://127.0.0.1:{port}/{path}")
                 expect(page.get_by_text(re.compile(ready)).first).to_be_visible(
                     timeout=180_000)

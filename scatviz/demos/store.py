@@ -7,7 +7,8 @@ server starts) and stored as a pickle under `cache_dir`, under a key made of
 
 * the demo's name and its setting (a JSON-able dict), and
 * a digest of the source of the code that computes it (`code_digest`: the ``engine`` package
-  and the demo's modules),
+  and the demos' computing modules, `CODE_FILES`; not their pages, whose drawing a stored
+  result does not depend on),
 
 so a change of the setting or of the code makes a new key and a stale picture is never shown.
 Writes are atomic (a temporary file renamed), so a page reading while the precomputation
@@ -33,8 +34,11 @@ __all__ = ["cache_dir", "code_digest", "result_key", "load_result", "store_resul
            "cached_keys"]
 
 _REPO = Path(__file__).resolve().parent.parent.parent
-#: The code whose source is part of every key: the engine, and the demos' logic.
-CODE_PACKAGES = (_REPO / "engine", Path(__file__).resolve().parent)
+_DEMOS = Path(__file__).resolve().parent
+#: The code whose source is part of every key: the engine, and the demos' computing modules.
+CODE_PACKAGES = (_REPO / "engine",)
+CODE_FILES = tuple(_DEMOS / f"{m}.py" for m in ("why_jtfs", "reconstruction", "digits",
+                                                 "precompute", "common", "store"))
 
 
 def cache_dir() -> Path:
@@ -60,11 +64,11 @@ def _digest_of(paths: tuple[str, ...], stamp: tuple) -> str:
     return h.hexdigest()[:16]
 
 
-def code_digest(packages=CODE_PACKAGES) -> str:
-    """SHA-256 (16 hex digits) of the source files of ``packages`` (paths, relative names
+def code_digest(packages=CODE_PACKAGES, files=CODE_FILES) -> str:
+    """SHA-256 (16 hex digits) of the source files of ``packages`` and of ``files`` (paths
     and bytes). Cached by the files' sizes and modification times."""
-    files = sorted(str(f) for pkg in packages for f in Path(pkg).rglob("*.py")
-                   if "__pycache__" not in f.parts)
+    files = sorted({str(f) for pkg in packages for f in Path(pkg).rglob("*.py")
+                    if "__pycache__" not in f.parts} | {str(f) for f in files})
     stamp = tuple((os.stat(f).st_size, os.stat(f).st_mtime_ns) for f in files)
     return _digest_of(tuple(files), stamp)
 

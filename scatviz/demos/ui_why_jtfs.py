@@ -10,10 +10,13 @@ averaging against JTFS) are bars, and each signal's spin-up and spin-down energi
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import panel as pn
 from bokeh.models import ColumnDataSource, FactorRange, HoverTool, Range1d
 from bokeh.plotting import figure
+from panel.io import hold
 
 from scatviz import signals_io
 from scatviz.demos import precompute
@@ -71,7 +74,8 @@ class WhyJTFSPage(DemoPage):
         self.fig_dist, self.fig_spin = fd, fs
         self.verdict = pn.pane.Markdown("", sizing_mode="stretch_width", name="verdict")
         self.context = ViewContext(duration=1.0)
-        self.states = [ScatState(**VIEW_SETTING) for _ in range(2)]
+        # computed by the page (`_refresh_views`): the scalograms first, JTFS after
+        self.states = [ScatState(auto=False, **VIEW_SETTING) for _ in range(2)]
         self.labels = [pn.pane.Markdown("", margin=(0, 10)) for _ in range(2)]
         self.signal_views = [SignalView(st, context=self.context, height=130)
                              for st in self.states]
@@ -145,6 +149,7 @@ class WhyJTFSPage(DemoPage):
             st.set_signal(LoadedSignal(np.ascontiguousarray(x, np.float32), sr, name))
             self.labels[k].object = f"### {'AB'[k]}: {name}"
         self.context.reset_time_range(len(result["a"]) / sr)
+        self._refresh_views()
         d = [float(cmp.distances[k]) for k in DISTANCES]
         self.src_dist.data = dict(self.src_dist.data, d=d, label=[f"{v:.3g}" for v in d])
         fit_range(self.fig_dist.y_range, [[0.0], d, [1.15 * max(d)]])
@@ -162,6 +167,22 @@ class WhyJTFSPage(DemoPage):
             f"Time scattering (global averaging) puts A and B **{ts:.3g}** apart; JTFS's "
             f"spinned pairs **{js:.3g}** (×{ratio}). "
             + ("Time scattering cannot tell them apart; JTFS can." if ts < 0.02 < js else ""))
+
+    def _refresh_views(self) -> None:
+        """The two signals' views: the scalograms now; the JTFS (spin inspector) after,
+        in the server's worker threads when served (the page shows its first picture
+        without waiting for two JTFS), at once otherwise."""
+        for st in self.states:
+            try:
+                st.apply(st.compute("base"))
+            except (ValueError, TypeError) as exc:
+                st.apply(None, str(exc))
+        doc = pn.state.curdoc
+        for st in self.states:
+            if doc is not None:
+                pn.state.execute(partial(st.refresh_async, hold=partial(hold, doc)))
+            else:
+                st.refresh()
 
     def describe(self, result, setting: dict) -> str:
         return f"{setting['pair']}: J={setting['J']}, Q={setting['Q']}, J_fr={setting['J_fr']}"
@@ -186,7 +207,9 @@ class WhyJTFSPage(DemoPage):
                                                        sizing_mode="stretch_width"),
                                          sizing_mode="stretch_width"),
                     title="Time scattering against JTFS", sizing_mode="stretch_width"),
-            pn.Card(pn.Row(*self.spin_views, sizing_mode="stretch_width"),
-                    title="Where the spins differ: spin inspector of A and of B",
+            pn.Card(*(pn.Column(pn.pane.Markdown(f"#### {'AB'[k]}", margin=(0, 10)),
+                                view, sizing_mode="stretch_width")
+                      for k, view in enumerate(self.spin_views)),
+                    title="Where the spins differ: spin inspector of A, then of B",
                     sizing_mode="stretch_width"),
         ]

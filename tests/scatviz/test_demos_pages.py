@@ -41,11 +41,16 @@ def test_store_key_follows_the_code(quick, tmp_path, monkeypatch):
     code = tmp_path / "pkg"
     code.mkdir()
     (code / "m.py").write_text("x = 1\n")
-    monkeypatch.setattr(store, "CODE_PACKAGES", (code,))
-    monkeypatch.setattr(store.code_digest, "__defaults__", ((code,),))
+    (code / "page.py").write_text("y = 1\n")
+    monkeypatch.setattr(store.code_digest, "__defaults__", ((code,), ()))
     before = store.result_key("digits", {"J": 8})
     (code / "m.py").write_text("x = 2\n")
     assert store.result_key("digits", {"J": 8}) != before
+    # a page's drawing code is not part of the key
+    monkeypatch.setattr(store.code_digest, "__defaults__", ((), (code / "m.py",)))
+    before = store.result_key("digits", {"J": 8})
+    (code / "page.py").write_text("y = 2\n")
+    assert store.result_key("digits", {"J": 8}) == before
 
 
 def test_cache_dir_is_ignored_by_git(monkeypatch):
