@@ -157,6 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{d}: {'missing' if d in gone else 'stored'} ({first_key(d)})")
         return 0
     out = precompute_missing(demos, force=args.force, bar=True)
+    if not out:
+        print(f"[precompute] stored already: {', '.join(demos)}", flush=True)
     for d, where in out.items():
         print(f"[precompute] {d}: {where}", flush=True)
     return 1 if any(v.startswith("failed") for v in out.values()) else 0
