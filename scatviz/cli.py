@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -59,6 +58,27 @@ def dashboard_app_path() -> Path:
     return Path(__file__).resolve().parent.parent / "apps" / "dashboard.py"
 
 
+def serve_command(address: str = "127.0.0.1", port: int = 5006, show: bool = False,
+                  extra: list[str] | None = None, apps_dir: Path | None = None) -> list[str]:
+    """The ``panel serve`` command line of the app: every page of `scatviz.pages` whose file
+    exists (``/dashboard``, ``/why_jtfs``, ``/reconstruction``, ``/digits``, ``/explorer``),
+    the dashboard also at ``/``, the server's settings script once at start-up."""
+    from scatviz.pages import app_files
+
+    apps = app_files(apps_dir) if apps_dir is not None else app_files(
+        dashboard_app_path().parent)
+    setup = Path(__file__).resolve().parent / "serve_setup.py"   # process settings, once
+    cmd = [sys.executable, "-m", "panel", "serve", *map(str, apps), "--index", "dashboard",
+           "--setup", str(setup), "--address", address, "--port", str(port),
+           "--allow-websocket-origin", f"127.0.0.1:{port}",
+           "--allow-websocket-origin", f"localhost:{port}"]
+    if address not in ("127.0.0.1", "localhost"):
+        cmd += ["--allow-websocket-origin", f"{address}:{port}"]
+    if show:
+        cmd.append("--show")
+    return cmd + list(extra or [])
+
+
 def cmd_serve(args) -> int:
     app = dashboard_app_path()
     if not app.exists():
@@ -66,22 +86,28 @@ def cmd_serve(args) -> int:
               f"repository installed with `pip install -e .`, or set SCATVIZ_APP=/path/to/"
               f"apps/dashboard.py.", file=sys.stderr)
         return 2
-    setup = Path(__file__).resolve().parent / "serve_setup.py"   # process settings, once
-    cmd = [sys.executable, "-m", "panel", "serve", str(app), "--setup", str(setup),
-           "--address", args.address, "--port", str(args.port)]
-    if args.address not in ("127.0.0.1", "localhost"):
-        cmd += ["--allow-websocket-origin", f"{args.address}:{args.port}"]
-    if args.show:
-        cmd.append("--show")
-    cmd += list(args.panel_args or [])
+    extra = [a for a in (args.panel_args or []) if a != "--"]
+    try:
+        cmd = serve_command(args.address, args.port, args.show, extra, app.parent)
+    except FileNotFoundError as exc:
+        print(f"scatviz serve: {exc}", file=sys.stderr)
+        return 2
     print("scatviz serve:", " ".join(cmd), file=sys.stderr)
     env = dict(os.environ)
     root = str(app.parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     if args.dry_run:
         print(" ".join(cmd))
         return 0
-    return subprocess.call(cmd, cwd=root, env=env)
+    # the demos' missing first pictures, computed beside the server (SCATVIZ_PRECOMPUTE=0:
+    # not); a process of its own, which ends when they are stored
+    from scatviz.demos.precompute import start_in_background
+    start_in_background(env)
+    # the server replaces this process: Ctrl+C and a SIGTERM reach it directly
+    os.chdir(root)
+    os.execve(cmd[0], cmd, env)
+    return 0    # pragma: no cover (execve does not return)
 
 
 # --------------------------------------------------------------------------------------------
@@ -211,9 +237,13 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run `scatviz COMMAND --help` for the options of each command.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    p = sub.add_parser("serve", help="serve the dashboard (panel serve apps/dashboard.py)",
-                       description="Serve the Panel dashboard at http://ADDRESS:PORT/dashboard. "
-                                   "Arguments after `--` go to `panel serve` unchanged.")
+    p = sub.add_parser("serve", help="serve the app: the dashboard and the teaching demos",
+                       description="Serve the app at http://ADDRESS:PORT/: /dashboard, "
+                                   "/why_jtfs, /reconstruction, /digits (and /explorer when "
+                                   "apps/explorer.py exists), one theme and navigation. The "
+                                   "demos' missing first pictures are computed in the "
+                                   "background (SCATVIZ_PRECOMPUTE=0: not). Arguments after "
+                                   "`--` go to `panel serve` unchanged.")
     p.add_argument("--port", type=int, default=int(os.environ.get("PORT", 5006)),
                    help="TCP port (default $PORT or 5006)")
     p.add_argument("--address", default="127.0.0.1",

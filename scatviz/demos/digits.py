@@ -19,7 +19,7 @@ The JTFS variant swaps step 2 for ``TimeFrequencyScattering(J=8, J_fr=4, Q=12, s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -32,9 +32,11 @@ N_SEGMENTS = 4
 
 
 def scatter_batches(x: np.ndarray, module: torch.nn.Module, batch_size: int = 100,
-                    progress: bool = False, desc: str = "scattering") -> np.ndarray:
+                    progress: bool = False, desc: str = "scattering",
+                    callback=None) -> np.ndarray:
     """``module`` applied to the rows of ``x`` ``(n, N)`` in batches, float32
-    ``(n, C, L)`` numpy."""
+    ``(n, C, L)`` numpy. ``callback(rows done, n)`` after each batch (it may raise to
+    stop)."""
     from tqdm.auto import tqdm
 
     out = []
@@ -43,6 +45,8 @@ def scatter_batches(x: np.ndarray, module: torch.nn.Module, batch_size: int = 10
                       unit="batch"):
             out.append(module(torch.from_numpy(np.ascontiguousarray(x[a:a + batch_size])))
                        .float().numpy())
+            if callback is not None:
+                callback(min(a + batch_size, len(x)), len(x))
     return np.concatenate(out)
 
 
@@ -99,7 +103,9 @@ def fit_linear(F: np.ndarray, y: np.ndarray, weight_decay: float = 1e-3, max_ite
 @dataclass
 class DigitsResult:
     """Test accuracy and confusion matrix (rows: true digit, columns: predicted) per
-    feature set, with the feature dimensions and timings (s)."""
+    feature set, with the feature dimensions and timings (s); ``predictions[name]`` the
+    predicted digit of each test recording, ``test_files`` their paths and ``test_digits``
+    their true digits (in one order), ``sample_rate`` Hz."""
 
     accuracy: dict
     confusion: dict
@@ -107,6 +113,16 @@ class DigitsResult:
     seconds: dict
     n_train: int
     n_test: int
+    predictions: dict = field(default_factory=dict)
+    test_files: list = field(default_factory=list)
+    test_digits: np.ndarray | None = None
+    sample_rate: int = 8000
+
+    def recordings(self, true: int, predicted: int, name: str = "scattering") -> list[str]:
+        """The test recordings of digit ``true`` classified as ``predicted`` (paths)."""
+        pred = self.predictions[name]
+        return [f for f, t, p in zip(self.test_files, self.test_digits, pred)
+                if t == true and p == predicted]
 
 
 def _confusion(y, p, K=10):
@@ -116,10 +132,14 @@ def _confusion(y, p, K=10):
 
 
 def run_digits(path=None, transforms=("scattering",), J: int = 8, Q: int = 12, N: int = 8192,
-               J_fr: int = 4, progress: bool = True, limit: int | None = None) -> DigitsResult:
+               J_fr: int = 4, progress: bool = True, limit: int | None = None,
+               callback=None) -> DigitsResult:
     """The whole demo: load the FSDD (`engine.datasets.load_fsdd`), compute features per
     transform (``"scattering"`` and/or ``"jtfs"``), fit on the official training split,
-    score on its test split."""
+    score on its test split.
+
+    ``callback(done, total, message)`` reports the recordings scattered (all transforms
+    together); it may raise to stop the run (`scatviz.demos.jobs.Stopped`)."""
     import time
 
     from engine import Scattering1D
@@ -127,8 +147,9 @@ def run_digits(path=None, transforms=("scattering",), J: int = 8, Q: int = 12, N
 
     data = load_fsdd(path, N=N, limit=limit)
     train, test = data.train, data.test
-    acc, conf, dims, secs = {}, {}, {}, {}
-    for name in transforms:
+    acc, conf, dims, secs, preds = {}, {}, {}, {}, {}
+    n, total = len(data.x), len(data.x) * len(transforms)
+    for i, name in enumerate(transforms):
         t0 = time.perf_counter()
         if name == "scattering":
             module = Scattering1D(J, N, Q)
@@ -139,15 +160,23 @@ def run_digits(path=None, transforms=("scattering",), J: int = 8, Q: int = 12, N
             keep = module.meta()["pair"] != "S0"
         else:
             raise ValueError(f"Unknown transform {name!r}; use 'scattering' or 'jtfs'.")
-        S = scatter_batches(data.x, module, progress=progress, desc=f"{name} features")[:, keep]
+        report = None
+        if callback is not None:
+            def report(done, _n, i=i, name=name):
+                callback(i * n + done, total, f"{name} features: {done}/{n} recordings")
+        S = scatter_batches(data.x, module, progress=progress, desc=f"{name} features",
+                            callback=report)[:, keep]
         F = pool_features(S)
         model = fit_linear(F[train], data.digit[train], n_classes=10)
         pred = model.predict(F[test])
+        preds[name] = pred
         acc[name] = float((pred == data.digit[test]).mean())
         conf[name] = _confusion(data.digit[test], pred)
         dims[name] = F.shape[1]
         secs[name] = time.perf_counter() - t0
-    return DigitsResult(acc, conf, dims, secs, int(train.sum()), int(test.sum()))
+    files = [str(f) for f, t in zip(data.files, test) if t]
+    return DigitsResult(acc, conf, dims, secs, int(train.sum()), int(test.sum()), preds,
+                        files, data.digit[test], int(data.sample_rate))
 
 
 def confusion_figure(result: DigitsResult, name: str = "scattering"):

@@ -21,7 +21,13 @@ import numpy as np
 import torch
 
 __all__ = ["KYMATIO_EXAMPLE", "KYMATIO_EXAMPLE_FINAL_LOSS", "kymatio_example_descent",
-           "reconstruct", "ReconResult", "example_setup", "reconstruction_figure"]
+           "reconstruct", "ReconResult", "example_setup", "reconstruction_figure",
+           "TRANSFORMS", "SAMPLE_RATE", "run_reconstructions"]
+
+#: The transforms the page reconstructs from, in order.
+TRANSFORMS = ("Scattering1D", "JTFS")
+#: Hz at which the page plays and labels the (unitless) example signal: N = 8192 is 1.024 s.
+SAMPLE_RATE = 8000.0
 
 #: The setting of Kymatio's example.
 KYMATIO_EXAMPLE = dict(N=2**13, J=6, Q=16, n_iterations=200, learning_rate=100.0,
@@ -160,3 +166,39 @@ def reconstruction_figure(x: np.ndarray, results: dict, sample_rate: float = 102
         b.specgram(sig, Fs=sample_rate, NFFT=256, noverlap=192, cmap="magma")
         b.set_title(f"{name}: spectrogram", fontsize=9)
     return fig
+
+
+def run_reconstructions(transforms=TRANSFORMS, n_iterations: int = 200, lr: float = 0.1,
+                        N: int = KYMATIO_EXAMPLE["N"], progress: Callable | None = None
+                        ) -> dict:
+    """The page's run: Kymatio's example signal (``N`` samples) reconstructed by Adam
+    (`reconstruct`) from each of ``transforms`` ("Scattering1D", "JTFS"), one after the
+    other.
+
+    ``progress(done, total, message, partial)`` after each iteration, ``partial`` the loss
+    histories so far ``{name: [loss, ...]}`` (a live curve); it may raise to stop the run
+    (`scatviz.demos.jobs.Stopped`). Returns ``{"x": (N,) float32, "sample_rate": Hz,
+    "results": {name: ReconResult}, "setting": {...}}``."""
+    unknown = [t for t in transforms if t not in TRANSFORMS]
+    if unknown or not transforms:
+        raise ValueError(f"transforms must be some of {TRANSFORMS}; got {list(transforms)}.")
+    total = n_iterations * len(transforms)
+    histories: dict[str, list[float]] = {t: [] for t in transforms}
+    results, x = {}, None
+    for i, name in enumerate(transforms):
+        x, transform = example_setup(jtfs=name == "JTFS", N=N)
+        if name == "JTFS":
+            transform.out_type = "pairs"
+
+        def report(k, loss, name=name, i=i):
+            histories[name].append(loss)
+            if progress is not None:
+                progress(i * n_iterations + k + 1, total, f"{name}: iteration {k + 1}/"
+                         f"{n_iterations}, loss {loss:.4g}",
+                         {t: list(h) for t, h in histories.items()})
+
+        results[name] = reconstruct(x, transform, n_iterations=n_iterations, lr=lr,
+                                    callback=report)
+    return {"x": x.numpy(), "sample_rate": SAMPLE_RATE, "results": results,
+            "setting": dict(transforms=list(transforms), n_iterations=n_iterations, lr=lr,
+                            N=N)}

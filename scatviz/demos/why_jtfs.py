@@ -13,7 +13,10 @@
    both equally, the sine (a horizontal line, no temporal modulation) little, in both.
 
 `run_why_jtfs` computes the numbers (relative distances `engine.toolkit.coeff_distance`,
-spin energies `coeff_energy`); `why_jtfs_figure` draws them with the scalograms.
+spin energies `coeff_energy`); `why_jtfs_figure` draws them with the scalograms (the
+command line's still picture). The served page (`scatviz.demos.apps.WhyJTFSPage`) lets the
+student pick one pair (`PAIRS`, `pair_signals`, or two uploaded files) and draws it with the
+dashboard's views; `compare_pair` gives its numbers.
 """
 
 from __future__ import annotations
@@ -21,11 +24,24 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from scatviz.analysis import SPIN_PAIRS as SPINNED  # the engine's names of the spinned pairs
 
-__all__ = ["SPINNED", "WhyJTFSResult", "make_signals", "run_why_jtfs", "why_jtfs_figure"]
+__all__ = ["SPINNED", "WhyJTFSResult", "make_signals", "run_why_jtfs", "why_jtfs_figure",
+           "PAIRS", "PAIR_RATE", "PairComparison", "pair_signals", "compare_pair",
+           "same_length"]
+
+#: The pairs the page offers: name -> what each signal is (the page's legend).
+PAIRS = {
+    "rising vs falling chirp": ("rising chirp", "falling chirp"),
+    "aligned vs frequency-shifted partials": ("aligned partials", "frequency-shifted partials"),
+    "impulse vs sine": ("impulse", "sine"),
+}
+#: Sample rate (Hz) at which the page plays and labels the generated pairs: the signals of
+#: `make_signals` (frequencies 0.01-0.3 cycles/sample) span 80-2400 Hz.
+PAIR_RATE = 8000.0
 
 
 def make_signals(N: int = 4096) -> dict:
@@ -133,3 +149,70 @@ def why_jtfs_figure(res: WhyJTFSResult):
         ax.set_title(f"{name}: up/down = {ratio:.3g}", fontsize=9)
         ax.set_ylabel("% of the spinned JTFS energy")
     return fig
+
+
+def pair_signals(name: str, N: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """The two float32 ``(N,)`` signals of pair ``name`` (one of `PAIRS`), at `PAIR_RATE`."""
+    sig = make_signals(N)
+    if name == "rising vs falling chirp":
+        return sig["pairs"]["rising chirp vs falling chirp"]
+    if name == "aligned vs frequency-shifted partials":
+        return sig["pairs"]["aligned partials vs frequency-shifted partials"]
+    if name == "impulse vs sine":
+        return sig["singles"]["impulse"], sig["singles"]["sine"]
+    raise ValueError(f"Unknown pair {name!r}; choose one of {list(PAIRS)}.")
+
+
+def same_length(a: np.ndarray, b: np.ndarray, max_N: int = 2**16) -> tuple[np.ndarray, ...]:
+    """Two signals (e.g. two uploaded files) centred in one power-of-two length, the longer
+    one's (at most ``max_N`` samples: longer ones keep their middle), as the transforms need
+    one shape for both."""
+    from engine.datasets import fit_length
+
+    n = max(len(a), len(b), 256)
+    N = min(1 << (n - 1).bit_length(), max_N)
+    return tuple(fit_length(np.asarray(s, np.float32), N).astype(np.float32) for s in (a, b))
+
+
+@dataclass
+class PairComparison:
+    """The numbers of one pair: ``distances`` as in `WhyJTFSResult` ("time scattering",
+    "JTFS (spinned pairs)", "JTFS (all)"); ``spins = ((up a, down a), (up b, down b))``, the
+    spinned JTFS energies of each signal (where in time and frequency they differ, the page
+    shows with the spin inspector's maps); the transforms' ``settings``."""
+
+    distances: dict
+    spins: tuple
+    settings: dict
+
+
+def compare_pair(a: np.ndarray, b: np.ndarray, sample_rate: float = PAIR_RATE, J: int = 8,
+                 Q: int = 8, J_fr: int = 4) -> PairComparison:
+    """Distances between ``a`` and ``b`` (same length ``N``) for ``Scattering1D(J, N, Q,
+    T="global")`` and ``TimeFrequencyScattering(J, J_fr, Q, N, T="global", F="global")``,
+    and where their spins differ."""
+    from engine import Scattering1D
+    from engine.jtfs import TimeFrequencyScattering
+    from engine.toolkit import coeff_distance, coeff_energy
+
+    if len(a) != len(b):
+        raise ValueError(f"The two signals must have one length; got {len(a)} and {len(b)} "
+                         "samples (use same_length).")
+    N = len(a)
+    S = Scattering1D(J, N, Q, T="global")
+    JT = TimeFrequencyScattering(J, J_fr, Q, N, T="global", F="global", out_type="pairs")
+    with torch.no_grad():
+        ta, tb = torch.from_numpy(np.ascontiguousarray(a)), torch.from_numpy(
+            np.ascontiguousarray(b))
+        Sa, Sb = S(ta), S(tb)
+        Ja, Jb = JT(ta), JT(tb)
+    dist = {"time scattering": coeff_distance(Sa, Sb, transform=S)["total"],
+            "JTFS (spinned pairs)": _distance(Ja, Jb, SPINNED),
+            "JTFS (all)": coeff_distance(Ja, Jb)["total"]}
+    spins = []
+    for Jx in (Ja, Jb):
+        e = coeff_energy(Jx)
+        spins.append((float(e[SPINNED[0]]), float(e[SPINNED[1]])))
+    settings = dict(N=N, J=J, Q=Q, J_fr=J_fr, T="global", F="global",
+                    sample_rate=float(sample_rate))
+    return PairComparison(dist, tuple(spins), settings)

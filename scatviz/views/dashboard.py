@@ -47,6 +47,7 @@ from scatviz.views.energies import EnergyView
 from scatviz.views.filterbank import FilterBankView
 from scatviz.views.jtfs2d import JTFS2DView
 from scatviz.views.jtfs_animation import JTFSAnimationView
+from scatviz.views.nav import AppPage
 from scatviz.views.overview import RecordingOverview
 from scatviz.views.query import THEMES, parse_query
 from scatviz.views.scalogram import ScalogramView
@@ -120,7 +121,7 @@ def _report_panel(state: ScatState):
     return pn.Column(button, body, sizing_mode="stretch_width")
 
 
-class Dashboard(pn.viewable.Viewer):
+class Dashboard(AppPage):
     """One session of the dashboard: ``Dashboard().servable()`` serves its page,
     ``pn.panel(Dashboard())`` (its ``__panel__``) shows the same controls and views in a
     notebook.
@@ -131,6 +132,7 @@ class Dashboard(pn.viewable.Viewer):
     7
     """
 
+    slug, title = "dashboard", "Dashboard"    # its page of the app (`scatviz.pages`)
     status = param.String(default="")
     generation = param.Integer(default=0, doc="Number of published results (for tests).")
     theme = param.Selector(default=THEMES[0], objects=list(THEMES), doc="Panel's theme.")
@@ -348,7 +350,8 @@ class Dashboard(pn.viewable.Viewer):
             title="scatviz: wavelet scattering & JTFS", sidebar=self.sidebar(),
             main=self.main(), sidebar_width=340, accent="#d6604d", theme=self.theme,
             font=SYSTEM_FONTS, font_url="",
-            header_background="#2b2d42", busy_indicator=None)   # see BUSY_BADGE
+            header_background="#2b2d42", busy_indicator=None,   # see BUSY_BADGE
+            header=[self.nav()])                 # links to the app's other pages
 
     def __panel__(self):
         """The controls beside the views, for a notebook (the server serves `template`)."""

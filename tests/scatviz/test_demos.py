@@ -88,12 +88,45 @@ def test_why_jtfs_numbers():
     assert len(fig.axes) >= 9
 
 
-@pytest.mark.parametrize("app", ["demo_reconstruction", "demo_digits", "demo_why_jtfs"])
-def test_apps_serve(panel_server, app):
-    base = panel_server(f"apps/{app}.py")
-    with urllib.request.urlopen(f"{base}/{app}", timeout=60) as resp:
+def test_why_jtfs_pairs_of_the_page():
+    # the page's pairs at 8 kHz: the chirps identical for time scattering, not for JTFS; an
+    # impulse and a sine far apart for both
+    a, b = why_jtfs.pair_signals("rising vs falling chirp", 2048)
+    cmp = why_jtfs.compare_pair(a, b, J=7, Q=8, J_fr=3)
+    assert cmp.distances["time scattering"] < 1e-4 < 0.5 < cmp.distances["JTFS (spinned pairs)"]
+    (up_a, dn_a), (up_b, dn_b) = cmp.spins
+    assert up_a > 10 * dn_a and dn_b > 10 * up_b           # rising: up; falling: down
+    imp, sin = why_jtfs.pair_signals("impulse vs sine", 2048)
+    assert why_jtfs.compare_pair(imp, sin, J=7, Q=8, J_fr=3).distances["time scattering"] > 0.5
+    x, y = why_jtfs.same_length(np.ones(300, np.float32), np.ones(1000, np.float32))
+    assert len(x) == len(y) == 1024
+    with pytest.raises(ValueError, match="one length"):
+        why_jtfs.compare_pair(a, b[:1024])
+    with pytest.raises(ValueError, match="Unknown pair"):
+        why_jtfs.pair_signals("nope")
+
+
+@pytest.fixture(scope="module")
+def served_app(tmp_path_factory):
+    """The app (`scatviz serve`'s command, quick profile) with the demos' former single-page
+    files beside its pages."""
+    from tests.apps.app_server import app_server
+
+    with app_server(tmp_path_factory.mktemp("app"), precompute=False,
+                    extra_files=("apps/demo_reconstruction.py", "apps/demo_digits.py",
+                                 "apps/demo_why_jtfs.py")) as (base, log):
+        yield base, log
+
+
+@pytest.mark.parametrize("app", ["dashboard", "why_jtfs", "reconstruction", "digits",
+                                 "demo_reconstruction", "demo_digits", "demo_why_jtfs"])
+def test_apps_serve(served_app, app):
+    base, log = served_app
+    with urllib.request.urlopen(f"{base}/{app}", timeout=120) as resp:
         assert resp.status == 200
-        assert b"bokeh" in resp.read().lower()
+        body = resp.read().decode()
+    assert "bokeh" in body.lower()
+    assert "Traceback" not in log.read_text(errors="replace")
 
 
 def test_apps_run_as_scripts_help():
