@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from engine import available_designs
 from scatviz import signals_io
+from scatviz.server.workers import hooks_enabled
 from scatviz.state import ScatState
 from scatviz.views.controls import DISCRETE, SLIDERS, nearest_option
 
@@ -36,13 +37,16 @@ class QueryArgs:
 
     settings: `ScatState` parameter values; asset: a bundled asset's name or None;
     generator: ``(name, N samples, sample rate Hz)`` or None; theme: one of `THEMES`;
-    notes: one sentence per argument that was replaced or ignored."""
+    notes: one sentence per argument that was replaced or ignored; hook: a test-only worker
+    hook (``test_hook=abort|memory``), read only when the server runs with
+    ``SCATVIZ_TEST_HOOKS=1`` (`scatviz.server.workers`), otherwise ignored silently."""
 
     settings: dict = field(default_factory=dict)
     asset: str | None = None
     generator: tuple[str, int, float] | None = None
     theme: str = THEMES[0]
     notes: list[str] = field(default_factory=list)
+    hook: str | None = None
 
 
 def _get(args: dict, key: str) -> str | None:
@@ -125,6 +129,9 @@ def parse_query(args: dict | None, generators: dict | None = None) -> QueryArgs:
             N = _nearest(q, "N", N, GEN_LENGTHS, "an offered length") if N else 8192
             sr = _nearest(q, "sr", sr, GEN_RATES, "an offered sample rate") if sr else 8000
             q.generator = (gen, N, float(sr))
+    hook = _get(args, "test_hook")
+    if hook in ("abort", "memory") and hooks_enabled():
+        q.hook = hook
     theme = _get(args, "theme")
     if theme is not None:
         theme = theme.strip("'\"")
