@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from engine import available_designs
 from scatviz import signals_io
 from scatviz.server.workers import hooks_enabled
@@ -76,10 +78,10 @@ def _nearest(q: QueryArgs, key: str, value: int, allowed: list[int], what: str) 
 def parse_query(args: dict | None, generators: dict | None = None) -> QueryArgs:
     """Validate URL query arguments (``pn.state.session_args``: name -> list of bytes).
 
-    Sliders' parameters (J, Q1, Q2, J_fr, Q_fr) are clamped to the `ScatState` parameter's
-    bounds; T and F snap to the nearest value their controls offer; ``design`` must be a
-    registered design, ``asset`` a bundled signal, ``gen`` one of ``generators`` (name ->
-    function; `engine.signals.SIGNALS` by default) with ``N`` and ``sr`` snapped to
+    Sliders' parameters (J, Q1, Q2, J_fr, Q_fr, db_range) are clamped to the `ScatState`
+    parameter's bounds; T and F snap to the nearest value their controls offer; ``design``
+    must be a registered design, ``asset`` a bundled signal, ``gen`` one of ``generators``
+    (name -> function; `engine.signals.SIGNALS` by default) with ``N`` and ``sr`` snapped to
     `GEN_LENGTHS` and `GEN_RATES`; ``theme`` one of `THEMES`. Never raises."""
     args = args or {}
     q = QueryArgs()
@@ -101,6 +103,19 @@ def parse_query(args: dict | None, generators: dict | None = None) -> QueryArgs:
             q.notes.append(f"URL argument {key}={v} is not offered by the {key} control: "
                            f"using the nearest, {key}={best}.")
         q.settings[key] = best
+    db = _get(args, "db_range")
+    if db is not None:
+        try:
+            v = float(db)
+        except ValueError:
+            q.notes.append(f"URL argument db_range={db!r} is not a number: ignored.")
+        else:
+            lo, hi = ScatState.param.db_range.bounds
+            c = min(max(v, lo), hi) if np.isfinite(v) else ScatState.param.db_range.default
+            if c != v:
+                q.notes.append(f"URL argument db_range={db} is outside {lo:g}..{hi:g}: "
+                               f"using db_range={c:g}.")
+            q.settings["db_range"] = c
     design = _get(args, "design")
     if design is not None:
         if design in available_designs():
