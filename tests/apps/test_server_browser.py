@@ -26,6 +26,7 @@ from playwright.sync_api import Page, expect  # noqa: E402
 from tests.conftest import REPO_ROOT, SERVE_SETUP, _free_port, _stop, _tail  # noqa: E402
 
 pytestmark = pytest.mark.browser
+slow = pytest.mark.slow
 
 STATUS = re.compile(r"#(\d+) · .* computed in")
 
@@ -169,6 +170,7 @@ def test_a_crashing_transform_leaves_another_page_working(server, browser):
         ctx.close()
 
 
+@slow
 def test_eight_pages_changing_settings_at_once_all_get_answers(server, browser):
     base, _, _ = server
     ctx = browser.new_context()
@@ -184,6 +186,7 @@ def test_eight_pages_changing_settings_at_once_all_get_answers(server, browser):
         ctx.close()
 
 
+@slow
 def test_200_changes_in_one_session_grow_the_servers_rss_by_less_than_300_mb(
         server, page: Page):
     base, proc, _ = server
