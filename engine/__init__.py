@@ -8,7 +8,9 @@ or on a GPU.
 """
 
 from engine import signals
+from engine._costs import BudgetError, Cost
 from engine.blocks import BlockTransform
+from engine.cost import estimate_cost
 from engine.datasets import fetch_fsdd
 from engine.design import Design
 from engine.filterbank import (
@@ -38,6 +40,8 @@ __all__ = [
     # toolkit
     "validate_filterbank", "energy_conservation", "coeff_energy", "coeff_distance",
     "pack_coeffs_jtfs", "normalize",
+    # costs
+    "estimate_cost", "Cost", "BudgetError",
     # data
     "fetch_fsdd", "signals",
 ]

@@ -1,0 +1,104 @@
+"""Measure a transform call's memory growth and time, point by point, each in a fresh process.
+
+Run as a script: ``python tests/engine/memprobe.py '<json list of points>'``; prints one JSON
+line per point. A point is ``{"kind": "scattering1d", "params": {...}, "N": int, "B": int,
+"dtype": "float32"|"float64"}`` (``Q`` may be a list: it is made a tuple).
+
+This process imports torch and the engine once and computes nothing; each point runs in a
+child forked from it (a fresh heap, a fresh thread pool), which:
+
+1. predicts the call with ``engine.estimate_cost`` (same threads, same machine);
+2. builds the transform and warms the machinery up on a small transform of the same
+   configuration (torch's lazy set-up, the worker threads, the FFT library);
+3. resets the peak resident size (``/proc/self/clear_refs``, ``5``) and reads ``VmRSS``;
+4. calls the transform on ``B x N`` samples without gradient and reads ``VmHWM``: the
+   growth is ``VmHWM - VmRSS`` (``ru_maxrss`` cannot be reset, so it would include the
+   build);
+   the same call's wall and CPU seconds are reported too.
+
+Linux only (``/proc``, ``fork``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import json
+import os
+import sys
+import time
+
+import torch
+
+import engine  # noqa: F401  (imported once, before forking)
+from engine import Scattering1D, estimate_cost
+
+_libc = ctypes.CDLL(None)
+
+
+def _status(key: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) * 1024
+    raise KeyError(key)
+
+
+def _measure(pt: dict) -> dict:
+    torch.set_num_threads(int(pt.get("threads", 2)))
+    dtype = getattr(torch, pt.get("dtype", "float32"))
+    params = dict(pt["params"])
+    if isinstance(params.get("Q"), list):
+        params["Q"] = tuple(params["Q"])
+    N, B = int(pt["N"]), int(pt["B"])
+    cost = estimate_cost("scattering1d", N, B, dtype=dtype, **params)
+    n_small = max(2**params["J"], params.get("T") or 0, 4096)
+    small = Scattering1D(shape=n_small, **params).to(dtype)
+    with torch.no_grad():
+        small(torch.randn(1, n_small, dtype=dtype))
+    S = Scattering1D(shape=N, **params).to(dtype)
+    x = torch.randn(B, N, dtype=dtype)
+    gc.collect()
+    _libc.malloc_trim(0)
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    base = _status("VmRSS")
+    t, c = time.perf_counter(), time.process_time()
+    with torch.no_grad():
+        y = S(x)
+    wall, cpu = time.perf_counter() - t, time.process_time() - c
+    peak = _status("VmHWM") - base
+    out_bytes = y.numel() * y.element_size()
+    shape = list(y.shape)
+    return {**pt, "peak": peak, "out_bytes": out_bytes, "shape": shape, "wall": wall,
+            "cpu": cpu, "threads": torch.get_num_threads(), "pred_peak": cost.peak_bytes,
+            "pred_out": cost.output_bytes, "pred_shape": list(cost.output_shape),
+            "pred_seconds": cost.seconds}
+
+
+def run_point(pt: dict) -> dict:
+    """``pt`` measured in a forked child (see the module docstring)."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:                       # the child: measure, write, exit without cleanup
+        code = 1
+        try:
+            os.close(r)
+            os.write(w, json.dumps(_measure(pt)).encode())
+            code = 0
+        except BaseException as e:    # report, never return into the parent's code
+            os.write(w, json.dumps({**pt, "error": repr(e)}).encode())
+        finally:
+            os._exit(code)
+    os.close(w)
+    data = b""
+    while chunk := os.read(r, 1 << 16):
+        data += chunk
+    os.close(r)
+    os.waitpid(pid, 0)
+    return json.loads(data) if data else {**pt, "error": "child died"}
+
+
+if __name__ == "__main__":
+    for point in json.loads(sys.argv[1]):
+        print(json.dumps(run_point(point)), flush=True)
