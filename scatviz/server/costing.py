@@ -3,13 +3,15 @@ turns it into "run", "reduce" or "refuse".
 
 A setting's cost is the cost of the transforms the dashboard runs for it
 (`scatviz.pipeline.compute_transforms`): the order-2 `Scattering1D` (whose first-order moduli
-are the scalogram), the unaveraged order-1 module when ``T`` is shorter than the largest
-wavelets, and the JTFS when the session computes it. They run one after another, each
-output kept, so the peak is the largest of ``peak_i + outputs of the transforms before i``.
+are the scalogram, kept: `scalogram_cost`), the unaveraged order-1 module when ``T`` is
+shorter than the largest wavelets, and the JTFS when the session computes it. They run one
+after another, each output kept, so the peak is the largest of ``peak_i + outputs of the
+transforms before i``.
 
 Each transform's cost comes from the engine (``engine.estimate_cost(kind, shape, ...)``, a
-`engine.Cost`); this module is the only place that asks it. Until the engine has it, a coarse
-stand-in model (`_fallback_estimate`) says the same kind of figure.
+`engine.Cost`); this module is the only place that asks it. For a kind the engine has no
+model for yet (it raises NotImplementedError), a coarse, pessimistic stand-in model
+(`_fallback_estimate`) says the same kind of figure.
 
 `plan_request` is the policy: a setting whose peak fits the per-request budget runs on the
 whole signal; one that does not runs on the longest prefix that fits (a note says so); one
@@ -29,7 +31,7 @@ from dataclasses import dataclass, field
 from engine._costs import BudgetError, Cost, format_bytes
 
 __all__ = ["SettingCost", "Plan", "setting_cost", "plan_request", "transforms_for",
-           "MIN_SAMPLES"]
+           "scalogram_cost", "MIN_SAMPLES"]
 
 #: The shortest prefix worth analysing (samples); shorter than this is refused.
 MIN_SAMPLES = 256
@@ -84,6 +86,16 @@ def transforms_for(settings: dict) -> list[tuple[str, dict]]:
     return out
 
 
+def scalogram_cost(samples: int, settings: dict) -> Cost:
+    """What the dashboard keeps beside the engine's outputs: the first-order moduli as the
+    scalogram (``J*Q1 + 1`` rows at most ``N`` float32 each: an upper bound, each row is at
+    its wavelet's stride) and their copy into numpy and onto the display grid (x2)."""
+    n1 = int(settings["J"]) * int(settings["Q1"]) + 1
+    out = n1 * int(samples) * 4
+    return Cost(peak_bytes=2 * out, output_bytes=out, output_shape=(1, n1, int(samples)),
+                seconds=0.0)
+
+
 def _fallback_estimate(kind: str, shape, batch: int = 1, **params) -> Cost:
     """A coarse stand-in for ``engine.estimate_cost`` (used only where the engine has none):
     the first-order moduli at full rate, ``J*Q1`` rows of ``N`` float32 (x2 for the padding),
@@ -124,11 +136,18 @@ def setting_cost(samples: int, settings: dict, *, estimator: Estimator | None = 
     seconds = 0.0
     parts = {}
     for i, (kind, params) in enumerate(transforms_for(settings)):
-        c = est(kind, int(samples), 1, **params)
+        try:
+            c = est(kind, int(samples), 1, **params)
+        except NotImplementedError:        # the engine has no model for this kind yet
+            c = _fallback_estimate(kind, int(samples), 1, **params)
         parts[f"{kind}#{i}"] = c
         peak = max(peak, out + int(c.peak_bytes))
         out += int(c.output_bytes)
         seconds += float(c.seconds)
+        if i == 0:                          # the order-2 pass also gives the scalogram
+            sc = parts["scalogram"] = scalogram_cost(samples, settings)
+            peak = max(peak, out + sc.peak_bytes)
+            out += sc.output_bytes
     return SettingCost(int(samples), int(peak), int(out), seconds, parts)
 
 

@@ -12,7 +12,12 @@ import pytest
 from engine._costs import BudgetError, Cost
 from scatviz.cache import LRUCache, nbytes
 from scatviz.server.budget import ServerBudget, parse_bytes
-from scatviz.server.costing import plan_request, setting_cost, transforms_for
+from scatviz.server.costing import (
+    plan_request,
+    scalogram_cost,
+    setting_cost,
+    transforms_for,
+)
 from scatviz.server.queue import FairScheduler
 
 SETTINGS = dict(J=6, Q1=8, Q2=1, T=0, J_fr=3, Q_fr=1, F=1, design="kymatio", with_jtfs=True)
@@ -80,8 +85,13 @@ def test_the_setting_is_the_transforms_the_dashboard_runs():
     assert [k for k, _ in transforms_for({**SETTINGS, "with_jtfs": False})] == ["scattering1d"]
     calls = []
     c = setting_cost(1000, SETTINGS, estimator=linear(100, calls))
-    # sequential: the JTFS peak comes on top of the Scattering1D output kept
-    assert c.peak_bytes == 100 * 1000 + 4 * 1000 and c.output_bytes == 8000
+    sc = scalogram_cost(1000, SETTINGS)                 # the moduli kept as the scalogram
+    assert sc.output_bytes == (6 * 8 + 1) * 1000 * 4
+    # sequential: each peak comes on top of the outputs kept before it
+    s1d_out = 4 * 1000
+    assert c.peak_bytes == max(100 * 1000, s1d_out + sc.peak_bytes,
+                               s1d_out + sc.output_bytes + 100 * 1000)
+    assert c.output_bytes == 8000 + sc.output_bytes
     assert calls[1][2]["J_fr"] == 3 and calls[0][2]["Q"] == (8, 1)
 
 
@@ -113,8 +123,18 @@ def test_a_budget_error_from_the_engine_reduces_too():
         if shape > 50_000:
             raise BudgetError("too long for any budget", minimum_bytes=None)
         return Cost(shape * 10, shape * 4, (1, shape), 0.0)
+    assert setting_cost(50_000, SETTINGS, estimator=est).peak_bytes < 10**9
     p = plan_request(10**6, 8000.0, SETTINGS, budget_bytes=10**9, estimator=est)
     assert p.ok and p.reduced and p.samples <= 50_000
+
+
+def test_a_kind_the_engine_cannot_cost_yet_uses_the_stand_in():
+    def est(kind, shape, batch=1, **params):
+        if kind == "jtfs":
+            raise NotImplementedError("no JTFS model")
+        return Cost(shape * 10, shape * 4, (1, shape), 0.0)
+    c = setting_cost(4096, SETTINGS, estimator=est)
+    assert c.parts["jtfs#1"].peak_bytes > 0 and c.peak_bytes > 4096 * 10
 
 
 def test_an_invalid_setting_is_left_to_the_transform():
