@@ -114,8 +114,10 @@ def _report_panel(state: ScatState):
         try:
             from engine import available_designs
 
+            # the analysed length (the cost policy's prefix of a long upload), not the file's
+            shape = len(state.result.x) if state.result is not None else len(state.signal)
             panel = validation_panel(J=state.J, Q=(state.Q1, state.Q2),
-                                     shape=len(state.signal), designs=available_designs())
+                                     shape=shape, designs=available_designs())
             body.objects = [panel]
         except Exception as exc:   # shown, never raised into the server
             body.objects = [pn.pane.Alert(f"Report failed: {exc}", alert_type="danger")]
