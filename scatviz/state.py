@@ -17,6 +17,13 @@ Two ways to drive it:
 * asynchronous (the dashboard): ``auto=False``, and the app calls ``await state.refresh_async()``
   which computes in a worker thread, so that the server keeps answering while it computes.
 
+Every refresh is costed first (`ScatState.plan`, `scatviz.server.costing`): a setting beyond
+the request budget runs on the longest prefix of the signal that fits (``notice`` says so) or
+is refused (``error`` says why). With ``state.service`` set (the served dashboard: a
+`scatviz.server.service.TransformService`) the transforms are queued fairly with the other
+sessions' (``waiting`` says so while queued) and run in a worker process, so that a crash
+fails that request only.
+
 Errors of the engine (an invalid J for the signal length, ...) never raise out of a refresh:
 they land in ``state.error`` (the engine's message) and ``result`` keeps its last valid value.
 
@@ -60,6 +67,10 @@ __all__ = ["ScatState", "Transforms", "Scalogram", "Scattering", "FilterBankArra
 #: The dashboard publishes the Scattering1D views before the JTFS ones when the last JTFS of
 #: the session took longer than this (seconds); otherwise one message per change.
 PROGRESSIVE_ABOVE = 0.3
+
+#: The longest a synchronous `ScatState.refresh` through the server's service waits for its
+#: transforms (seconds; a served page's first picture): then the page says it failed.
+SYNC_TIMEOUT = 300.0
 
 #: ``busy`` turns on only when a change's transforms take longer than this (seconds): a
 #: setting from the cache publishes at once, with no badge switched on and off (two more
@@ -237,7 +248,7 @@ class ScatState(param.Parameterized):
             plan = self.plan()
             self.notice = plan.message if plan.ok else ""
             if self.service is not None:
-                res = self._submit("all", plan).future.result()
+                res = self._submit("all", plan).future.result(timeout=SYNC_TIMEOUT)
             else:
                 res = self.compute(plan=plan)
         except (ValueError, TypeError) as exc:
