@@ -242,12 +242,14 @@ class ScatState(param.Parameterized):
         self.param.update(result=res, error=error, jtfs_frame=frame)
 
     def refresh(self) -> Transforms | None:
-        """Recompute now (synchronously, through the service when there is one); engine
-        errors and refusals go to ``error``, a reduction's reason to ``notice``."""
+        """Recompute now (synchronously, through the service when there is one and its
+        workers are up; in this process, costed all the same, while they start: a served
+        page's first picture does not wait for them to import torch); engine errors and
+        refusals go to ``error``, a reduction's reason to ``notice``."""
         try:
             plan = self.plan()
             self.notice = plan.message if plan.ok else ""
-            if self.service is not None:
+            if self.service is not None and self.service.ready():
                 res = self._submit("all", plan).future.result(timeout=SYNC_TIMEOUT)
             else:
                 res = self.compute(plan=plan)

@@ -116,6 +116,11 @@ class TransformService:
         outer._inner = job                          # state and position follow the inner job
         return outer
 
+    def ready(self) -> bool:
+        """True once the workers answer (False while they start: seconds, they import
+        torch)."""
+        return self.pool is None or self.pool.ready.is_set()
+
     def state_of(self, job: Job) -> str:
         inner = getattr(job, "_inner", job)
         return "done" if job.future.done() else inner.state

@@ -97,6 +97,9 @@ class WorkerPool:
         self._lock = threading.Lock()
         self.restarts = 0
         self._closed = False
+        #: Set once a worker has answered (`warm` done, or any job finished): until then a
+        #: caller that cannot wait for a worker to import torch may compute elsewhere.
+        self.ready = threading.Event()
 
     def _executor(self, slot: int) -> ProcessPoolExecutor:
         with self._lock:
@@ -115,7 +118,9 @@ class WorkerPool:
     def submit(self, slot: int, fn, *args, **kwargs) -> Future:
         """Run ``fn(*args, **kwargs)`` in slot ``slot``'s process (a fresh one if it died)."""
         try:
-            return self._executor(slot).submit(fn, *args, **kwargs)
+            fut = self._executor(slot).submit(fn, *args, **kwargs)
+            fut.add_done_callback(self._answered)
+            return fut
         except BrokenProcessPool:               # died between the check and the submit
             with self._lock:
                 dead, self._slots[slot] = self._slots[slot], None
@@ -123,6 +128,10 @@ class WorkerPool:
             if dead is not None:
                 dead.shutdown(wait=False, cancel_futures=True)
             return self._executor(slot).submit(fn, *args, **kwargs)
+
+    def _answered(self, fut: Future) -> None:
+        if not fut.cancelled() and fut.exception() is None:
+            self.ready.set()
 
     def warm(self) -> None:
         """Start every worker now (they import torch: seconds) instead of on first use."""
