@@ -40,8 +40,10 @@ from scatviz.signals_io import signal_digest
 __all__ = ["compute_transforms", "compute_scalogram", "adapt_jtfs", "default_design",
            "TRANSFORM_CACHE"]
 
-#: Results of `compute_transforms`, shared by every session of the process.
-TRANSFORM_CACHE = LRUCache(maxsize=16)
+#: Results of `compute_transforms`, shared by every session of the process, bounded in bytes
+#: (a long signal's results are hundreds of MB): 512 MiB here; a server's worker processes
+#: resize theirs to their share of the server's budget (`scatviz.server.workers`).
+TRANSFORM_CACHE = LRUCache(max_bytes=512 << 20)
 _COMPUTE_LOCK = threading.Lock()
 
 

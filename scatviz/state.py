@@ -17,6 +17,13 @@ Two ways to drive it:
 * asynchronous (the dashboard): ``auto=False``, and the app calls ``await state.refresh_async()``
   which computes in a worker thread, so that the server keeps answering while it computes.
 
+Every refresh is costed first (`ScatState.plan`, `scatviz.server.costing`): a setting beyond
+the request budget runs on the longest prefix of the signal that fits (``notice`` says so) or
+is refused (``error`` says why). With ``state.service`` set (the served dashboard: a
+`scatviz.server.service.TransformService`) the transforms are queued fairly with the other
+sessions' (``waiting`` says so while queued) and run in a worker process, so that a crash
+fails that request only.
+
 Errors of the engine (an invalid J for the signal length, ...) never raise out of a refresh:
 they land in ``state.error`` (the engine's message) and ``result`` keeps its last valid value.
 
@@ -29,7 +36,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from functools import partial
+from concurrent.futures import CancelledError
+from functools import lru_cache, partial
 
 import numpy as np
 import param
@@ -47,6 +55,9 @@ from scatviz.results import (
     Scattering,
     Transforms,
 )
+from scatviz.server.budget import ServerBudget
+from scatviz.server.costing import Plan, plan_request
+from scatviz.server.service import failure_message
 from scatviz.signals_io import LoadedSignal, signal_digest
 
 __all__ = ["ScatState", "Transforms", "Scalogram", "Scattering", "FilterBankArrays",
@@ -57,6 +68,10 @@ __all__ = ["ScatState", "Transforms", "Scalogram", "Scattering", "FilterBankArra
 #: the session took longer than this (seconds); otherwise one message per change.
 PROGRESSIVE_ABOVE = 0.3
 
+#: The longest a synchronous `ScatState.refresh` through the server's service waits for its
+#: transforms (seconds; a served page's first picture): then the page says it failed.
+SYNC_TIMEOUT = 300.0
+
 #: ``busy`` turns on only when a change's transforms take longer than this (seconds): a
 #: setting from the cache publishes at once, with no badge switched on and off (two more
 #: messages and page layouts per change). The last publication switches it off in its own
@@ -66,6 +81,16 @@ PROGRESSIVE_ABOVE = 0.3
 #: on costs the server ~6 ms and the browser ~15 ms (a commit of the whole page's layers)
 #: in the middle of the transform, on the same two cores.
 BUSY_AFTER = 0.2
+
+
+@lru_cache(maxsize=1)
+def _default_budget() -> ServerBudget:
+    return ServerBudget.from_env()
+
+
+def _failure(exc: BaseException) -> str:
+    """The page's sentence for a transform that failed (`failure_message`)."""
+    return failure_message(exc)
 
 
 def jtfs_available() -> bool:
@@ -111,6 +136,8 @@ class ScatState(param.Parameterized):
 
     result = param.Parameter(default=None, precedence=-1, doc="Transforms of the last setting.")
     error = param.String(default="", doc="Last engine error, shown beside the controls.")
+    notice = param.String(default="", doc="Why the analysis was reduced (cost), if it was.")
+    waiting = param.String(default="", doc="While queued behind other pages' work: says so.")
     busy = param.Boolean(default=False, doc="True while a transform computes.")
     auto = param.Boolean(default=True, precedence=-1,
                          doc="Recompute synchronously on every change (False: the app drives).")
@@ -120,6 +147,12 @@ class ScatState(param.Parameterized):
 
     def __init__(self, **params):
         self._jtfs_seconds = 0.0
+        #: A `scatviz.server.service.TransformService` (the served dashboard) or None
+        #: (compute in this process); ``session`` names this state's line in its queue;
+        #: ``hook`` a test-only worker hook (`scatviz.server.workers`).
+        self.service = None
+        self.session = id(self)
+        self.hook = None
         designs = list(available_designs())
         super().__init__(**params)
         self.param.design.objects = designs
@@ -168,13 +201,31 @@ class ScatState(param.Parameterized):
     def key(self) -> tuple:
         return (id(self.signal), self.sample_rate, tuple(sorted(self.settings().items())))
 
-    def compute(self, stage: str = "all") -> Transforms:
-        """Compute the transforms of the current setting (raises the engine's errors)."""
+    def request_budget(self) -> int:
+        """Bytes one request of this session may use: its service's per-request budget, or
+        the one `ServerBudget.from_env` gives (``SCATVIZ_REQUEST_BUDGET``...)."""
+        if self.service is not None:
+            return self.service.budget.per_request
+        return _default_budget().per_request
+
+    def plan(self) -> Plan:
+        """The cost of the current setting and what to do with it (run, reduce, refuse:
+        `scatviz.server.costing.plan_request`), before anything is allocated."""
         if self.signal is None:
             raise ValueError("No signal loaded: choose a bundled signal, the generator or "
                              "upload a file.")
-        return compute_transforms(self.signal, self.sample_rate, name=self.signal_name,
-                                  stage=stage, **self.settings())
+        return plan_request(len(self.signal), self.sample_rate, self.settings(),
+                            budget_bytes=self.request_budget())
+
+    def compute(self, stage: str = "all", plan: Plan | None = None) -> Transforms:
+        """Compute the transforms of the current setting in this process, costed first
+        (``plan``, by default `plan`): refused beyond the request budget (ValueError with
+        the reason), or computed on the prefix that fits. Raises the engine's errors."""
+        plan = plan or self.plan()
+        if not plan.ok:
+            raise ValueError(plan.message)
+        return compute_transforms(self.signal[:plan.samples], self.sample_rate,
+                                  name=self.signal_name, stage=stage, **self.settings())
 
     def apply(self, res: Transforms | None, error: str = "") -> None:
         """Publish a result (views update in their watchers) or an error message."""
@@ -191,14 +242,32 @@ class ScatState(param.Parameterized):
         self.param.update(result=res, error=error, jtfs_frame=frame)
 
     def refresh(self) -> Transforms | None:
-        """Recompute now (synchronously); engine errors go to ``error``."""
+        """Recompute now (synchronously, through the service when there is one and its
+        workers are up; in this process, costed all the same, while they start: a served
+        page's first picture does not wait for them to import torch); engine errors and
+        refusals go to ``error``, a reduction's reason to ``notice``."""
         try:
-            res = self.compute()
+            plan = self.plan()
+            self.notice = plan.message if plan.ok else ""
+            if self.service is not None and self.service.ready():
+                res = self._submit("all", plan).future.result(timeout=SYNC_TIMEOUT)
+            else:
+                res = self.compute(plan=plan)
         except (ValueError, TypeError) as exc:
             self.apply(None, str(exc))
             return None
+        except Exception as exc:            # a worker's crash, a MemoryError: this request
+            self.apply(None, _failure(exc))
+            return None
         self.apply(res)
         return res
+
+    def _submit(self, stage: str, plan: Plan):
+        """Queue this setting's transforms with the service: a `scatviz.server.queue.Job`."""
+        x = self.signal[:plan.samples]
+        return self.service.submit(self.session, x, self.sample_rate, self.signal_name, stage,
+                                   self.settings(), plan, signal_digest(x, self.sample_rate),
+                                   hook=self.hook)
 
     async def refresh_async(self, hold=None) -> Transforms | None:
         """Recompute in a worker thread until the parameters stop changing, then publish.
@@ -213,12 +282,27 @@ class ScatState(param.Parameterized):
                 self.apply(res, err)
                 self.busy = busy
 
-        async def computed(stage):
-            job = loop.run_in_executor(None, partial(self.compute, stage))
-            done, _ = await asyncio.wait({job}, timeout=BUSY_AFTER)
+        def start(stage, plan):
+            if self.service is None:
+                return None, loop.run_in_executor(None, partial(self.compute, stage, plan))
+            job = self._submit(stage, plan)
+            return job, asyncio.wrap_future(job.future)
+
+        async def computed(stage, plan):
+            job, fut = start(stage, plan)
+            done, _ = await asyncio.wait({fut}, timeout=BUSY_AFTER)
             if not done:
                 self.busy = True
-            return await job
+            for _ in range(100_000):                # bounded; each pass waits up to 0.25 s
+                if done or job is None or self.service.state_of(job) != "queued":
+                    break
+                ahead = self.service.position(job)
+                self.waiting = (f"Waiting for the server: {ahead} request(s) of other pages "
+                                f"ahead of this one…" if ahead else
+                                "Waiting for the server: this request is next…")
+                done, _ = await asyncio.wait({fut}, timeout=0.25)
+            self.waiting = ""
+            return await fut
 
         try:
             while True:
@@ -226,13 +310,18 @@ class ScatState(param.Parameterized):
                 # Publish the Scattering1D views first only when JTFS is slow for this signal
                 # (one message per change otherwise).
                 stage = "base" if self._jtfs_seconds > PROGRESSIVE_ABOVE else "all"
+                plan = None
                 try:
-                    res = await computed(stage)
+                    plan = self.plan()
+                    self.notice = plan.message if plan.ok else ""
+                    res = await computed(stage, plan)
                     err = ""
+                except (asyncio.CancelledError, CancelledError):
+                    return None            # the page was closed: its queued work is dropped
                 except (ValueError, TypeError) as exc:
                     res, err = None, str(exc)
                 except Exception as exc:   # never let a failure take the session down
-                    res, err = None, f"Internal error ({type(exc).__name__}): {exc}"
+                    res, err = None, _failure(exc)
                 if key != self.key():      # changed while computing: compute the latest
                     continue
                 if res is None or not res.jtfs_pending:
@@ -240,12 +329,14 @@ class ScatState(param.Parameterized):
                     return res
                 # JTFS starts before the Scattering1D views are published, so that it
                 # computes while this thread builds their update and the browser draws it
-                pending = loop.run_in_executor(None, partial(self.compute, "all"))
+                _, pending = start("all", plan)
                 publish(res, err, busy=True)
                 try:
                     res = await pending
+                except (asyncio.CancelledError, CancelledError):
+                    return None
                 except Exception as exc:
-                    publish(None, f"Internal error ({type(exc).__name__}): {exc}")
+                    publish(None, _failure(exc))
                     return None
                 if key != self.key():
                     continue
@@ -253,6 +344,7 @@ class ScatState(param.Parameterized):
                 return res
         finally:
             self.busy = False
+            self.waiting = ""
 
     def _on_input(self, *events) -> None:
         if self.auto and self.signal is not None:

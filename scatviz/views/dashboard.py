@@ -95,6 +95,12 @@ if _DEBUG:
     gc.callbacks.append(_log_full_collections)
 
 
+def _served() -> bool:
+    """True inside a session of ``panel serve`` (not in a notebook or a test)."""
+    doc = pn.state.curdoc
+    return doc is not None and getattr(doc, "session_context", None) is not None
+
+
 def _report_panel(state: ScatState):
     """A card body that builds the toolkit's filter bank validation report
     (`scatviz.report.validation_panel`) for the current setting on demand; None when the
@@ -111,8 +117,10 @@ def _report_panel(state: ScatState):
         try:
             from engine import available_designs
 
+            # the analysed length (the cost policy's prefix of a long upload), not the file's
+            shape = len(state.result.x) if state.result is not None else len(state.signal)
             panel = validation_panel(J=state.J, Q=(state.Q1, state.Q2),
-                                     shape=len(state.signal), designs=available_designs())
+                                     shape=shape, designs=available_designs())
             body.objects = [panel]
         except Exception as exc:   # shown, never raised into the server
             body.objects = [pn.pane.Alert(f"Report failed: {exc}", alert_type="danger")]
@@ -141,7 +149,8 @@ class Dashboard(AppPage):
 
     def __init__(self, asset: str = DEFAULT_ASSET, live: bool = True,
                  generator: tuple[str, int, float] | None = None,
-                 settings: dict | None = None, **params):
+                 settings: dict | None = None, service=None, hook: str | None = None,
+                 **params):
         super().__init__(**params)
         self.live = live
         #: A long recording's overview (`open_recording`), shown above the views.
@@ -149,6 +158,9 @@ class Dashboard(AppPage):
         self._recording_slot = pn.Column(sizing_mode="stretch_width", visible=False,
                                          name="recording")
         self.state = ScatState(auto=False)
+        # served: transforms are costed, queued and run in the server's worker processes
+        # (`scatviz.server.service`); ``hook``: test-only, from the first change on
+        self.state.service = service
         if settings:
             self.state.param.update(**settings)
         sig = None
@@ -163,6 +175,7 @@ class Dashboard(AppPage):
             sig = signals_io.load_asset(self._asset)
         self.state.set_signal(sig)
         self.state.refresh()
+        self.state.hook = hook
         self._t_change = None
         #: Seconds from a parameter change to each published result (server side), for
         #: the benchmark: ``(stage, seconds)`` with stage "base" or "all".
@@ -222,6 +235,14 @@ class Dashboard(AppPage):
         st.param.watch(lambda e: setattr(self.busy, "object", BUSY_BADGE.format(
             "visible" if e.new else "hidden")), "busy")
         self.status_pane = pn.pane.Markdown("", name="status", margin=(0, 10))
+        # the cost policy's reduction, and the queue's "waiting" (`scatviz.server`)
+        self.notice_msg = pn.pane.Alert(st.notice, alert_type="warning",
+                                        visible=bool(st.notice), name="cost_notice",
+                                        sizing_mode="stretch_width")
+        st.param.watch(lambda e: self.notice_msg.param.update(
+            object=e.new, visible=bool(e.new)), "notice")
+        self.waiting_msg = pn.pane.Markdown(st.waiting, name="waiting", margin=(0, 10))
+        st.param.watch(lambda e: setattr(self.waiting_msg, "object", e.new), "waiting")
 
     def sidebar(self):
         return [
@@ -230,7 +251,9 @@ class Dashboard(AppPage):
             pn.pane.Markdown("### Transform"),
             self.controls,
             self.error_msg,
-            pn.Column(self.busy, self.status_pane, sizing_mode="stretch_width"),
+            self.notice_msg,
+            pn.Column(self.busy, self.waiting_msg, self.status_pane,
+                      sizing_mode="stretch_width"),
         ]
 
     # ---- events ----------------------------------------------------------------------------
@@ -291,9 +314,14 @@ class Dashboard(AppPage):
         widget's (`scatviz.views.query.parse_query`): one a widget cannot take is replaced
         by the nearest one it can, or the default, with a note on the page."""
         q = parse_query(args, generators())
+        if "service" not in params and _served():
+            from scatviz.server.service import get_service
+
+            params["service"] = get_service()
         try:
             return cls(asset=q.asset or DEFAULT_ASSET, generator=q.generator,
-                       settings=q.settings, theme=q.theme, notes=q.notes, **params)
+                       settings=q.settings, theme=q.theme, notes=q.notes, hook=q.hook,
+                       **params)
         except (ValueError, TypeError) as exc:
             note = f"URL arguments not used ({type(exc).__name__}: {exc})."
             return cls(theme=q.theme, notes=[*q.notes, note], **params)
@@ -370,4 +398,7 @@ class Dashboard(AppPage):
                          self.jtfs2d_view.time_label, self.jtfs_anim_view.time_label]
             pn.state.onload(partial(settle_text_panes, live_text, pn.state.curdoc))
             install_browser_fixes(pn.state.curdoc)
+            if self.state.service is not None:   # a closed page's queued work is dropped
+                service, session = self.state.service, self.state.session
+                pn.state.on_session_destroyed(lambda ctx: service.cancel_session(session))
         return tmpl

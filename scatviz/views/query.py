@@ -16,8 +16,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from engine import available_designs
 from scatviz import signals_io
+from scatviz.server.workers import hooks_enabled
 from scatviz.state import ScatState
 from scatviz.views.controls import DISCRETE, SLIDERS, nearest_option
 
@@ -36,13 +39,16 @@ class QueryArgs:
 
     settings: `ScatState` parameter values; asset: a bundled asset's name or None;
     generator: ``(name, N samples, sample rate Hz)`` or None; theme: one of `THEMES`;
-    notes: one sentence per argument that was replaced or ignored."""
+    notes: one sentence per argument that was replaced or ignored; hook: a test-only worker
+    hook (``test_hook=abort|memory``), read only when the server runs with
+    ``SCATVIZ_TEST_HOOKS=1`` (`scatviz.server.workers`), otherwise ignored silently."""
 
     settings: dict = field(default_factory=dict)
     asset: str | None = None
     generator: tuple[str, int, float] | None = None
     theme: str = THEMES[0]
     notes: list[str] = field(default_factory=list)
+    hook: str | None = None
 
 
 def _get(args: dict, key: str) -> str | None:
@@ -72,10 +78,10 @@ def _nearest(q: QueryArgs, key: str, value: int, allowed: list[int], what: str) 
 def parse_query(args: dict | None, generators: dict | None = None) -> QueryArgs:
     """Validate URL query arguments (``pn.state.session_args``: name -> list of bytes).
 
-    Sliders' parameters (J, Q1, Q2, J_fr, Q_fr) are clamped to the `ScatState` parameter's
-    bounds; T and F snap to the nearest value their controls offer; ``design`` must be a
-    registered design, ``asset`` a bundled signal, ``gen`` one of ``generators`` (name ->
-    function; `engine.signals.SIGNALS` by default) with ``N`` and ``sr`` snapped to
+    Sliders' parameters (J, Q1, Q2, J_fr, Q_fr, db_range) are clamped to the `ScatState`
+    parameter's bounds; T and F snap to the nearest value their controls offer; ``design``
+    must be a registered design, ``asset`` a bundled signal, ``gen`` one of ``generators``
+    (name -> function; `engine.signals.SIGNALS` by default) with ``N`` and ``sr`` snapped to
     `GEN_LENGTHS` and `GEN_RATES`; ``theme`` one of `THEMES`. Never raises."""
     args = args or {}
     q = QueryArgs()
@@ -97,6 +103,19 @@ def parse_query(args: dict | None, generators: dict | None = None) -> QueryArgs:
             q.notes.append(f"URL argument {key}={v} is not offered by the {key} control: "
                            f"using the nearest, {key}={best}.")
         q.settings[key] = best
+    db = _get(args, "db_range")
+    if db is not None:
+        try:
+            v = float(db)
+        except ValueError:
+            q.notes.append(f"URL argument db_range={db!r} is not a number: ignored.")
+        else:
+            lo, hi = ScatState.param.db_range.bounds
+            c = min(max(v, lo), hi) if np.isfinite(v) else ScatState.param.db_range.default
+            if c != v:
+                q.notes.append(f"URL argument db_range={db} is outside {lo:g}..{hi:g}: "
+                               f"using db_range={c:g}.")
+            q.settings["db_range"] = c
     design = _get(args, "design")
     if design is not None:
         if design in available_designs():
@@ -125,6 +144,9 @@ def parse_query(args: dict | None, generators: dict | None = None) -> QueryArgs:
             N = _nearest(q, "N", N, GEN_LENGTHS, "an offered length") if N else 8192
             sr = _nearest(q, "sr", sr, GEN_RATES, "an offered sample rate") if sr else 8000
             q.generator = (gen, N, float(sr))
+    hook = _get(args, "test_hook")
+    if hook in ("abort", "memory") and hooks_enabled():
+        q.hook = hook
     theme = _get(args, "theme")
     if theme is not None:
         theme = theme.strip("'\"")

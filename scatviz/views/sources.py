@@ -2,7 +2,9 @@
 
 `SignalSources` is a viewer over a `ScatState`: each source loads a `LoadedSignal` and hands it
 to ``state.set_signal``; a file or a generator that fails shows its message beside the
-controls and leaves the state (and the page's last picture) as it was.
+controls and leaves the state (and the page's last picture) as it was. Uploads follow the
+server's policy (`scatviz.server.uploads`: up to 10 minutes at 8-192 kHz, 200 MB); what of a
+long one is analysed is the cost policy's (the state's ``notice`` says when it was reduced).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import panel as pn
 import param
 
 from scatviz import signals_io
+from scatviz.server import uploads
 from scatviz.signals_io import LoadedSignal, SignalLoadError
 from scatviz.state import ScatState
 from scatviz.views.query import GEN_LENGTHS, GEN_RATES
@@ -64,7 +67,7 @@ class SignalSources(pn.viewable.Viewer):
         self.upload.param.watch(self._on_upload, "value")
         self.upload_msg = pn.pane.Alert("", alert_type="danger", visible=False,
                                         name="upload_error", sizing_mode="stretch_width")
-        self.policy = pn.pane.Markdown(f"<small>{signals_io.upload_policy()}</small>",
+        self.policy = pn.pane.Markdown(f"<small>{uploads.upload_policy()}</small>",
                                        margin=(0, 10), name="upload_policy")
         self._layout = pn.Column(
             pn.pane.Markdown("### Signal"), self.asset_select,
@@ -90,7 +93,8 @@ class SignalSources(pn.viewable.Viewer):
     def load_upload(self, data: bytes, filename: str) -> bool:
         """Use an uploaded file; on failure show why beside the upload control."""
         try:
-            sig = signals_io.load_upload(data, filename)
+            sig = uploads.load_upload(data, filename,
+                                      max_decoded_bytes=self.state.request_budget())
         except SignalLoadError as exc:
             self.show_error(str(exc))
             return False

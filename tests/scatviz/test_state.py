@@ -122,10 +122,10 @@ def test_jtfs_computes_while_the_first_views_are_published(chirp, monkeypatch):
     seen = []
     compute, apply = st.compute, st.apply
 
-    def spy_compute(stage="all"):
+    def spy_compute(stage="all", plan=None):
         if stage == "all":
             started.set()
-        return compute(stage)
+        return compute(stage, plan)
 
     def spy_apply(res, error=""):
         if res is not None and res.jtfs_pending:  # the first views: JTFS must be under way
@@ -170,7 +170,7 @@ def test_busy_only_for_slow_changes_and_cleared_in_the_last_message(chirp, monke
     assert log == ["hold", "release"]
 
     compute = ScatState.compute
-    monkeypatch.setattr(ScatState, "compute", lambda self, stage="all": (
-        _time.sleep(3 * state_mod.BUSY_AFTER), compute(self, stage))[1])
+    monkeypatch.setattr(ScatState, "compute", lambda self, stage="all", plan=None: (
+        _time.sleep(3 * state_mod.BUSY_AFTER), compute(self, stage, plan))[1])
     run()
     assert log[2:] == [("busy", True), "hold", ("busy", False), "release"]

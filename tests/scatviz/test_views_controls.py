@@ -54,10 +54,29 @@ def test_a_preset_moves_every_widget():
 def test_url_arguments_move_every_widget():
     d = Dashboard.from_query({"J": [b"7"], "Q1": [b"12"], "Q2": [b"2"], "T": [b"64"],
                               "J_fr": [b"4"], "Q_fr": [b"2"], "F": [b"4"],
-                              "design": [b"tight"]}, live=False)
+                              "design": [b"tight"], "db_range": [b"90"]}, live=False)
     assert (d.state.J, d.state.T, d.state.F, d.state.design) == (7, 64, 4, "tight")
+    assert d.state.db_range == 90.0
     _all_agree(d)
-    assert d.w_T.value == 64 and not d.notes and not d.url_notes.visible
+    assert d.w_T.value == 64 and d.w_db.value == 90.0
+    assert not d.notes and not d.url_notes.visible
+
+
+def test_url_db_range_is_clamped_like_its_slider():
+    q = parse_query({"db_range": [b"1000"]}, generators={})
+    assert q.settings["db_range"] == ScatState.param.db_range.bounds[1] and len(q.notes) == 1
+    q = parse_query({"db_range": [b"nan"]}, generators={})
+    assert q.settings["db_range"] == ScatState.param.db_range.default
+    q = parse_query({"db_range": [b"loud"]}, generators={})
+    assert "db_range" not in q.settings and "not a number" in q.notes[0]
+
+
+def test_the_crash_hook_is_not_reachable_without_the_servers_variable(monkeypatch):
+    monkeypatch.delenv("SCATVIZ_TEST_HOOKS", raising=False)
+    assert parse_query({"test_hook": [b"abort"]}, generators={}).hook is None
+    monkeypatch.setenv("SCATVIZ_TEST_HOOKS", "1")
+    assert parse_query({"test_hook": [b"abort"]}, generators={}).hook == "abort"
+    assert parse_query({"test_hook": [b"rm -rf"]}, generators={}).hook is None
 
 
 def test_a_released_widget_sets_the_state_and_a_drag_does_not():

@@ -1,0 +1,100 @@
+"""The server's memory budget: one option, read from the environment, with a default derived
+from the machine.
+
+``SCATVIZ_MEMORY_BUDGET``: bytes the server may spend on transforms in flight and cached
+results, e.g. ``6G``, ``512M``, ``1073741824`` (default: a quarter of the machine's RAM).
+``SCATVIZ_REQUEST_BUDGET``: the most one request (one session's setting) may use (default:
+half the server's budget). ``SCATVIZ_WORKERS``: transforms computed at once (default: 2, at
+most the number of CPUs).
+
+>>> parse_bytes("1.5G") == 3 * 2**29
+True
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+from engine._costs import format_bytes
+
+__all__ = ["ServerBudget", "parse_bytes", "machine_ram_bytes", "format_bytes"]
+
+_UNITS = {"": 1, "B": 1, "K": 2**10, "KB": 2**10, "KIB": 2**10, "M": 2**20, "MB": 2**20,
+          "MIB": 2**20, "G": 2**30, "GB": 2**30, "GIB": 2**30, "T": 2**40, "TB": 2**40,
+          "TIB": 2**40}
+
+
+def parse_bytes(text: str | int) -> int:
+    """``"6G"``, ``"512 MiB"``, ``"1e9"`` or an int -> bytes (powers of 1024 for the units).
+    Raises ValueError with the accepted forms."""
+    if isinstance(text, int):
+        value = text
+    else:
+        m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][0-9]+)?)\s*([A-Za-z]*)\s*", str(text))
+        if not m or m.group(2).upper() not in _UNITS:
+            raise ValueError(f"not a size in bytes: {text!r}; write e.g. 6G, 512M or "
+                             f"1073741824.")
+        value = int(float(m.group(1)) * _UNITS[m.group(2).upper()])
+    if value <= 0:
+        raise ValueError(f"a memory budget must be positive; got {text!r}.")
+    return value
+
+
+def machine_ram_bytes() -> int:
+    """Physical memory of the machine in bytes (``/proc/meminfo``, else sysconf; 8 GiB when
+    neither answers)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 8 * 2**30
+
+
+@dataclass(frozen=True)
+class ServerBudget:
+    """The server's memory policy, in bytes.
+
+    total: transforms in flight (every session's) plus the shared result cache;
+    per_request: the most one request's peak may be; cache: the shared result cache's bound;
+    workers: transforms computed at once."""
+
+    total: int
+    per_request: int
+    cache: int
+    workers: int
+
+    @classmethod
+    def from_env(cls, environ=None) -> ServerBudget:
+        """The budget from ``SCATVIZ_MEMORY_BUDGET``, ``SCATVIZ_REQUEST_BUDGET`` and
+        ``SCATVIZ_WORKERS`` (see the module), each with its default."""
+        env = os.environ if environ is None else environ
+        total = (parse_bytes(env["SCATVIZ_MEMORY_BUDGET"]) if env.get("SCATVIZ_MEMORY_BUDGET")
+                 else machine_ram_bytes() // 4)
+        per_request = (parse_bytes(env["SCATVIZ_REQUEST_BUDGET"])
+                       if env.get("SCATVIZ_REQUEST_BUDGET") else total // 2)
+        if env.get("SCATVIZ_WORKERS"):
+            workers = int(env["SCATVIZ_WORKERS"])
+            if workers < 1:
+                raise ValueError(f"SCATVIZ_WORKERS must be at least 1; got {workers}.")
+        else:
+            workers = max(1, min(2, os.cpu_count() or 1))
+        return cls(total=total, per_request=min(per_request, total), cache=total // 8,
+                   workers=workers)
+
+    @property
+    def in_flight(self) -> int:
+        """Bytes the transforms in flight may use together (the total less the cache)."""
+        return self.total - self.cache
+
+    def describe(self) -> str:
+        return (f"memory budget {format_bytes(self.total)} (one request at most "
+                f"{format_bytes(self.per_request)}; shared cache {format_bytes(self.cache)}); "
+                f"{self.workers} transform(s) at once")

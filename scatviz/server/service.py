@@ -1,0 +1,150 @@
+"""The server's transform service: costing, the fair queue, the worker processes and the
+results cache shared by every session, behind one object per process (`get_service`).
+
+A session (`scatviz.state.ScatState` with its ``service`` set) asks `TransformService.submit`
+for a setting's transforms; the service
+
+1. answers from the shared cache (bounded in bytes) when any session computed that setting;
+2. otherwise queues a job (`scatviz.server.queue.FairScheduler`) whose memory is the
+   request's costed peak (`scatviz.server.costing`), run in a worker process
+   (`scatviz.server.workers.WorkerPool`) when its turn, a worker and the budget allow.
+
+A job's failure (a crash of its worker, a MemoryError, a bug) is that job's exception, which
+`failure_message` turns into a sentence for the page.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Hashable
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
+
+import numpy as np
+
+from scatviz.cache import LRUCache
+from scatviz.server.budget import ServerBudget, format_bytes
+from scatviz.server.costing import Plan
+from scatviz.server.queue import FairScheduler, Job
+from scatviz.server.workers import WorkerPool, compute_in_worker
+
+__all__ = ["TransformService", "get_service", "failure_message"]
+
+_SERVICE: TransformService | None = None
+_SERVICE_LOCK = threading.Lock()
+
+
+def failure_message(exc: BaseException) -> str:
+    """What the page says when a transform failed in its worker."""
+    if isinstance(exc, BrokenProcessPool):
+        return ("The transform's worker process crashed (native code ended it). Only this "
+                "request was lost: the server and the other pages go on. Try another "
+                "setting or a shorter signal.")
+    if isinstance(exc, MemoryError):
+        return ("The transform ran out of memory. Only this request was lost: lower J or "
+                "Q1, turn JTFS off, or use a shorter signal.")
+    return (f"Internal error in the transform ({type(exc).__name__}: {exc}). Only this "
+            f"request was lost; the page keeps its last picture.")
+
+
+class TransformService:
+    """Costed, queued, isolated transforms shared by the sessions of one server.
+
+    ``budget``: the `ServerBudget`; ``start``: how a job runs (default: a `WorkerPool` of
+    ``budget.workers`` processes)."""
+
+    def __init__(self, budget: ServerBudget | None = None, start=None):
+        self.budget = budget or ServerBudget.from_env()
+        self.pool = None
+        if start is None:
+            worker_cache = max(32 << 20, self.budget.cache // (2 * self.budget.workers))
+            self.pool = WorkerPool(self.budget.workers, cache_bytes=worker_cache)
+            start = self._start_in_pool
+        self.scheduler = FairScheduler(start, slots=self.budget.workers,
+                                       memory_bytes=self.budget.in_flight)
+        self.cache = LRUCache(max_bytes=max(1, self.budget.cache))
+
+    # ---- jobs ------------------------------------------------------------------------------
+
+    def _start_in_pool(self, slot: int, job: Job) -> Future:
+        x, sr, name, stage, settings, hook = job.payload
+        return self.pool.submit(slot, compute_in_worker, x, sr, name, stage, settings, hook)
+
+    @staticmethod
+    def _key(digest: str, samples: int, settings: dict) -> tuple:
+        return (digest, int(samples), tuple(sorted(settings.items())))
+
+    def submit(self, session: Hashable, x: np.ndarray, sample_rate: float, name: str,
+               stage: str, settings: dict, plan: Plan, digest: str,
+               hook: str | None = None) -> Job:
+        """Queue the transforms of ``settings`` on ``x[:plan.samples]`` for ``session``.
+        ``job.future`` gives a `Transforms` (its ``x`` the caller's prefix) or raises the
+        job's failure. ``plan`` must be ok (see `scatviz.server.costing.plan_request`)."""
+        if not plan.ok:
+            raise ValueError(plan.message)
+        x = x[:plan.samples]
+        key = self._key(digest, plan.samples, settings)
+        hit = self.cache.get(key)
+        if hit is not None:
+            job = Job(session, None, 0)
+            job.state = "done"
+            job.future.set_result(dataclasses.replace(hit, x=x, name=name))
+            return job
+        peak = plan.cost.peak_bytes if plan.cost is not None else 0
+        cost = peak + 3 * x.nbytes                  # the signal's copies: pickle, worker
+        slot = int(digest[:8], 16) % self.scheduler.slots
+        job = self.scheduler.submit(session, (x, float(sample_rate), name, stage, settings,
+                                              hook), cost_bytes=cost, slot=slot)
+        out: Future = Future()
+
+        def done(f: Future) -> None:
+            if f.cancelled():
+                out.cancel()
+                return
+            exc = f.exception()
+            if exc is not None:
+                out.set_exception(exc)
+                return
+            res = dataclasses.replace(f.result(), x=x, name=name)
+            if not res.jtfs_pending:
+                self.cache.put(key, dataclasses.replace(res, x=np.zeros(0, np.float32)))
+            out.set_result(res)
+
+        job.future.add_done_callback(done)
+        outer = Job(session, job.payload, cost, slot, out, job.state, job.id)
+        outer._inner = job                          # state and position follow the inner job
+        return outer
+
+    def ready(self) -> bool:
+        """True once the workers answer (False while they start: seconds, they import
+        torch)."""
+        return self.pool is None or self.pool.ready.is_set()
+
+    def state_of(self, job: Job) -> str:
+        inner = getattr(job, "_inner", job)
+        return "done" if job.future.done() else inner.state
+
+    def position(self, job: Job) -> int:
+        return self.scheduler.position(getattr(job, "_inner", job))
+
+    def cancel_session(self, session: Hashable) -> int:
+        """Cancel a closed page's queued work."""
+        return self.scheduler.cancel_session(session)
+
+    def describe(self) -> str:
+        return (f"{self.budget.describe()}; cache {format_bytes(self.cache.nbytes)} in "
+                f"{len(self.cache)} results")
+
+    def shutdown(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
+
+
+def get_service() -> TransformService:
+    """The process's `TransformService` (made on first use, from the environment)."""
+    global _SERVICE
+    with _SERVICE_LOCK:
+        if _SERVICE is None:
+            _SERVICE = TransformService()
+        return _SERVICE

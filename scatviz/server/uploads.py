@@ -1,0 +1,100 @@
+"""The served dashboard's upload policy: recordings of up to 10 minutes at 8-192 kHz, WAV, FLAC
+or OGG, up to 200 MB, decoded in blocks (no full multi-channel copy) after their decoded size
+was checked against the request budget.
+
+What is *analysed* of a long recording is the cost policy's business
+(`scatviz.server.costing.plan_request`): the whole file is accepted and held once, as float32
+mono, and the transforms run on the longest prefix whose cost fits, with a note.
+
+>>> upload_policy().startswith("WAV, FLAC or OGG")
+True
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+
+from engine._costs import format_bytes
+from scatviz.signals_io import MIN_SAMPLES, LoadedSignal, SignalLoadError
+
+__all__ = ["MAX_UPLOAD_BYTES", "MAX_SECONDS", "MIN_RATE", "MAX_RATE", "load_upload",
+           "upload_policy", "FORMATS"]
+
+MAX_UPLOAD_BYTES = 200 * 2**20
+MAX_SECONDS = 600.0
+MIN_RATE, MAX_RATE = 8000, 192000
+#: libsndfile's format names that the server accepts.
+FORMATS = ("WAV", "WAVEX", "FLAC", "OGG")
+#: Frames decoded at a time (the mix-down's working memory: BLOCK x channels x 4 bytes).
+BLOCK = 1 << 18
+
+
+def upload_policy() -> str:
+    """The upload rules, in one line for the page."""
+    return (f"WAV, FLAC or OGG; at most {MAX_UPLOAD_BYTES // 2**20} MB and "
+            f"{MAX_SECONDS / 60:g} minutes at {MIN_RATE // 1000}-{MAX_RATE // 1000} kHz; stereo "
+            f"is mixed down to mono; the file's sample rate is kept. A long recording is "
+            f"analysed on the part the server's budget allows (the page says so).")
+
+
+def load_upload(data: bytes, filename: str = "upload", *,
+                max_decoded_bytes: int | None = None) -> LoadedSignal:
+    """Decode an uploaded file (bytes) into a mono float32 signal, after checking its size,
+    format, rate and duration from its header; ``max_decoded_bytes``: refuse a file whose
+    decoded mono signal would be larger (the request budget). Raises `SignalLoadError`
+    (a ValueError) with a message that says what is allowed."""
+    import soundfile as sf
+
+    name = Path(filename).name
+    if data is None or len(data) == 0:
+        raise SignalLoadError(f"{name}: the file is empty.")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise SignalLoadError(f"{name}: {len(data) / 2**20:.1f} MB is over the "
+                              f"{MAX_UPLOAD_BYTES // 2**20} MB limit.")
+    try:
+        f = sf.SoundFile(io.BytesIO(data))
+    except Exception as exc:  # libsndfile's errors: RuntimeError/LibsndfileError/TypeError
+        raise SignalLoadError(f"{name}: not a readable audio file ({type(exc).__name__}: "
+                              f"{exc}). Upload WAV, FLAC or OGG.") from None
+    with f:
+        sr, channels, frames, fmt = f.samplerate, f.channels, f.frames, f.format
+        if fmt not in FORMATS:
+            raise SignalLoadError(f"{name}: {fmt} files are not accepted; upload WAV, FLAC "
+                                  f"or OGG.")
+        if not (MIN_RATE <= sr <= MAX_RATE):
+            raise SignalLoadError(f"{name}: sample rate {sr} Hz is outside the supported "
+                                  f"{MIN_RATE}-{MAX_RATE} Hz.")
+        if frames > MAX_SECONDS * sr:
+            raise SignalLoadError(f"{name}: {frames / sr / 60:.1f} minutes is longer than the "
+                                  f"{MAX_SECONDS / 60:g} minute limit; crop the file first.")
+        if frames < MIN_SAMPLES:
+            raise SignalLoadError(f"{name}: only {frames} samples; at least {MIN_SAMPLES} are "
+                                  f"needed for the transforms.")
+        decoded = frames * 4
+        if max_decoded_bytes is not None and decoded > max_decoded_bytes:
+            raise SignalLoadError(f"{name}: decoded, it would take {format_bytes(decoded)}; "
+                                  f"this server allows {format_bytes(max_decoded_bytes)} per "
+                                  f"request. Upload a shorter or lower-rate file.")
+        x = np.empty(frames, np.float32)
+        n = 0
+        try:
+            for block in f.blocks(blocksize=BLOCK, dtype="float32", always_2d=True):
+                m = min(len(block), frames - n)
+                x[n:n + m] = block[:m].mean(axis=1) if channels > 1 else block[:m, 0]
+                n += m
+                if n >= frames:
+                    break
+        except Exception as exc:
+            raise SignalLoadError(f"{name}: the audio could not be decoded past sample {n} "
+                                  f"({type(exc).__name__}: {exc}).") from None
+    if n < MIN_SAMPLES:
+        raise SignalLoadError(f"{name}: only {n} samples could be read; at least "
+                              f"{MIN_SAMPLES} are needed.")
+    x = x[:n]
+    if not np.isfinite(x).all():
+        raise SignalLoadError(f"{name}: the audio contains NaN or infinite samples.")
+    return LoadedSignal(x, float(sr), name,
+                        {"channels": channels, "format": fmt, "source": "upload"})

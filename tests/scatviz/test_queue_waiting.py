@@ -1,0 +1,84 @@
+"""A session whose work is queued says it is waiting, and gets its result when its turn
+comes; closing its page (``cancel_session``) drops its queued work. The service runs its jobs
+in threads here (no worker process), started when the test says."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import numpy as np
+
+from scatviz.server.budget import ServerBudget
+from scatviz.server.service import TransformService
+from scatviz.server.workers import compute_in_worker
+from scatviz.state import ScatState
+
+
+class GatedStart:
+    """Runs each job in a thread once ``gate`` is set."""
+
+    def __init__(self):
+        self.gate = threading.Event()
+        self.pool = ThreadPoolExecutor(2)
+
+    def __call__(self, slot, job) -> Future:
+        def run():
+            assert self.gate.wait(60)
+            return compute_in_worker(*job.payload)
+        return self.pool.submit(run)
+
+
+def _state(svc, seed) -> ScatState:
+    st = ScatState(auto=False, J=5, Q1=4, with_jtfs=False)
+    st.service = svc
+    x = np.random.default_rng(seed).standard_normal(4096).astype(np.float32)
+    st.param.update(signal=x, sample_rate=8000.0)
+    return st
+
+
+def _wait_until(pred, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def _service():
+    start = GatedStart()
+    svc = TransformService(ServerBudget(total=1 << 30, per_request=1 << 29, cache=1 << 26,
+                                        workers=1), start=start)
+    return svc, start
+
+
+def test_a_queued_page_says_it_is_waiting_then_gets_its_result():
+    svc, start = _service()
+    busy, waiting = _state(svc, 1), _state(svc, 2)
+    first = busy._submit("all", busy.plan())            # takes the only slot
+    seen = []
+    waiting.param.watch(lambda e: seen.append(e.new), "waiting")
+    with ThreadPoolExecutor(1) as pool:                 # asyncio in a thread of its own
+        fut = pool.submit(asyncio.run, waiting.refresh_async())
+        assert _wait_until(lambda: any("Waiting for the server" in s for s in seen))
+        assert any("ahead" in s or "next" in s for s in seen)
+        start.gate.set()
+        res = fut.result(timeout=60)
+    assert first.future.result(timeout=60) is not None
+    assert res is not None and waiting.result is res and waiting.waiting == ""
+
+
+def test_closing_a_page_cancels_its_queued_work():
+    svc, start = _service()
+    busy, closed = _state(svc, 3), _state(svc, 4)
+    busy._submit("all", busy.plan())
+    with ThreadPoolExecutor(1) as pool:
+        fut = pool.submit(asyncio.run, closed.refresh_async())
+        assert _wait_until(lambda: svc.scheduler.queued(closed.session) == 1)
+        assert svc.cancel_session(closed.session) == 1   # what on_session_destroyed does
+        assert fut.result(timeout=30) is None and closed.result is None
+    start.gate.set()
+    assert svc.scheduler.queued() == 0
