@@ -58,6 +58,10 @@ def dashboard_app_path() -> Path:
     return Path(__file__).resolve().parent.parent / "apps" / "dashboard.py"
 
 
+#: Largest websocket message the served app accepts: an upload of 200 MB, base64-encoded.
+WEBSOCKET_MAX_BYTES = 300_000_000
+
+
 def serve_command(address: str = "127.0.0.1", port: int = 5006, show: bool = False,
                   extra: list[str] | None = None, apps_dir: Path | None = None) -> list[str]:
     """The ``panel serve`` command line of the app: every page of `scatviz.pages` whose file
@@ -71,7 +75,10 @@ def serve_command(address: str = "127.0.0.1", port: int = 5006, show: bool = Fal
     cmd = [sys.executable, "-m", "panel", "serve", *map(str, apps), "--index", "dashboard",
            "--setup", str(setup), "--address", address, "--port", str(port),
            "--allow-websocket-origin", f"127.0.0.1:{port}",
-           "--allow-websocket-origin", f"localhost:{port}"]
+           "--allow-websocket-origin", f"localhost:{port}",
+           # uploads up to scatviz.server.uploads.MAX_UPLOAD_BYTES (200 MB) travel in one
+           # websocket message: Bokeh's default limit is 20 MB
+           "--websocket-max-message-size", str(WEBSOCKET_MAX_BYTES)]
     if address not in ("127.0.0.1", "localhost"):
         cmd += ["--allow-websocket-origin", f"{address}:{port}"]
     if show:
