@@ -9,9 +9,8 @@ after another, each output kept, so the peak is the largest of ``peak_i + output
 transforms before i``.
 
 Each transform's cost comes from the engine (``engine.estimate_cost(kind, shape, ...)``, a
-`engine.Cost`); this module is the only place that asks it. For a kind the engine has no
-model for yet (it raises NotImplementedError), a coarse, pessimistic stand-in model
-(`_fallback_estimate`) says the same kind of figure.
+`engine.Cost`: Scattering1D's model in `engine.cost`, JTFS's in `engine.jtfs.cost`); this
+module is the only place that asks it.
 
 `plan_request` is the policy: a setting whose peak fits the per-request budget runs on the
 whole signal; one that does not runs on the longest prefix that fits (a note says so); one
@@ -96,34 +95,6 @@ def scalogram_cost(samples: int, settings: dict) -> Cost:
                 seconds=0.0)
 
 
-def _fallback_estimate(kind: str, shape, batch: int = 1, **params) -> Cost:
-    """A coarse stand-in for ``engine.estimate_cost`` (used only where the engine has none):
-    the first-order moduli at full rate, ``J*Q1`` rows of ``N`` float32 (x2 for the padding),
-    times a working factor; JTFS adds its second-order paths times the frequential octaves.
-    Deliberately pessimistic: it decides refusals, never allocations."""
-    N = int(shape if isinstance(shape, int) else shape[-1])
-    J, (Q1, Q2) = int(params["J"]), params["Q"]
-    n1 = J * Q1 + 1
-    rows = 2 * N * 4 * batch                     # one padded float32 row
-    if kind == "scattering1d":
-        out = n1 * N * 4 * batch
-        return Cost(peak_bytes=6 * n1 * rows, output_bytes=out, output_shape=(batch, n1, N),
-                    seconds=2e-8 * n1 * N)
-    n2 = max(1, J * Q2)
-    paths = n1 * n2 * (int(params.get("J_fr", 3)) + 1)
-    out = paths * max(1, N // 2 ** J) * 4 * batch * 4
-    return Cost(peak_bytes=8 * n1 * rows + 3 * out, output_bytes=out,
-                output_shape=(batch, paths, max(1, N // 2 ** J)), seconds=4e-8 * n1 * N * n2)
-
-
-def _engine_estimator() -> Estimator:
-    try:
-        from engine import estimate_cost
-    except ImportError:
-        return _fallback_estimate
-    return estimate_cost
-
-
 def setting_cost(samples: int, settings: dict, *, estimator: Estimator | None = None
                  ) -> SettingCost:
     """The cost of the dashboard's transforms for ``settings`` on ``samples`` samples.
@@ -131,15 +102,14 @@ def setting_cost(samples: int, settings: dict, *, estimator: Estimator | None = 
     ``estimator(kind, shape, batch=1, **params) -> engine.Cost`` (default: the engine's
     ``estimate_cost``). Raises `engine.BudgetError` (or the engine's ValueError) when a
     transform cannot run on that length at all."""
-    est = estimator or _engine_estimator()
+    if estimator is None:
+        from engine import estimate_cost as estimator
+    est = estimator
     peak = out = 0
     seconds = 0.0
     parts = {}
     for i, (kind, params) in enumerate(transforms_for(settings)):
-        try:
-            c = est(kind, int(samples), 1, **params)
-        except NotImplementedError:        # the engine has no model for this kind yet
-            c = _fallback_estimate(kind, int(samples), 1, **params)
+        c = est(kind, int(samples), 1, **params)
         parts[f"{kind}#{i}"] = c
         peak = max(peak, out + int(c.peak_bytes))
         out += int(c.output_bytes)
@@ -171,7 +141,9 @@ def plan_request(samples: int, sample_rate: float, settings: dict, *, budget_byt
     An invalid setting for the length (the engine's ValueError other than a budget) is not
     this policy's business: the plan says ok and the transform reports it.
     """
-    est = estimator or _engine_estimator()
+    if estimator is None:
+        from engine import estimate_cost as estimator
+    est = estimator
     samples = int(samples)
     try:
         full = setting_cost(samples, settings, estimator=est)

@@ -128,13 +128,14 @@ def test_a_budget_error_from_the_engine_reduces_too():
     assert p.ok and p.reduced and p.samples <= 50_000
 
 
-def test_a_kind_the_engine_cannot_cost_yet_uses_the_stand_in():
-    def est(kind, shape, batch=1, **params):
-        if kind == "jtfs":
-            raise NotImplementedError("no JTFS model")
-        return Cost(shape * 10, shape * 4, (1, shape), 0.0)
-    c = setting_cost(4096, SETTINGS, estimator=est)
-    assert c.parts["jtfs#1"].peak_bytes > 0 and c.peak_bytes > 4096 * 10
+def test_jtfs_is_costed_by_the_engines_own_model():
+    from engine import estimate_cost
+
+    work = transforms_for(SETTINGS)
+    i = [k for k, _ in work].index("jtfs")
+    c = setting_cost(2**14, SETTINGS)
+    want = estimate_cost("jtfs", 2**14, 1, **work[i][1])
+    assert c.parts[f"jtfs#{i}"] == want and c.peak_bytes >= want.peak_bytes
 
 
 def test_an_invalid_setting_is_left_to_the_transform():
@@ -145,7 +146,7 @@ def test_an_invalid_setting_is_left_to_the_transform():
 
 
 def test_the_real_estimate_refuses_the_hostile_sizes():
-    """With the engine's (or the stand-in) model: a billion samples never fits a quarter of
+    """With the engine's model (Scattering1D and JTFS): a billion samples never fits a quarter of
     this machine, and a 1 s signal does."""
     b = ServerBudget.from_env({})
     huge = plan_request(10**9, 8000.0, SETTINGS, budget_bytes=b.per_request)
