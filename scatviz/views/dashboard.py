@@ -173,6 +173,8 @@ class Dashboard(AppPage):
                            else next(iter(signals_io.list_assets())))
             self.sources = SignalSources(self.state, asset=self._asset)
             sig = signals_io.load_asset(self._asset)
+        self.sources.on_long = self._open_long
+        self.sources.on_short = self._close_recording
         self.state.set_signal(sig)
         self.state.refresh()
         self.state.hook = hook
@@ -277,14 +279,29 @@ class Dashboard(AppPage):
         """
         from scatviz.longrec.session import LongRecording
 
-        view = RecordingOverview.for_recording(
-            LongRecording(self.state, source, sample_rate, cost=cost))
+        return self._show_recording(RecordingOverview.for_recording(
+            LongRecording(self.state, source, sample_rate, cost=cost)))
+
+    def _show_recording(self, view: RecordingOverview) -> RecordingOverview:
         self.recording_view = view
         self._recording_slot.objects = [pn.Card(view, title="Recording overview",
                                                 sizing_mode="stretch_width",
                                                 css_classes=["scatviz-view"])]
         self._recording_slot.visible = True
         return view
+
+    def _open_long(self, sig: LoadedSignal) -> None:
+        """An upload too long for one change: its overview and a detail window."""
+        from scatviz.longrec.session import LongRecording
+
+        self._show_recording(RecordingOverview.for_recording(
+            LongRecording(self.state, sig.x, sig.sample_rate, name=sig.name)))
+
+    def _close_recording(self) -> None:
+        """A signal analysed whole replaces the long recording: hide its overview."""
+        self.recording_view = None
+        self._recording_slot.visible = False
+        self._recording_slot.objects = []
 
     def load_upload(self, data: bytes, filename: str) -> bool:
         """Use an uploaded file; on failure show why beside the upload control."""

@@ -14,6 +14,7 @@ import panel as pn
 import param
 
 from scatviz import signals_io
+from scatviz.longrec.session import is_long
 from scatviz.server import uploads
 from scatviz.signals_io import LoadedSignal, SignalLoadError
 from scatviz.state import ScatState
@@ -40,6 +41,12 @@ class SignalSources(pn.viewable.Viewer):
     """
 
     state = param.ClassSelector(class_=ScatState, constant=True)
+
+    #: ``on_long(sig)``: called instead of analysing an upload too long for one change
+    #: (`scatviz.longrec.session.is_long`); None: every upload is analysed whole (the cost
+    #: policy may still reduce it). ``on_short()``: called before a signal is analysed whole.
+    on_long = None
+    on_short = None
 
     def __init__(self, state: ScatState, asset: str | None = None,
                  generator: tuple[str, int, float] | None = None, **params):
@@ -88,7 +95,7 @@ class SignalSources(pn.viewable.Viewer):
         except (ValueError, TypeError, KeyError) as exc:
             self.show_error(f"Generator {self.gen_kind.value}: {exc}")
             return
-        self.state.set_signal(sig)
+        self._use(sig)
 
     def load_upload(self, data: bytes, filename: str) -> bool:
         """Use an uploaded file; on failure show why beside the upload control."""
@@ -100,8 +107,18 @@ class SignalSources(pn.viewable.Viewer):
             return False
         self.upload_msg.visible = False
         self.upload_msg.object = ""
-        self.state.set_signal(sig)
+        if self.on_long is not None and is_long(sig.x.shape[-1], sig.sample_rate,
+                                                settings=self.state.settings()):
+            self.on_long(sig)       # an overview plus a detail window (the dashboard's)
+        else:
+            self._use(sig)
         return True
+
+    def _use(self, sig: LoadedSignal) -> None:
+        """Analyse ``sig`` whole."""
+        if self.on_short is not None:
+            self.on_short()
+        self.state.set_signal(sig)
 
     def show_error(self, msg: str) -> None:
         self.upload_msg.object = msg
@@ -111,7 +128,7 @@ class SignalSources(pn.viewable.Viewer):
         if not event.new:
             return
         try:
-            self.state.set_signal(signals_io.load_asset(event.new))
+            self._use(signals_io.load_asset(event.new))
         except SignalLoadError as exc:
             self.show_error(str(exc))
 

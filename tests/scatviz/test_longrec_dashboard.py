@@ -41,5 +41,31 @@ def test_open_recording_shows_the_overview_and_analyses_the_window(tmp_path):
     view.wave_figure._trigger_event(Tap(view.wave_figure, x=60.0, y=0.0))
     start = int(round((60.0 - n / SR / 2) * SR))
     np.testing.assert_array_equal(d.state.signal, x[start:start + n])
-    assert d.state.result is not res and d.state.result.x is d.state.signal
+    assert d.state.result is not res
+    np.testing.assert_array_equal(d.state.result.x, d.state.signal)    # the window analysed
     assert d.state.info["window_start_s"] == pytest.approx(start / SR)
+
+
+def _wav_bytes(x: np.ndarray, sr: int) -> bytes:
+    import io
+    buf = io.BytesIO()
+    sf.write(buf, x, sr, format="WAV", subtype="PCM_16")
+    return buf.getvalue()
+
+
+def test_a_long_upload_opens_as_overview_and_window_and_a_short_one_closes_it():
+    """An upload longer than one change affords (the engine's own cost estimate) gets the
+    overview and a detail window; the next short signal is analysed whole again."""
+    rng = np.random.default_rng(1)
+    long = (0.3 * rng.standard_normal(16_000 * 60)).astype(np.float32)    # 60 s at 16 kHz
+    d = Dashboard(live=False)
+    assert d.load_upload(_wav_bytes(long, 16_000), "minute.wav")
+    view = d.recording_view
+    assert isinstance(view, RecordingOverview) and d.main()[0].visible
+    n = len(d.state.signal)
+    assert 2**12 <= n < len(long) and d.state.sample_rate == 16_000
+    assert "shortened" in view.message
+    short = (0.3 * rng.standard_normal(8000)).astype(np.float32)           # 1 s at 8 kHz
+    assert d.load_upload(_wav_bytes(short, 8000), "second.wav")
+    assert d.recording_view is None and not d.main()[0].visible
+    assert len(d.state.signal) == len(short)

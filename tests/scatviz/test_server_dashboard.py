@@ -34,13 +34,24 @@ def small_budget(monkeypatch):
     return b
 
 
-def test_a_30s_192khz_upload_is_accepted_and_analysed_on_the_part_that_fits(small_budget):
+def test_a_30s_192khz_upload_opens_as_overview_and_a_window_that_fits(small_budget):
     d = Dashboard(live=False)
     gen = d.generation
     assert d.load_upload(_wav(192_000, 30.0), "long.wav")
     st = d.state
-    assert len(st.signal) == 30 * 192_000                       # the whole file is held
+    assert d.recording_view is not None and d.main()[0].visible   # the overview is shown
+    assert 0 < len(st.signal) < 30 * 192_000                    # the detail window
     assert st.result is not None and d.generation > gen and not st.error
+    assert "shortened" in d.recording_view.message
+    assert st.plan().cost.peak_bytes <= small_budget.per_request
+
+
+def test_without_an_overview_a_long_upload_is_analysed_on_the_part_that_fits(small_budget):
+    d = Dashboard(live=False)
+    d.sources.on_long = None                                    # e.g. a page with no overview
+    assert d.load_upload(_wav(192_000, 30.0), "long.wav")
+    st = d.state
+    assert len(st.signal) == 30 * 192_000                       # the whole file is held
     assert 0 < len(st.result.x) < len(st.signal)                # analysed: a prefix
     assert "Analysing the first" in st.notice and d.notice_msg.visible
     assert st.plan().cost.peak_bytes <= small_budget.per_request
