@@ -29,7 +29,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from engine import _params
+from engine import _params, _s1d_model
+from engine._blocked import scatter_in_passes
 from engine._fold import apply_fold, apply_folds, fold_plan, fold_shape, modulus_, rfft
 from engine._kymatio_compat import KymatioAttributes, scattering_meta
 from engine._module import PlannedTransform, check_signal
@@ -78,7 +79,17 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
         ``"kymatio"`` (default, Kymatio's numbers) or another design of
         `engine.filterbank.available_designs()`.
     chunk_bytes : int
-        Upper bound on the size of one batched intermediate; lower it to save memory.
+        Upper bound on the size of one batched intermediate (of all workers together); the
+        chunks run in parallel. Tuned for speed; the working set is bounded by
+        ``memory_budget``.
+    memory_budget : int, None or math.inf
+        Bytes a forward call may use (its working set and output; the input and this
+        module's filters excluded), whatever the length and the batch. A call that would not
+        fit runs in passes: overlapping time blocks of the signals, or groups of signals
+        (`engine._blocked`), equal to the whole call up to ``1e-8`` relative. None: the
+        default, 512 MiB; ``math.inf``: no budget. A budget too small for the configuration
+        raises `engine.BudgetError` naming the smallest that works;
+        ``engine.estimate_cost`` says the cost before the call.
     sample_rate : float, optional
         Hz; `meta` then gives frequencies in Hz without an argument. None: cycles per sample.
 
@@ -99,9 +110,11 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
 
     def __init__(self, J: int, shape, Q=1, T=None, stride=None, max_order: int = 2,
                  oversampling: int = 0, out_type: str = "array", filterbank: str = "kymatio",
-                 chunk_bytes: int = 8 * 2**20, sample_rate: float | None = None):
+                 chunk_bytes: int = 8 * 2**20, sample_rate: float | None = None,
+                 memory_budget: int | float | None = None):
         super().__init__()
         N = _params.parse_shape(shape)
+        self.memory_budget = _s1d_model.parse_budget(memory_budget)
         self.J, self.shape, self.Q = _params.parse_J(J, N), (N,), parse_Q(Q)
         self.T, self.average = parse_T(T, self.J, N)
         self._T_arg, self.filterbank = T, filterbank
@@ -114,7 +127,8 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
         self.log2_stride = _params.parse_stride(stride, self.oversampling, self.log2_T,
                                                 self.average, T)
 
-        self.N_padded = _params.padded_length(N, self.T)
+        self.N_padded = _s1d_model.padded_length_fast(N, self.T)
+        _s1d_model.check_feasible(N, self.N_padded)
         self.pad_left, self.pad_right = compute_padding(self.N_padded, N)
         self.ind_start, self.ind_end = border_indices(
             max(self.log2_T, self.J) + 1, self.pad_left, self.pad_left + N)
@@ -153,6 +167,8 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
 
         Every buffer of this module is one `_build_plans` registered."""
         ref = getattr(self, self._groups[0]["psi1"])
+        self.__dict__.pop("_block_modules", None)
+        self.__dict__.pop("_structure", None)
         for name in list(self._buffers):
             delattr(self, name)
         self._masters.clear()
@@ -339,16 +355,41 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
 
     def _padded(self, x) -> tuple[torch.Tensor, torch.Size]:
         """Signals ``(..., N)`` checked and reflect-padded: ``((B, N_padded), batch shape)``."""
+        x, batch_shape = self._checked(x)
+        xp = nn.functional.pad(x[:, None], (self.pad_left, self.pad_right), mode="reflect")
+        return xp[:, 0], batch_shape
+
+    def _checked(self, x) -> tuple[torch.Tensor, torch.Size]:
+        """Signals ``(..., N)`` checked: ``((B, N), batch shape)``."""
         x = check_signal(x, self.shape[0], getattr(self, self._groups[0]["psi1"]))
-        batch_shape = x.shape[:-1]
-        x = x.reshape(-1, 1, self.shape[0])
-        xp = nn.functional.pad(x, (self.pad_left, self.pad_right), mode="reflect")[:, 0]
-        return xp, batch_shape
+        return x.reshape(-1, self.shape[0]), x.shape[:-1]
+
+    def plan_call(self, batch: int, dtype: torch.dtype | None = None):
+        """How a call on ``batch`` signals runs under ``memory_budget``:
+        ``(estimate, passes)``, ``passes`` None for the whole call at once, else an
+        `engine._s1d_model.BlockChoice`. Raises `engine.BudgetError` when no schedule fits.
+        Arithmetic only (nothing of size ``N`` is allocated)."""
+        if dtype is None:
+            dtype = getattr(self, self._groups[0]["psi1"]).dtype
+        st = self.__dict__.get("_structure")
+        if st is None:
+            st = self.__dict__["_structure"] = _s1d_model.structure_of(self)
+        N, Np = self.shape[0], self.N_padded
+        s = torch.empty((), dtype=dtype).element_size()
+        out_bytes = batch * sum(_s1d_model.output_lengths(st, N, Np)) * s
+        return _s1d_model.plan_call(st, N, Np, batch, s, self.memory_budget, out_bytes,
+                                    self.chunk_bytes, max(1, torch.get_num_threads()))
 
     def forward(self, x) -> torch.Tensor | list | dict:
         """Scatter ``x`` of shape ``(..., N)``; see the class docstring for the output."""
-        xp, batch_shape = self._padded(x)
-        blocks, _ = self._scatter_blocks(xp)
+        x, batch_shape = self._checked(x)
+        _, passes = self.plan_call(x.shape[0], x.dtype)
+        if passes is None:
+            xp = nn.functional.pad(x[:, None], (self.pad_left, self.pad_right),
+                                   mode="reflect")[:, 0]
+            blocks, _ = self._scatter_blocks(xp)
+        else:
+            blocks = scatter_in_passes(self, x, passes)
         return self._format(blocks, batch_shape)
 
     def forward_with_u1(self, x) -> tuple[torch.Tensor | list | dict, list[torch.Tensor]]:
@@ -402,6 +443,18 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
 
     #: Kymatio's name for the forward pass.
     scattering = forward
+
+    def estimate_cost(self, batch: int = 1):
+        """The predicted `engine.Cost` of a forward call on ``batch`` signals (see
+        `engine.estimate_cost`), under this module's ``memory_budget``."""
+        from engine._costs import Cost
+
+        est, _ = self.plan_call(batch)
+        st = self.__dict__["_structure"]
+        lengths = _s1d_model.output_lengths(st, self.shape[0], self.N_padded)
+        s = getattr(self, self._groups[0]["psi1"]).element_size()
+        return Cost(est.peak, batch * sum(lengths) * s, (batch, st.channels, max(lengths)),
+                    est.seconds, self.memory_budget)
 
     # ---- meta ------------------------------------------------------------------------------
 
