@@ -80,39 +80,64 @@ def _positions(S, choice: BlockChoice, device) -> torch.Tensor:
     return torch.where(pos >= N, 2 * (N - 1) - pos, pos)
 
 
-def scatter_in_passes(S, x: torch.Tensor, choice: BlockChoice) -> list[torch.Tensor]:
+def scatter_in_passes(S, x: torch.Tensor, choice: BlockChoice, array: bool = False):
     """`Scattering1D._scatter_blocks(pad(x))[0]` for signals ``x`` ``(B, N)``, computed in
-    passes of ``choice.rows`` blocks (see the module docstring)."""
+    passes of ``choice.rows`` blocks (see the module docstring). With ``array``, the output
+    of out_type "array" instead, ``(B, C, frames)`` in the transform's channel order: each
+    pass writes into it, so that nothing but one pass and the output is alive."""
     B = x.shape[0]
-    if choice.L >= S.N_padded:                       # groups of whole signals
-        parts = []
-        for a in range(0, B, choice.rows):
-            xp = nn.functional.pad(x[a:a + choice.rows, None], (S.pad_left, S.pad_right),
-                                   mode="reflect")[:, 0]
-            parts.append(S._scatter_blocks(xp)[0])
-            del xp
-            _malloc.trim()
-        return [torch.cat(p) if len(p) > 1 else p[0] for p in zip(*parts)]
-    inner = block_module(S, choice.L, choice.R)
-    pos = _positions(S, choice, x.device)
-    nb, rows = choice.n_blocks, B * choice.n_blocks
-    parts: list[list[torch.Tensor]] = []
-    for q0 in range(0, rows, choice.rows):
-        q = torch.arange(q0, min(q0 + choice.rows, rows), device=x.device)
-        xb = x[(q // nb)[:, None], pos[q % nb]]                        # (rows, L)
-        blocks, _ = inner._scatter_blocks(xb)
-        parts.append([b.contiguous() for b in blocks])                 # frees the bases
-        del xb, blocks
-        _malloc.trim()                   # the pass's freed temporaries (`engine._malloc`)
+    whole = choice.L >= S.N_padded                   # groups of whole signals
+    inner = S if whole else block_module(S, choice.L, choice.R)
     s = S.log2_stride
     first = choice.a0 >> s
     lo, hi = S.ind_start[s] - first, S.ind_end[s] - first
-    out = []
+    if whole:
+        lo, hi = 0, S.ind_end[s] - S.ind_start[s]
+    nb = choice.n_blocks
+    rows = B * nb
+    out = parts = None
+    if array:
+        out = x.new_empty((B, len(S._paths), hi - lo))
+    else:
+        parts = []
+    if not whole:
+        pos = _positions(S, choice, x.device)
+    for q0 in range(0, rows, choice.rows):
+        q1 = min(q0 + choice.rows, rows)
+        if whole:
+            xb = nn.functional.pad(x[q0:q1, None], (S.pad_left, S.pad_right),
+                                   mode="reflect")[:, 0]
+        else:
+            q = torch.arange(q0, q1, device=x.device)
+            xb = x[(q // nb)[:, None], pos[q % nb]]                    # (rows, L)
+        blocks, _ = inner._scatter_blocks(xb)
+        del xb
+        if array:
+            ordered = torch.cat(blocks, dim=1).index_select(1, S._order)   # (rows, C, h)
+            del blocks
+            if whole:
+                out[q0:q1] = ordered
+            else:
+                h = ordered.shape[-1]
+                for i, qi in enumerate(range(q0, q1)):     # block j of signal b
+                    b, j = divmod(qi, nb)
+                    f0, f1 = max(j * h, lo), min((j + 1) * h, hi)
+                    if f0 < f1:
+                        out[b, :, f0 - lo:f1 - lo] = ordered[i, :, f0 - j * h:f1 - j * h]
+            del ordered
+        else:
+            parts.append([b.contiguous() for b in blocks])             # frees the bases
+            del blocks
+        _malloc.trim()                   # the pass's freed temporaries (`engine._malloc`)
+    if array:
+        return out
+    result = []
     for k in range(len(parts[0])):
         t = torch.cat([p[k] for p in parts]) if len(parts) > 1 else parts[0][k]
         for p in parts:
             p[k] = None
-        P, h = t.shape[1], t.shape[2]
-        t = t.reshape(B, nb, P, h).permute(0, 2, 1, 3).reshape(B, P, nb * h)
-        out.append(t[..., lo:hi])
-    return out
+        if not whole:
+            P, h = t.shape[1], t.shape[2]
+            t = t.reshape(B, nb, P, h).permute(0, 2, 1, 3).reshape(B, P, nb * h)[..., lo:hi]
+        result.append(t)
+    return result

@@ -30,8 +30,9 @@ OVERHEAD_BYTES = 1 * 2**20
 #: the padded signal's size (``batch x N_padded`` values): glibc's dynamic mmap threshold
 #: puts temporaries of up to 32 MiB on its heaps once one of that size was freed, and the
 #: holes they leave between the outputs stay resident. Calibrated on the measured growth in
-#: fresh processes (J=6..12, N=2^13..2^18, batch 1 and 16): 4 to 8 padded signals.
-RETAINED_ROWS = 6
+#: fresh processes (J=6..12, N=2^13..2^18, batch 1 and 16): 4 to 14 padded signals, more
+#: when the machine is loaded (the workers then overlap longer).
+RETAINED_ROWS = 7
 
 #: Effective floating-point rate of the forward pass (flops per second, by element size) on
 #: the 2-core development machine: ``sum(5 n log2 n)`` over the FFTs plus 8 per folded
@@ -340,22 +341,30 @@ def geometry(st: Structure, N: int, Np: int, L: int, R: int) -> tuple[int, int, 
 
 
 def blocked(st: Structure, N: int, Np: int, B: int, s: int, L: int, R: int, rows: int,
-            out_bytes: int, chunk_bytes: int, threads: int) -> Estimate:
-    """The call in passes of ``rows`` blocks of ``L`` samples (see `BlockChoice`)."""
+            out_bytes: int, chunk_bytes: int, threads: int, array: bool = True) -> Estimate:
+    """The call in passes of ``rows`` blocks of ``L`` samples (see `BlockChoice`); with
+    ``array`` each pass writes into the output, else the passes' outputs are kept and
+    assembled at the end."""
     H, _, nb = geometry(st, N, Np, L, R)
     frames = H >> st.log2_stride
     inner = unblocked(st, rows, L, s, rows * st.channels * frames * s, chunk_bytes, threads)
-    index = rows * L * 8 if L < Np else 0          # the gather's int64 positions
-    kept = B * nb * st.channels * frames * s       # every pass's kept frames, up to all
-    during = PASS_FACTOR * inner.during + index + kept
-    final = 2 * kept + 2 * out_bytes               # their assembly, then `_format`'s copies
+    index = 3 * rows * L * 8 if L < Np else 0      # the gather's int64 positions
+    if array:                                      # the output, and one pass's in order
+        kept = out_bytes
+        during = PASS_FACTOR * inner.during + index + kept + 2 * rows * st.channels * frames * s
+        final = out_bytes
+    else:
+        kept = B * nb * st.channels * frames * s   # every pass's kept frames, up to all
+        during = PASS_FACTOR * inner.during + index + kept
+        final = 2 * kept + 2 * out_bytes           # their assembly, then `_format`'s copies
     passes = -(-B * nb // rows)
     return Estimate(int(max(during, final) + OVERHEAD_BYTES), int(during), int(final),
                     inner.seconds * passes, inner.n_tasks * passes)
 
 
 def choose_blocks(st: Structure, N: int, Np: int, B: int, s: int, budget: int,
-                  out_bytes: int, chunk_bytes: int, threads: int) -> BlockChoice:
+                  out_bytes: int, chunk_bytes: int, threads: int, array: bool = True
+                  ) -> BlockChoice:
     """The passes that keep the call under ``budget`` bytes: the longest blocks (time blocks
     only for local averaging, and only shorter than ``Np``; whole signals otherwise) with as
     many rows per pass as fit. Raises `BudgetError` with the smallest budget that works."""
@@ -374,7 +383,7 @@ def choose_blocks(st: Structure, N: int, Np: int, B: int, s: int, budget: int,
         total = B * nb
 
         def est(r, L=L, R=R):
-            return blocked(st, N, Np, B, s, L, R, r, out_bytes, chunk_bytes, threads)
+            return blocked(st, N, Np, B, s, L, R, r, out_bytes, chunk_bytes, threads, array)
 
         one = est(1)
         minimum = one.peak if minimum is None else min(minimum, one.peak)
@@ -403,13 +412,13 @@ def choose_blocks(st: Structure, N: int, Np: int, B: int, s: int, budget: int,
 
 
 def plan_call(st: Structure, N: int, Np: int, B: int, s: int, budget: int | None,
-              out_bytes: int, chunk_bytes: int, threads: int
+              out_bytes: int, chunk_bytes: int, threads: int, array: bool = True
               ) -> tuple[Estimate, BlockChoice | None]:
     """The estimate of a call and its passes: ``(estimate, None)`` when the whole call fits
     ``budget`` (or there is none), else the passes of `choose_blocks` (which raises
-    `BudgetError` when none fit)."""
+    `BudgetError` when none fit). ``array``: out_type "array" (see `blocked`)."""
     whole = unblocked(st, B, Np, s, out_bytes, chunk_bytes, threads)
     if budget is None or whole.peak <= budget:
         return whole, None
-    choice = choose_blocks(st, N, Np, B, s, budget, out_bytes, chunk_bytes, threads)
+    choice = choose_blocks(st, N, Np, B, s, budget, out_bytes, chunk_bytes, threads, array)
     return choice.estimate, choice

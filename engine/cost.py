@@ -145,5 +145,6 @@ def _scattering1d_cost(N, B, budget, dtype, params) -> Cost:
     out_shape = (B, st.channels, max(lengths))
     chunk_bytes = int(params.get("chunk_bytes", 8 * 2**20))
     est = _s1d_model.plan_call(st, N, Np, B, s, budget, out_bytes, chunk_bytes,
-                               max(1, torch.get_num_threads()))[0]
+                               max(1, torch.get_num_threads()),
+                               params.get("out_type", "array") == "array")[0]
     return Cost(est.peak, int(out_bytes), out_shape, est.seconds, budget)

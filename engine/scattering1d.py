@@ -378,7 +378,8 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
         s = torch.empty((), dtype=dtype).element_size()
         out_bytes = batch * sum(_s1d_model.output_lengths(st, N, Np)) * s
         return _s1d_model.plan_call(st, N, Np, batch, s, self.memory_budget, out_bytes,
-                                    self.chunk_bytes, max(1, torch.get_num_threads()))
+                                    self.chunk_bytes, max(1, torch.get_num_threads()),
+                                    self.out_type == "array")
 
     def forward(self, x) -> torch.Tensor | list | dict:
         """Scatter ``x`` of shape ``(..., N)``; see the class docstring for the output."""
@@ -388,6 +389,9 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
             xp = nn.functional.pad(x[:, None], (self.pad_left, self.pad_right),
                                    mode="reflect")[:, 0]
             blocks, _ = self._scatter_blocks(xp)
+        elif self.out_type == "array":
+            out = scatter_in_passes(self, x, passes, array=True)
+            return out.reshape(batch_shape + out.shape[1:])
         else:
             blocks = scatter_in_passes(self, x, passes)
         return self._format(blocks, batch_shape)

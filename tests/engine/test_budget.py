@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 import torch
 
-from engine import BudgetError, Scattering1D
+from engine import BudgetError, Scattering1D, _s1d_model
+from engine._blocked import scatter_in_passes
 from tests.conftest import REFERENCE_DIR
 
 REFERENCE = sorted(REFERENCE_DIR.glob("s1d_*.npz"))
@@ -47,6 +48,19 @@ def _budget_between(**kwargs):
     return int(math.sqrt(low * high.peak))
 
 
+def _smallest_passes(S, B):
+    """The finest passes of a call: the shortest time blocks, one per pass (or one signal per
+    pass when blocks would not be shorter than the padded signal)."""
+    st = _s1d_model.structure_of(S)
+    stride = 2**S.log2_stride
+    R = -(-_s1d_model.reach(st) // stride) * stride
+    L = 1 << (2 * R + stride - 1).bit_length()
+    if L >= S.N_padded:
+        L, R = S.N_padded, 0
+    H, a0, nb = _s1d_model.geometry(st, S.shape[0], S.N_padded, L, R)
+    return _s1d_model.BlockChoice(L, R, H, a0, nb, 1, None)
+
+
 @pytest.mark.parametrize("path", [p.name for p in REFERENCE])
 def test_reference_cases_in_passes(path):
     data = np.load(REFERENCE_DIR / path)
@@ -54,15 +68,30 @@ def test_reference_cases_in_passes(path):
     if isinstance(params.get("Q"), list):
         params["Q"] = tuple(params["Q"])
     x = torch.from_numpy(data["x"]).double()
-    budget = _minimum_budget(batch=x.shape[0], **params)
-    S = Scattering1D(**params, memory_budget=budget).double()
-    assert S.plan_call(x.shape[0])[1] is not None        # it does run in passes
-    whole = Scattering1D(**params, memory_budget=math.inf).double()
-    got, want = S(x), whole(x)
+    S = Scattering1D(**params, memory_budget=math.inf).double()
+    whole = S(x)
+    passes = _smallest_passes(S, x.shape[0])
+    got = scatter_in_passes(S, x.reshape(-1, x.shape[-1]), passes, array=True)
+    got, want = got.reshape(whole.shape), whole
     for o, err in _rel_per_order(S, got, want).items():
         assert err < 1e-10, f"order {o}: {err:.2e}"
     for o, err in _rel_per_order(S, got.float(), torch.from_numpy(data["Sx"])).items():
         assert err < 1e-5, f"order {o} against Kymatio: {err:.2e}"
+    blocks = scatter_in_passes(S, x.reshape(-1, x.shape[-1]), passes)   # list/dict path
+    listed = S._format(blocks, x.shape[:-1])
+    assert float((listed - want).norm() / want.norm()) < 1e-10
+
+
+def test_reference_case_under_its_minimum_budget():
+    data = np.load(REFERENCE_DIR / "s1d_J6_Q16_N8192_chirp.npz")
+    x = torch.from_numpy(data["x"]).double()
+    params = json.loads(str(data["params"]))
+    budget = _budget_between(batch=x.shape[0], **params)
+    S = Scattering1D(**params, memory_budget=budget).double()
+    assert S.plan_call(x.shape[0])[1] is not None
+    want = Scattering1D(**params, memory_budget=math.inf).double()(x)
+    for o, err in _rel_per_order(S, S(x), want).items():
+        assert err < 1e-10, f"order {o}: {err:.2e}"
 
 
 @pytest.mark.parametrize("J,Q,N,B", [(6, 8, 2**14, 2), (5, (4, 2), 3000, 3)])
