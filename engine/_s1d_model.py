@@ -13,8 +13,10 @@ import math
 import os
 from dataclasses import dataclass
 
+import torch
+
 from engine import _params
-from engine._costs import BudgetError
+from engine._costs import BudgetError, Cost
 from engine._scratch import KEEP_BYTES
 from engine.filterbank import SIGMA0, gauss_1d, temporal_support
 
@@ -422,3 +424,32 @@ def plan_call(st: Structure, N: int, Np: int, B: int, s: int, budget: int | None
         return whole, None
     choice = choose_blocks(st, N, Np, B, s, budget, out_bytes, chunk_bytes, threads, array)
     return choice.estimate, choice
+
+
+def as_cost(est: Estimate, st: Structure, N: int, Np: int, B: int, s: int, budget):
+    """An `engine.Cost` from an estimate of a call on ``B`` signals of ``N`` samples."""
+    lengths = output_lengths(st, N, Np)
+    return Cost(est.peak, B * sum(lengths) * s, (B, st.channels, max(lengths)), est.seconds,
+                budget)
+
+
+def plan_module(S, batch: int, dtype=None) -> tuple[Estimate, BlockChoice | None]:
+    """`plan_call` for a built `engine.Scattering1D` ``S`` (its structure cached on it)."""
+    ref = getattr(S, S._groups[0]["psi1"])
+    s = ref.element_size() if dtype is None else (8 if dtype == torch.float64 else 4)
+    st = S.__dict__.get("_structure")
+    if st is None:
+        st = S.__dict__["_structure"] = structure_of(S)
+    N, Np = S.shape[0], S.N_padded
+    out_bytes = batch * sum(output_lengths(st, N, Np)) * s
+    return plan_call(st, N, Np, batch, s, S.memory_budget, out_bytes, S.chunk_bytes,
+                     max(1, torch.get_num_threads()), S.out_type == "array")
+
+
+def runs_whole(S) -> bool:
+    """Whether a call of ``S`` on one signal runs whole under its budget (a budget too small
+    for any call: False; the call will say so)."""
+    try:
+        return plan_module(S, 1)[1] is None
+    except BudgetError:
+        return False

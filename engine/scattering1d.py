@@ -135,7 +135,12 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
 
         self.bank: FilterBank = build_filterbank(self.N_padded, self.J, self.Q, self.T,
                                                  filterbank)
+        # Plans at N_padded only where a call can run whole: a long module whose every call
+        # runs in time blocks needs only its block module's (built on the first call).
+        self._dry = True
         self._build_plans()
+        if self.memory_budget is None or _s1d_model.runs_whole(self):
+            self._ensure_plans()
 
     # ---- Kymatio's attributes --------------------------------------------------------------
 
@@ -174,14 +179,26 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
         self._masters.clear()
         self._build_plans()
         for name, buf in self._buffers.items():
-            if buf.is_floating_point() and ref.dtype == torch.float64:
+            if name in self._masters and ref.dtype == torch.float64:
                 buf = torch.as_tensor(self._masters[name])
             elif buf.is_floating_point():
                 buf = buf.to(ref.dtype)
             self._buffers[name] = buf.to(ref.device)
 
+    def _ensure_plans(self) -> None:
+        """Build the fold plans at ``N_padded`` if they were deferred (see ``__init__``)."""
+        if self.__dict__.get("_dry"):
+            self._dry = False
+            with torch.inference_mode(False), torch.no_grad():
+                self._replan()
+
     def _plan(self, name: str, filters: list[np.ndarray], m_out: int, half: bool) -> str:
-        """Build a fold plan and register its weights (see `PlannedTransform`)."""
+        """Build a fold plan and register its weights (see `PlannedTransform`); deferred
+        (``_dry``): an empty placeholder that carries the module's dtype and device."""
+        if self.__dict__.get("_dry"):
+            self._fold_plans[name] = None
+            self.register_buffer(name, torch.empty(0), persistent=False)
+            return name
         plan = fold_plan(filters, m_out, half)
         self._fold_plans[name] = plan
         return self.register_plan(name, plan.weights)
@@ -272,6 +289,7 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
         full-resolution group in a few signals at a time, the coarser ones in larger chunks,
         so that there are few, large operations. The chunks are independent tasks, run in
         parallel on single-threaded workers on CPU (see `engine._parallel`), largest first."""
+        self._ensure_plans()
         m_out = self.N_padded >> self.log2_stride
         spec0 = rfft(xp)
         if self._s0 is not None:
@@ -356,8 +374,10 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
     def _padded(self, x) -> tuple[torch.Tensor, torch.Size]:
         """Signals ``(..., N)`` checked and reflect-padded: ``((B, N_padded), batch shape)``."""
         x, batch_shape = self._checked(x)
-        xp = nn.functional.pad(x[:, None], (self.pad_left, self.pad_right), mode="reflect")
-        return xp[:, 0], batch_shape
+        return self._pad(x), batch_shape
+
+    def _pad(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.pad(x[:, None], (self.pad_left, self.pad_right), "reflect")[:, 0]
 
     def _checked(self, x) -> tuple[torch.Tensor, torch.Size]:
         """Signals ``(..., N)`` checked: ``((B, N), batch shape)``."""
@@ -369,26 +389,14 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
         ``(estimate, passes)``, ``passes`` None for the whole call at once, else an
         `engine._s1d_model.BlockChoice`. Raises `engine.BudgetError` when no schedule fits.
         Arithmetic only (nothing of size ``N`` is allocated)."""
-        if dtype is None:
-            dtype = getattr(self, self._groups[0]["psi1"]).dtype
-        st = self.__dict__.get("_structure")
-        if st is None:
-            st = self.__dict__["_structure"] = _s1d_model.structure_of(self)
-        N, Np = self.shape[0], self.N_padded
-        s = torch.empty((), dtype=dtype).element_size()
-        out_bytes = batch * sum(_s1d_model.output_lengths(st, N, Np)) * s
-        return _s1d_model.plan_call(st, N, Np, batch, s, self.memory_budget, out_bytes,
-                                    self.chunk_bytes, max(1, torch.get_num_threads()),
-                                    self.out_type == "array")
+        return _s1d_model.plan_module(self, batch, dtype)
 
     def forward(self, x) -> torch.Tensor | list | dict:
         """Scatter ``x`` of shape ``(..., N)``; see the class docstring for the output."""
         x, batch_shape = self._checked(x)
         _, passes = self.plan_call(x.shape[0], x.dtype)
         if passes is None:
-            xp = nn.functional.pad(x[:, None], (self.pad_left, self.pad_right),
-                                   mode="reflect")[:, 0]
-            blocks, _ = self._scatter_blocks(xp)
+            blocks, _ = self._scatter_blocks(self._pad(x))
         elif self.out_type == "array":
             out = scatter_in_passes(self, x, passes, array=True)
             return out.reshape(batch_shape + out.shape[1:])
@@ -451,14 +459,10 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
     def estimate_cost(self, batch: int = 1):
         """The predicted `engine.Cost` of a forward call on ``batch`` signals (see
         `engine.estimate_cost`), under this module's ``memory_budget``."""
-        from engine._costs import Cost
-
         est, _ = self.plan_call(batch)
-        st = self.__dict__["_structure"]
-        lengths = _s1d_model.output_lengths(st, self.shape[0], self.N_padded)
         s = getattr(self, self._groups[0]["psi1"]).element_size()
-        return Cost(est.peak, batch * sum(lengths) * s, (batch, st.channels, max(lengths)),
-                    est.seconds, self.memory_budget)
+        return _s1d_model.as_cost(est, self.__dict__["_structure"], self.shape[0],
+                                  self.N_padded, batch, s, self.memory_budget)
 
     # ---- meta ------------------------------------------------------------------------------
 

@@ -192,3 +192,25 @@ def test_bad_budget():
         Scattering1D(6, 1024, memory_budget=-1)
     with pytest.raises(ValueError, match="memory_budget must be"):
         Scattering1D(6, 1024, memory_budget="big")
+
+
+def test_deferred_plans_and_inference_mode():
+    """A long module under a small budget defers its full-length plans (every call runs in
+    blocks); they are built when a call runs whole. Calls under inference_mode and outside
+    it share the workers' scratch buffers."""
+    N = 2**16
+    S = Scattering1D(8, N, 8, memory_budget=20 * 2**20).double()
+    assert S._dry and sum(b.numel() for b in S.buffers()) < 10_000
+    x = torch.randn(1, N, dtype=torch.float64)
+    with torch.inference_mode():
+        a = S(x)
+    want = Scattering1D(8, N, 8, memory_budget=math.inf).double()(x)
+    assert float((a - want).norm() / want.norm()) < 1e-10
+    S.memory_budget = math.inf
+    with torch.inference_mode():
+        b = S(x)
+    assert not S._dry
+    assert float((b - want).norm() / want.norm()) < 1e-12
+    xg = x.clone().requires_grad_(True)
+    S(xg).sum().backward()
+    assert xg.grad is not None and len(S.psi1_f) == len(S.bank.psi1)

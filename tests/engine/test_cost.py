@@ -124,12 +124,18 @@ def test_exported():
     assert Cost is C and BudgetError is B
 
 
-def test_no_allocation_at_huge_length():
+def test_no_allocation_at_huge_length(monkeypatch):
     c = estimate_cost("scattering1d", 2**34, J=12, Q=12, memory_budget=math.inf)
     assert c.output_shape == (1, 801, 2**34 // 2**12)
     assert c.peak_bytes > c.output_bytes > 0
-    with pytest.raises(BudgetError, match="too long for any memory budget"):
+    with pytest.raises(BudgetError, match="smallest budget that works") as e:
         estimate_cost("scattering1d", 2**34, J=12, Q=12)
+    assert e.value.minimum_bytes > c.output_bytes
+    from engine import _s1d_model
+    monkeypatch.setattr(_s1d_model, "_ram", lambda: 8 * 2**30)    # a machine of 8 GiB
+    with pytest.raises(BudgetError, match="too long for any memory budget") as e:
+        estimate_cost("scattering1d", 2**34, J=12, Q=12)
+    assert e.value.minimum_bytes is None
 
 
 def test_unknown_kind_lists_kinds():
