@@ -55,6 +55,11 @@ settings = json.loads(sys.argv[5])
 torch.set_num_threads(2)
 
 if lib == "scatviz":
+    import os
+    root = os.environ.get("SCATVIZ_ROOT")
+    if root:    # measure that tree, not an editable install's (its finder precedes sys.path)
+        sys.meta_path = [f for f in sys.meta_path if "editable" not in repr(f).lower()]
+        sys.path.insert(0, root)
     from engine import Scattering1D, TimeFrequencyScattering as JTFS
 elif lib == "kymatio":
     from kymatio.torch import Scattering1D, TimeFrequencyScattering as JTFS
@@ -96,7 +101,8 @@ with torch.no_grad():
 shape = tuple(y.shape) if hasattr(y, "shape") else None
 print("RESULT " + json.dumps(dict(
     build_s=build, first_s=first, forward_s=first if once else second, once=once,
-    peak_bytes=status("VmHWM") - base, out_shape=shape)), flush=True)
+    peak_bytes=status("VmHWM") - base, out_shape=shape,
+    engine=getattr(sys.modules.get("engine"), "__file__", None))), flush=True)
 '''
 
 
@@ -115,7 +121,8 @@ def rss_of(pid: int) -> int:
 def run_one(python: str, lib: str, transform: str, N: int, args) -> dict:
     """One fresh process: the result dict, or ``{"failed": why}``."""
     env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE", OMP_NUM_THREADS="2",
-               PYTHONPATH=str(ROOT) if lib == "scatviz" else "")
+               PYTHONPATH=str(args.scatviz_root) if lib == "scatviz" else "",
+               SCATVIZ_ROOT=str(args.scatviz_root) if lib == "scatviz" else "")
     cmd = [python, "-c", WORKER, lib, transform, str(N), str(args.once_after),
            json.dumps(SETTINGS[transform])]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -147,12 +154,16 @@ def measure(args) -> dict:
         pythons["kymatio"] = args.kymatio_python
     if args.wavespin_python:
         pythons["wavespin"] = args.wavespin_python
-    lo, hi = (int(v) for v in args.lengths.split("-"))
+    if "-" in args.lengths:
+        lo, hi = (int(v) for v in args.lengths.split("-"))
+        lengths = range(lo, hi + 1)
+    else:
+        lengths = [int(v) for v in args.lengths.split(",")]
     for transform in args.transforms.split(","):
         for lib, python in pythons.items():
             if lib == "wavespin" and transform == "scattering1d":
                 continue                    # WaveSpin's Scattering1D is Kymatio 0.3's
-            for k in range(lo, hi + 1):
+            for k in lengths:
                 key = f"{transform}/{lib}/{k}"
                 if key in results:
                     if "failed" in results[key]:
@@ -239,7 +250,11 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--kymatio-python")
     p.add_argument("--wavespin-python")
-    p.add_argument("--lengths", default="13-22", help="log2 N range, e.g. 13-22")
+    p.add_argument("--lengths", default="13-22",
+                   help="log2 N: a range 13-22 or a list 16,18,20,22")
+    p.add_argument("--scatviz-root", default=str(ROOT),
+                   help="the scatviz tree to measure (e.g. an exported main, to compare "
+                        "before and after a change); default this one")
     p.add_argument("--transforms", default="scattering1d,jtfs")
     p.add_argument("--timeout", type=float, default=300.0, help="seconds per run")
     p.add_argument("--once-after", type=float, default=30.0,

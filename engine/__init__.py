@@ -22,6 +22,7 @@ from engine.filterbank import (
 )
 from engine.jtfs import TimeFrequencyScattering
 from engine.scattering1d import Scattering1D
+from engine.stream import scatter_file, scatter_stream
 from engine.toolkit import (
     coeff_distance,
     coeff_energy,
@@ -33,7 +34,8 @@ from engine.toolkit import (
 
 __all__ = [
     # transforms
-    "Scattering1D", "TimeFrequencyScattering", "BlockTransform",
+    "Scattering1D", "TimeFrequencyScattering", "BlockTransform", "scatter_file",
+    "scatter_stream",
     # filter banks
     "FilterBank", "build_filterbank", "available_designs", "register_design", "get_design",
     "Design",

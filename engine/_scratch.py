@@ -51,7 +51,9 @@ def scratch(role: str, shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tens
         return torch.empty(shape, dtype=dtype)
     buf = store.get((role, dtype))
     if buf is None or buf.numel() < n:
-        buf = store[(role, dtype)] = torch.empty(n, dtype=dtype)
+        # a normal tensor even under inference_mode: it may be written outside it later
+        with torch.inference_mode(False):
+            buf = store[(role, dtype)] = torch.empty(n, dtype=dtype)
     return buf[:n].view(shape)
 
 

@@ -348,6 +348,8 @@ def _concat(outs: list):
 # --------------------------------------------------------------------------------------------
 
 def _open(source, dtype: torch.dtype):
+    if all(hasattr(source, a) for a in ("length", "read", "close")):   # a reader object
+        return source                          # (engine.stream.IterSource)
     if isinstance(source, (str, os.PathLike)):
         return _FileSource(os.fspath(source), dtype)
     if isinstance(source, np.ndarray) or torch.is_tensor(source):

@@ -29,7 +29,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from engine import _params
+from engine import _params, _s1d_model
+from engine._blocked import scatter_in_passes
 from engine._fold import apply_fold, apply_folds, fold_plan, fold_shape, modulus_, rfft
 from engine._kymatio_compat import KymatioAttributes, scattering_meta
 from engine._module import PlannedTransform, check_signal
@@ -78,7 +79,17 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
         ``"kymatio"`` (default, Kymatio's numbers) or another design of
         `engine.filterbank.available_designs()`.
     chunk_bytes : int
-        Upper bound on the size of one batched intermediate; lower it to save memory.
+        Upper bound on the size of one batched intermediate (of all workers together); the
+        chunks run in parallel. Tuned for speed; the working set is bounded by
+        ``memory_budget``.
+    memory_budget : int, None or math.inf
+        Bytes a forward call may use (its working set and output; the input and this
+        module's filters excluded), whatever the length and the batch. A call that would not
+        fit runs in passes: overlapping time blocks of the signals, or groups of signals
+        (`engine._blocked`), equal to the whole call up to ``1e-8`` relative. None: the
+        default, 512 MiB; ``math.inf``: no budget. A budget too small for the configuration
+        raises `engine.BudgetError` naming the smallest that works;
+        ``engine.estimate_cost`` says the cost before the call.
     sample_rate : float, optional
         Hz; `meta` then gives frequencies in Hz without an argument. None: cycles per sample.
 
@@ -99,9 +110,11 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
 
     def __init__(self, J: int, shape, Q=1, T=None, stride=None, max_order: int = 2,
                  oversampling: int = 0, out_type: str = "array", filterbank: str = "kymatio",
-                 chunk_bytes: int = 8 * 2**20, sample_rate: float | None = None):
+                 chunk_bytes: int = 8 * 2**20, sample_rate: float | None = None,
+                 memory_budget: int | float | None = None):
         super().__init__()
         N = _params.parse_shape(shape)
+        self.memory_budget = _s1d_model.parse_budget(memory_budget)
         self.J, self.shape, self.Q = _params.parse_J(J, N), (N,), parse_Q(Q)
         self.T, self.average = parse_T(T, self.J, N)
         self._T_arg, self.filterbank = T, filterbank
@@ -114,14 +127,20 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
         self.log2_stride = _params.parse_stride(stride, self.oversampling, self.log2_T,
                                                 self.average, T)
 
-        self.N_padded = _params.padded_length(N, self.T)
+        self.N_padded = _s1d_model.padded_length_fast(N, self.T)
+        _s1d_model.check_feasible(N, self.N_padded)
         self.pad_left, self.pad_right = compute_padding(self.N_padded, N)
         self.ind_start, self.ind_end = border_indices(
             max(self.log2_T, self.J) + 1, self.pad_left, self.pad_left + N)
 
         self.bank: FilterBank = build_filterbank(self.N_padded, self.J, self.Q, self.T,
                                                  filterbank)
+        # Plans at N_padded only where a call can run whole: a long module whose every call
+        # runs in time blocks needs only its block module's (built on the first call).
+        self._dry = True
         self._build_plans()
+        if self.memory_budget is None or _s1d_model.runs_whole(self):
+            self._ensure_plans()
 
     # ---- Kymatio's attributes --------------------------------------------------------------
 
@@ -153,19 +172,33 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
 
         Every buffer of this module is one `_build_plans` registered."""
         ref = getattr(self, self._groups[0]["psi1"])
+        self.__dict__.pop("_block_modules", None)
+        self.__dict__.pop("_structure", None)
         for name in list(self._buffers):
             delattr(self, name)
         self._masters.clear()
         self._build_plans()
         for name, buf in self._buffers.items():
-            if buf.is_floating_point() and ref.dtype == torch.float64:
+            if name in self._masters and ref.dtype == torch.float64:
                 buf = torch.as_tensor(self._masters[name])
             elif buf.is_floating_point():
                 buf = buf.to(ref.dtype)
             self._buffers[name] = buf.to(ref.device)
 
+    def _ensure_plans(self) -> None:
+        """Build the fold plans at ``N_padded`` if they were deferred (see ``__init__``)."""
+        if self.__dict__.get("_dry"):
+            self._dry = False
+            with torch.inference_mode(False), torch.no_grad():
+                self._replan()
+
     def _plan(self, name: str, filters: list[np.ndarray], m_out: int, half: bool) -> str:
-        """Build a fold plan and register its weights (see `PlannedTransform`)."""
+        """Build a fold plan and register its weights (see `PlannedTransform`); deferred
+        (``_dry``): an empty placeholder that carries the module's dtype and device."""
+        if self.__dict__.get("_dry"):
+            self._fold_plans[name] = None
+            self.register_buffer(name, torch.empty(0), persistent=False)
+            return name
         plan = fold_plan(filters, m_out, half)
         self._fold_plans[name] = plan
         return self.register_plan(name, plan.weights)
@@ -256,6 +289,7 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
         full-resolution group in a few signals at a time, the coarser ones in larger chunks,
         so that there are few, large operations. The chunks are independent tasks, run in
         parallel on single-threaded workers on CPU (see `engine._parallel`), largest first."""
+        self._ensure_plans()
         m_out = self.N_padded >> self.log2_stride
         spec0 = rfft(xp)
         if self._s0 is not None:
@@ -339,16 +373,35 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
 
     def _padded(self, x) -> tuple[torch.Tensor, torch.Size]:
         """Signals ``(..., N)`` checked and reflect-padded: ``((B, N_padded), batch shape)``."""
+        x, batch_shape = self._checked(x)
+        return self._pad(x), batch_shape
+
+    def _pad(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.pad(x[:, None], (self.pad_left, self.pad_right), "reflect")[:, 0]
+
+    def _checked(self, x) -> tuple[torch.Tensor, torch.Size]:
+        """Signals ``(..., N)`` checked: ``((B, N), batch shape)``."""
         x = check_signal(x, self.shape[0], getattr(self, self._groups[0]["psi1"]))
-        batch_shape = x.shape[:-1]
-        x = x.reshape(-1, 1, self.shape[0])
-        xp = nn.functional.pad(x, (self.pad_left, self.pad_right), mode="reflect")[:, 0]
-        return xp, batch_shape
+        return x.reshape(-1, self.shape[0]), x.shape[:-1]
+
+    def plan_call(self, batch: int, dtype: torch.dtype | None = None):
+        """How a call on ``batch`` signals runs under ``memory_budget``:
+        ``(estimate, passes)``, ``passes`` None for the whole call at once, else an
+        `engine._s1d_model.BlockChoice`. Raises `engine.BudgetError` when no schedule fits.
+        Arithmetic only (nothing of size ``N`` is allocated)."""
+        return _s1d_model.plan_module(self, batch, dtype)
 
     def forward(self, x) -> torch.Tensor | list | dict:
         """Scatter ``x`` of shape ``(..., N)``; see the class docstring for the output."""
-        xp, batch_shape = self._padded(x)
-        blocks, _ = self._scatter_blocks(xp)
+        x, batch_shape = self._checked(x)
+        _, passes = self.plan_call(x.shape[0], x.dtype)
+        if passes is None:
+            blocks, _ = self._scatter_blocks(self._pad(x))
+        elif self.out_type == "array":
+            out = scatter_in_passes(self, x, passes, array=True)
+            return out.reshape(batch_shape + out.shape[1:])
+        else:
+            blocks = scatter_in_passes(self, x, passes)
         return self._format(blocks, batch_shape)
 
     def forward_with_u1(self, x) -> tuple[torch.Tensor | list | dict, list[torch.Tensor]]:
@@ -402,6 +455,14 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
 
     #: Kymatio's name for the forward pass.
     scattering = forward
+
+    def estimate_cost(self, batch: int = 1):
+        """The predicted `engine.Cost` of a forward call on ``batch`` signals (see
+        `engine.estimate_cost`), under this module's ``memory_budget``."""
+        est, _ = self.plan_call(batch)
+        s = getattr(self, self._groups[0]["psi1"]).element_size()
+        return _s1d_model.as_cost(est, self.__dict__["_structure"], self.shape[0],
+                                  self.N_padded, batch, s, self.memory_budget)
 
     # ---- meta ------------------------------------------------------------------------------
 

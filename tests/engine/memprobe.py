@@ -2,13 +2,15 @@
 
 Run as a script: ``python tests/engine/memprobe.py '<json list of points>'``; prints one JSON
 line per point. A point is ``{"kind": "scattering1d", "params": {...}, "N": int, "B": int,
-"dtype": "float32"|"float64"}`` (``Q`` may be a list: it is made a tuple).
+"dtype": "float32"|"float64", "budget": bytes or None}`` (``Q`` may be a list: it is made a
+tuple; ``budget`` is the transform's ``memory_budget``).
 
 This process imports torch and the engine once and computes nothing; each point runs in a
 child forked from it (a fresh heap, a fresh thread pool), which:
 
 1. predicts the call with ``engine.estimate_cost`` (same threads, same machine);
-2. builds the transform and warms the machinery up on a small transform of the same
+2. builds the transform (and, for a call in time blocks, its block module: filters, which
+   the estimate leaves out) and warms the machinery up on a small transform of the same
    configuration (torch's lazy set-up, the worker threads, the FFT library);
 3. resets the peak resident size (``/proc/self/clear_refs``, ``5``) and reads ``VmRSS``;
 4. calls the transform on ``B x N`` samples without gradient and reads ``VmHWM``: the
@@ -51,12 +53,19 @@ def _measure(pt: dict) -> dict:
     if isinstance(params.get("Q"), list):
         params["Q"] = tuple(params["Q"])
     N, B = int(pt["N"]), int(pt["B"])
-    cost = estimate_cost("scattering1d", N, B, dtype=dtype, **params)
+    budget = pt.get("budget")
+    cost = estimate_cost("scattering1d", N, B, dtype=dtype, memory_budget=budget, **params)
     n_small = max(2**params["J"], params.get("T") or 0, 4096)
     small = Scattering1D(shape=n_small, **params).to(dtype)
     with torch.no_grad():
         small(torch.randn(1, n_small, dtype=dtype))
-    S = Scattering1D(shape=N, **params).to(dtype)
+    S = Scattering1D(shape=N, memory_budget=budget, **params).to(dtype)
+    passes = S.plan_call(B)[1]
+    if passes is not None:       # its block module is part of the transform's filters
+        from engine._blocked import block_module
+
+        if passes.L < S.N_padded:
+            block_module(S, passes.L, passes.R)
     x = torch.randn(B, N, dtype=dtype)
     gc.collect()
     _libc.malloc_trim(0)
@@ -73,7 +82,7 @@ def _measure(pt: dict) -> dict:
     return {**pt, "peak": peak, "out_bytes": out_bytes, "shape": shape, "wall": wall,
             "cpu": cpu, "threads": torch.get_num_threads(), "pred_peak": cost.peak_bytes,
             "pred_out": cost.output_bytes, "pred_shape": list(cost.output_shape),
-            "pred_seconds": cost.seconds}
+            "pred_seconds": cost.seconds, "passes": passes is not None}
 
 
 def run_point(pt: dict) -> dict:

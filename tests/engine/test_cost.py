@@ -36,8 +36,15 @@ GRID = [
     (J6, 17, 1, "float64"),
     (J8, 13, 16, "float32"), (J8, 14, 1, "float64"), (J8, 16, 1, "float32"),
     (J10, 13, 1, "float64"), (J10, 14, 16, "float32"), (J10, 16, 1, "float32"),
-    (J12, 13, 1, "float32"), (J12, 15, 1, "float64"), (J12, 18, 1, "float32"),
+    (J12, 13, 1, "float32"), (J12, 15, 1, "float64"), (J12, 17, 1, "float32"),
     (T64, 13, 16, "float64"), (T64, 16, 1, "float32"),
+]
+
+MiB = 2**20
+#: Calls under a small budget, in passes: time blocks (batch 1 and 16) and groups of signals.
+BUDGETED = [
+    (J8, 18, 1, "float32", 80 * MiB), (J6, 16, 16, "float64", 60 * MiB),
+    (J6, 13, 64, "float32", 20 * MiB), (J10, 18, 1, "float32", 100 * MiB),
 ]
 
 
@@ -46,6 +53,8 @@ def measured():
     if not os.path.exists("/proc/self/clear_refs") or sys.platform != "linux":
         pytest.skip("memory growth is measured through Linux's /proc")
     points = [{"params": p, "N": 2**n, "B": b, "dtype": d} for p, n, b, d in GRID]
+    points += [{"params": p, "N": 2**n, "B": b, "dtype": d, "budget": m}
+               for p, n, b, d, m in BUDGETED]
     env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
     run = subprocess.run([sys.executable, str(PROBE), json.dumps(points)], env=env,
                          capture_output=True, text=True, timeout=600)
@@ -69,6 +78,16 @@ def test_peak_within_1p5x_of_measured(measured):
             bad.append(f"{_label(r)}: predicted {r['pred_peak'] / 2**20:.1f} MiB, measured "
                        f"{r['peak'] / 2**20:.1f} MiB (x{ratio:.2f})")
     assert not bad, "\n".join(bad)
+
+
+def test_budgeted_calls_run_in_passes_within_budget(measured):
+    rows = [r for r in measured if r.get("budget")]
+    assert len(rows) == len(BUDGETED)
+    for r in rows:
+        assert r["passes"], _label(r)
+        assert r["pred_peak"] <= r["budget"], _label(r)
+        # the measured growth stays within the budget, up to the model's tolerance
+        assert r["peak"] <= 1.5 * r["budget"], _label(r)
 
 
 def test_output_exact(measured):
@@ -105,10 +124,18 @@ def test_exported():
     assert Cost is C and BudgetError is B
 
 
-def test_no_allocation_at_huge_length():
-    c = estimate_cost("scattering1d", 2**34, J=12, Q=12)
+def test_no_allocation_at_huge_length(monkeypatch):
+    c = estimate_cost("scattering1d", 2**34, J=12, Q=12, memory_budget=math.inf)
     assert c.output_shape == (1, 801, 2**34 // 2**12)
     assert c.peak_bytes > c.output_bytes > 0
+    with pytest.raises(BudgetError, match="smallest budget that works") as e:
+        estimate_cost("scattering1d", 2**34, J=12, Q=12)
+    assert e.value.minimum_bytes > c.output_bytes
+    from engine import _s1d_model
+    monkeypatch.setattr(_s1d_model, "_ram", lambda: 8 * 2**30)    # a machine of 8 GiB
+    with pytest.raises(BudgetError, match="too long for any memory budget") as e:
+        estimate_cost("scattering1d", 2**34, J=12, Q=12)
+    assert e.value.minimum_bytes is None
 
 
 def test_unknown_kind_lists_kinds():
@@ -126,10 +153,21 @@ def test_bad_arguments():
 
 
 def test_budget_error_names_minimum():
-    need = estimate_cost("scattering1d", 2**16, 4, J=8, Q=8).peak_bytes
-    with pytest.raises(BudgetError, match="minimum") as e:
-        estimate_cost("scattering1d", 2**16, 4, memory_budget=need // 4, J=8, Q=8)
-    assert e.value.minimum_bytes is not None and e.value.minimum_bytes > need // 4
+    with pytest.raises(BudgetError, match="smallest budget that works") as e:
+        estimate_cost("scattering1d", 2**16, 4, memory_budget=2**20, J=8, Q=8)
+    minimum = e.value.minimum_bytes
+    assert minimum is not None and minimum > 2**20
+    c = estimate_cost("scattering1d", 2**16, 4, memory_budget=minimum, J=8, Q=8)
+    assert c.peak_bytes <= minimum and c.budget_bytes == minimum
+
+
+def test_budget_bounds_the_estimate():
+    whole = estimate_cost("scattering1d", 2**20, 4, memory_budget=math.inf, J=10, Q=8)
+    assert whole.budget_bytes is None
+    for budget in (64 * 2**20, 256 * 2**20):
+        c = estimate_cost("scattering1d", 2**20, 4, memory_budget=budget, J=10, Q=8)
+        assert c.peak_bytes <= budget < whole.peak_bytes
+        assert c.output_bytes == whole.output_bytes
 
 
 def test_jtfs_dispatch():

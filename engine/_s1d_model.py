@@ -1,0 +1,455 @@
+"""The Scattering1D cost model: memory and time of a forward call from the transform's shape.
+
+Pure arithmetic on a `Structure` (what a Scattering1D computes, independent of the signal's
+length) and the sizes of a call: `engine.cost.estimate_cost` uses it to answer before
+anything is built, `engine.scattering1d` to decide, before it allocates, whether a call fits
+its memory budget whole or must run in time blocks (`engine._blocked`), and how to cut them.
+The constants are calibrated on measurements (see each).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+import torch
+
+from engine import _params
+from engine._costs import BudgetError, Cost
+from engine._scratch import KEEP_BYTES
+from engine.filterbank import SIGMA0, gauss_1d, temporal_support
+
+__all__ = ["Structure", "structure_of", "padded_length_fast", "unblocked", "BlockChoice",
+           "choose_blocks", "reach", "Estimate"]
+
+#: Fixed growth of a forward call beyond its tensors: the allocator's arenas for the worker
+#: threads, the FFT library's plans and work buffers, small tensors (measured as the growth of
+#: the smallest calls: 1 to 3 MiB).
+OVERHEAD_BYTES = 1 * 2**20
+
+#: Memory the allocator keeps resident after the call's temporaries are freed, in units of
+#: the padded signal's size (``batch x N_padded`` values): glibc's dynamic mmap threshold
+#: puts temporaries of up to 32 MiB on its heaps once one of that size was freed, and the
+#: holes they leave between the outputs stay resident. Calibrated on the measured growth in
+#: fresh processes (J=6..12, N=2^13..2^18, batch 1 and 16): 4 to 14 padded signals, more
+#: when the machine is loaded (the workers then overlap longer).
+RETAINED_ROWS = 7
+
+#: Effective floating-point rate of the forward pass (flops per second, by element size) on
+#: the 2-core development machine: ``sum(5 n log2 n)`` over the FFTs plus 8 per folded
+#: complex value, divided by the call's CPU time per thread (Scattering1D J=6..12, Q=4..16,
+#: N=2^13..2^18, batch 1 and 16; CPU time, because the machine was shared, load average 8:
+#: wall time there was up to 10x longer). The estimate is the unloaded machine's wall time;
+#: a loaded or slower machine takes proportionally longer.
+FLOPS_PER_SECOND = {4: 2.0e10, 8: 1.1e10}
+
+#: Fixed time per task (a group of paths on a chunk of signals: a dozen tensor operations and
+#: their Python), seconds.
+SECONDS_PER_TASK = 3e-4
+
+#: A call in passes holds more than its first pass's tensors: each worker's scratch buffers
+#: and the FFT library's plans for the block's shapes stay between passes, and the allocator
+#: keeps part of what a pass freed even after `engine._malloc.trim`. Measured (VmHWM growth
+#: over the first pass's estimate, J=6..12, time blocks and groups of signals): 1.5x to 2x.
+PASS_FACTOR = 1.8
+
+#: Fraction of a filter's energy that may lie beyond the blocks' overlap (`reach`): its
+#: amplitude, ``1e-8`` of the filter's, is below float32 rounding.
+CRITERION = 1e-16
+
+
+#: Longest signal a Scattering1D accepts (samples): beyond, one signal's output alone (at
+#: stride 1) or the padded length's indices would not fit any machine.
+MAX_LENGTH = 2**40
+
+
+def _ram() -> int | None:
+    """The machine's physical memory in bytes (None where unknown)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_feasible(N: int, N_padded: int) -> None:
+    """Refuse, before building anything, a length whose padded signal could not be held in
+    the machine's memory (`BudgetError`, no budget would do)."""
+    ram = _ram()
+    if N > MAX_LENGTH or (ram is not None and 4 * N_padded > ram):
+        raise BudgetError(
+            f"shape={N} samples is too long for any memory budget on this machine: its "
+            f"padded length {N_padded} alone needs {4 * N_padded / 2**30:.1f} GiB in float32"
+            + (f" of the machine's {ram / 2**30:.1f} GiB" if ram else "") + ". Transform it "
+            "block by block from disk with engine.scatter_file or engine.BlockTransform.",
+            minimum_bytes=None)
+
+
+#: Scattering1D's default working-memory budget (bytes), which `estimate_cost` assumes when
+#: ``memory_budget`` is None.
+DEFAULT_BUDGET = 512 * 2**20
+
+
+def parse_budget(budget, default=DEFAULT_BUDGET):
+    """``memory_budget`` as bytes (int), or None for no budget (``math.inf``)."""
+    if budget is None:
+        return default
+    if isinstance(budget, float) and math.isinf(budget) and budget > 0:
+        return None
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget <= 0:
+        raise ValueError(f"memory_budget must be a positive number of bytes (e.g. 512 * 2**20)"
+                         f", None (the default, {DEFAULT_BUDGET // 2**20} MiB) or math.inf "
+                         f"(no budget); got {budget!r}.")
+    return int(budget)
+
+
+def padded_length_fast(N: int, T: int) -> int:
+    """`engine._params.padded_length` ``(N, T)`` without an ``N``-point filter: the low-pass's
+    temporal support is measured on a grid of ``64 T`` points (or ``N`` if shorter), where
+    its Gaussian impulse response (standard deviation ``T / (2 pi sigma0)``, about ``1.6 T``)
+    has long decayed below the criterion, so the support is the same integer."""
+    n = min(N, 1 << max(1, (64 * T - 1).bit_length()))
+    if n == N:
+        return _params.padded_length(N, T)
+    min_to_pad = 3 * temporal_support(gauss_1d(n, SIGMA0 / T)[None], criterion=1e-3)
+    J_pad = min(int(math.ceil(math.log2(N + 2 * min_to_pad))),
+                int(math.floor(math.log2(3 * N - 2))))
+    return 2**J_pad
+
+
+@dataclass(frozen=True)
+class Order2:
+    k2: int        # extra log2 subsampling after psi2
+    grid: int      # len(n1s) * len(n2s): folded rows
+    valid: int     # rows kept (j1 < j2)
+    phi: bool      # averaged (local)
+
+
+@dataclass(frozen=True)
+class Group:
+    k1: int
+    n1: int                     # first-order wavelets in the group
+    phi: bool
+    order2: tuple[Order2, ...]
+
+
+@dataclass(frozen=True)
+class Structure:
+    """The N-independent shape of a Scattering1D: its groups and channels."""
+
+    groups: tuple[Group, ...]
+    channels: int
+    paths: tuple[tuple[int, ...], ...]   # for unaveraged outputs: resolution per path
+    levels: tuple[int, ...]              # log2 subsampling of each path's output
+    average: object
+    log2_stride: int
+    T: int
+    max_level: int
+    sigmas: tuple[float, float, float]   # narrowest phi, psi1, psi2 (cycles/sample)
+
+
+
+def structure_of(S) -> Structure:
+    """The `Structure` of a built `engine.Scattering1D` (any length)."""
+    groups = tuple(Group(g["k1"], len(g["n1"]), g["phi"] is not None, tuple(
+        Order2(o["k2"], len(g["n1"]) * len(o["n2"]),
+               len(o["n2"]) * len(g["n1"]) if o["valid"] is None
+               else len(getattr(S, o["valid"])), o["phi"] is not None)
+        for o in g["order2"])) for g in S._groups)
+    # output resolution of each computed block, in `_scatter_blocks`' order
+    levels = [S.log2_stride if S._s0 is not None else 0]
+    for g in S._groups:
+        levels.append(S.log2_stride if g["phi"] else g["k1"])
+        levels += [S.log2_stride if o["phi"] else g["k1"] + o["k2"] for o in g["order2"]]
+    block_levels = []
+    for lvl, block in zip(levels, S._blocks):
+        block_levels += [lvl] * len(block)
+    bank = S.bank
+    sigmas = (bank.phi.sigma, min(f.sigma for f in bank.psi1),
+              min((f.sigma for f in bank.psi2), default=math.inf))
+    return Structure(groups, len(S._paths), tuple((len(p),) for p in S._paths),
+                     tuple(block_levels), S.average, S.log2_stride, S.T,
+                     max(S.log2_T, S.J) + 1, sigmas)
+
+
+def _erfcinv(c: float) -> float:
+    lo, hi = 0.0, 30.0
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if math.erfc(mid) > c else (lo, mid)
+    return hi
+
+
+def reach(st: Structure, criterion: float = CRITERION) -> int:
+    """Samples within which an output frame's cascade (``psi1``, ``psi2``, ``phi``) reads the
+    input: the sum over the three filters of the half-width beyond which a Gaussian envelope
+    of the family's narrowest width ``sigma`` (time standard deviation ``1 / (2 pi sigma)``)
+    holds ``criterion`` of its energy. Morlets and Gaussians have exactly that envelope."""
+    k = _erfcinv(criterion)
+    return int(sum(math.ceil(k / (2 * math.pi * s)) for s in st.sigmas if math.isfinite(s)))
+
+
+def _fft_flops(rows: int, n: int) -> float:
+    return 5.0 * rows * n * math.log2(max(n, 2))
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Bytes at the fullest moment of a call (``during``: the tasks running, ``final``: the
+    output's last copies), the largest of the two plus overheads (``peak``), seconds."""
+
+    peak: int
+    during: int
+    final: int
+    seconds: float
+    n_tasks: int
+
+
+def output_lengths(st: Structure, N: int, Np: int) -> list[int]:
+    """Frames of each output channel, in the computed blocks' order."""
+    if st.average == "global":
+        return [1] * len(st.levels)
+    pad_left, _ = _params.compute_padding(Np, N)
+    starts, ends = _params.border_indices(st.max_level, pad_left, pad_left + N)
+    return [ends[lvl] - starts[lvl] for lvl in st.levels]
+
+
+def unblocked(st: Structure, B: int, Np: int, s: int, out_bytes: int, chunk_bytes: int,
+              threads: int) -> Estimate:
+    """The forward pass on ``B`` signals padded to ``Np``, element size ``s`` bytes, whose
+    output holds ``out_bytes``, as `Scattering1D._scatter_blocks` schedules it."""
+    m_out = Np >> st.log2_stride
+    # persistent: padded signal, its half spectrum, order 0
+    xp = B * Np * s
+    spec0 = B * (Np // 2 + 1) * 2 * s
+    s0 = B * (m_out // 2 + 1) * 2 * s + B * m_out * s
+    # chunks per group, as _scatter_blocks cuts them
+    n_tasks_hint = B * len(st.groups)
+    workers = min(threads, n_tasks_hint) if n_tasks_hint > 1 else 1
+    per_worker = chunk_bytes // workers
+    cb = 2 * s
+    task_peaks, flops = [], _fft_flops(B, Np) + _fft_flops(B, m_out)
+    uncropped = B * m_out * s                  # order 0's output before the crop
+    for g in st.groups:
+        m1 = Np >> g.k1
+        values = max([g.n1 * m1] + [o.grid * (m1 >> o.k2) for o in g.order2])
+        step = max(1, per_worker // (values * cb))
+        for a in range(0, B, step):
+            b = min(step, B - a)
+            task_peaks.append(_task_peak(g, b, m1, m_out, s, st.average))
+        # flops of the whole group over the batch
+        flops += _fft_flops(B * g.n1, m1) * 2 + 8 * B * g.n1 * m1
+        uncropped += B * g.n1 * (m_out if g.phi else m1) * s
+        for o in g.order2:
+            m2 = m1 >> o.k2
+            flops += _fft_flops(B * o.valid, m2) * (2 if o.phi else 1) + 8 * B * o.grid * m2
+            if o.phi:
+                flops += _fft_flops(B * o.valid, m_out)
+            uncropped += B * o.valid * (m_out if o.phi else m2) * s
+    if st.average == "global":
+        uncropped = B * st.channels * s
+    task_peaks.sort(reverse=True)
+    running = sum(task_peaks[:workers])
+    # the fullest moment: all tasks' buffers while the largest run (plus what the allocator
+    # keeps of earlier ones), or the final copies (outputs as returned, their concatenation
+    # and its reordering: `_format`)
+    during = xp + spec0 + s0 + running + uncropped + RETAINED_ROWS * xp
+    final = xp + uncropped + (2 * out_bytes if st.average else 0)
+    seconds = flops / FLOPS_PER_SECOND[s] + SECONDS_PER_TASK * len(task_peaks)
+    return Estimate(int(max(during, final) + OVERHEAD_BYTES), int(during), int(final),
+                    seconds, len(task_peaks))
+
+
+def _task_peak(g: Group, b: int, m1: int, m_out: int, s: int, average) -> int:
+    """Bytes one worker holds at its fullest while computing group ``g`` on ``b`` signals:
+    its scratch buffers (kept between tasks, see `engine._scratch`) plus the fresh tensors
+    alive at once, stage by stage as `Scattering1D._scatter_group` runs."""
+    cb = 2 * s
+    y1 = b * g.n1 * m1 * cb
+    u1 = b * g.n1 * m1 * s
+    scratch = {"fold": 0, "mod": 0, "valid": 0}
+    fresh_peak = 0
+
+    def use(role, nbytes):
+        """A scratch request: kept if small, else a fresh tensor (returned)."""
+        if nbytes > KEEP_BYTES:
+            return nbytes
+        scratch[role] = max(scratch[role], nbytes)
+        return 0
+
+    f_y1 = use("fold", y1)
+    f_u1 = use("mod", u1) if average is not False else u1
+    fresh_peak = max(fresh_peak, f_y1 + y1)           # y1 and z1 = ifft(y1)
+    fresh_peak = max(fresh_peak, y1 + f_u1)           # z1 and u1
+    spec1 = b * g.n1 * (m1 // 2 + 1) * cb
+    if g.phi or g.order2:
+        fresh_peak = max(fresh_peak, f_u1 + spec1)
+    if g.phi:
+        fresh_peak = max(fresh_peak, spec1 + use("fold", b * g.n1 * (m_out // 2 + 1) * cb)
+                         + b * g.n1 * m_out * s)
+    for o in g.order2:
+        m2 = m1 >> o.k2
+        y2 = b * o.grid * m2 * cb
+        v2 = b * o.valid * m2 * cb
+        f_y2 = use("fold", y2)
+        f_v2 = use("valid", v2) if o.valid < o.grid else 0
+        z2 = v2
+        stage = spec1 + f_y2 + f_v2 + z2
+        if o.phi:
+            u2 = b * o.valid * m2 * s
+            f_u2 = use("mod", u2)
+            spec2 = b * o.valid * (m2 // 2 + 1) * cb
+            stage = max(stage, spec1 + f_u2 + spec2 + b * o.valid * (m_out // 2 + 1) * cb)
+        fresh_peak = max(fresh_peak, stage)
+    return sum(scratch.values()) + fresh_peak
+
+
+# --------------------------------------------------------------------------------------------
+# Calls in passes: time blocks (long signals) or groups of signals (large batches)
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BlockChoice:
+    """How a call runs in passes under a budget.
+
+    Each padded signal is cut into ``n_blocks`` blocks of ``L`` samples (a power of two)
+    that overlap by ``R`` on each side and keep ``H = L - 2 R`` samples' worth of frames,
+    the first kept sample at padded position ``a0``; ``rows`` blocks (of any signals) are
+    transformed per pass. ``L == N_padded`` (``R == 0``, one block per signal): the passes
+    are groups of whole signals.
+    """
+
+    L: int
+    R: int
+    H: int
+    a0: int
+    n_blocks: int
+    rows: int
+    estimate: Estimate
+
+
+def geometry(st: Structure, N: int, Np: int, L: int, R: int) -> tuple[int, int, int]:
+    """``(H, a0, n_blocks)`` of blocks of ``L`` samples overlapping by ``R`` (see
+    `BlockChoice`): the kept samples cover the signal's frames, ``[pad_left, pad_left + N)``
+    rounded out to the stride."""
+    if L >= Np:
+        return Np, 0, 1
+    S = 1 << st.log2_stride
+    pad_left, _ = _params.compute_padding(Np, N)
+    a0 = pad_left // S * S
+    a1 = -(-(pad_left + N) // S) * S
+    H = L - 2 * R
+    return H, a0, -(-(a1 - a0) // H)
+
+
+def blocked(st: Structure, N: int, Np: int, B: int, s: int, L: int, R: int, rows: int,
+            out_bytes: int, chunk_bytes: int, threads: int, array: bool = True) -> Estimate:
+    """The call in passes of ``rows`` blocks of ``L`` samples (see `BlockChoice`); with
+    ``array`` each pass writes into the output, else the passes' outputs are kept and
+    assembled at the end."""
+    H, _, nb = geometry(st, N, Np, L, R)
+    frames = H >> st.log2_stride
+    inner = unblocked(st, rows, L, s, rows * st.channels * frames * s, chunk_bytes, threads)
+    index = 3 * rows * L * 8 if L < Np else 0      # the gather's int64 positions
+    if array:                                      # the output, and one pass's in order
+        kept = out_bytes
+        during = PASS_FACTOR * inner.during + index + kept + 2 * rows * st.channels * frames * s
+        final = out_bytes
+    else:
+        kept = B * nb * st.channels * frames * s   # every pass's kept frames, up to all
+        during = PASS_FACTOR * inner.during + index + kept
+        final = 2 * kept + 2 * out_bytes           # their assembly, then `_format`'s copies
+    passes = -(-B * nb // rows)
+    return Estimate(int(max(during, final) + OVERHEAD_BYTES), int(during), int(final),
+                    inner.seconds * passes, inner.n_tasks * passes)
+
+
+def choose_blocks(st: Structure, N: int, Np: int, B: int, s: int, budget: int,
+                  out_bytes: int, chunk_bytes: int, threads: int, array: bool = True
+                  ) -> BlockChoice:
+    """The passes that keep the call under ``budget`` bytes: the longest blocks (time blocks
+    only for local averaging, and only shorter than ``Np``; whole signals otherwise) with as
+    many rows per pass as fit. Raises `BudgetError` with the smallest budget that works."""
+    S = 1 << st.log2_stride
+    options = [(Np, 0)]
+    if st.average == "local":
+        R = -(-reach(st) // S) * S
+        L = 1 << (2 * R + S - 1).bit_length()
+        while L < Np:
+            options.append((L, R))
+            L *= 2
+    options.sort(reverse=True)
+    minimum = None
+    for L, R in options:
+        nb = geometry(st, N, Np, L, R)[2]
+        total = B * nb
+
+        def est(r, L=L, R=R):
+            return blocked(st, N, Np, B, s, L, R, r, out_bytes, chunk_bytes, threads, array)
+
+        one = est(1)
+        minimum = one.peak if minimum is None else min(minimum, one.peak)
+        if one.peak > budget:
+            continue
+        lo, hi = 1, total                            # the most rows that fit
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            lo, hi = (mid, hi) if est(mid).peak <= budget else (lo, mid - 1)
+        H, a0, nb = geometry(st, N, Np, L, R)
+        return BlockChoice(L, R, H, a0, nb, lo, est(lo))
+    ram = _ram()
+    if ram is not None and minimum > ram:
+        raise BudgetError(
+            f"{B} x {N} samples are too long for any memory budget on this machine: even in "
+            f"blocks the call needs {minimum / 2**30:.1f} GiB (mostly its output) of the "
+            f"machine's {ram / 2**30:.1f} GiB. Transform the recording block by block from "
+            f"disk (engine.scatter_file, engine.BlockTransform), or shorten it.",
+            minimum_bytes=None)
+    raise BudgetError(
+        f"A memory budget of {budget / 2**20:.1f} MiB is too small for this transform on "
+        f"{B} x {N} samples: the smallest budget that works is {minimum} bytes "
+        f"({minimum / 2**20:.1f} MiB; it holds one block's working set and the output). "
+        f"Raise memory_budget to at least that, or shorten the signals, the batch or J.",
+        minimum_bytes=minimum)
+
+
+def plan_call(st: Structure, N: int, Np: int, B: int, s: int, budget: int | None,
+              out_bytes: int, chunk_bytes: int, threads: int, array: bool = True
+              ) -> tuple[Estimate, BlockChoice | None]:
+    """The estimate of a call and its passes: ``(estimate, None)`` when the whole call fits
+    ``budget`` (or there is none), else the passes of `choose_blocks` (which raises
+    `BudgetError` when none fit). ``array``: out_type "array" (see `blocked`)."""
+    whole = unblocked(st, B, Np, s, out_bytes, chunk_bytes, threads)
+    if budget is None or whole.peak <= budget:
+        return whole, None
+    choice = choose_blocks(st, N, Np, B, s, budget, out_bytes, chunk_bytes, threads, array)
+    return choice.estimate, choice
+
+
+def as_cost(est: Estimate, st: Structure, N: int, Np: int, B: int, s: int, budget):
+    """An `engine.Cost` from an estimate of a call on ``B`` signals of ``N`` samples."""
+    lengths = output_lengths(st, N, Np)
+    return Cost(est.peak, B * sum(lengths) * s, (B, st.channels, max(lengths)), est.seconds,
+                budget)
+
+
+def plan_module(S, batch: int, dtype=None) -> tuple[Estimate, BlockChoice | None]:
+    """`plan_call` for a built `engine.Scattering1D` ``S`` (its structure cached on it)."""
+    ref = getattr(S, S._groups[0]["psi1"])
+    s = ref.element_size() if dtype is None else (8 if dtype == torch.float64 else 4)
+    st = S.__dict__.get("_structure")
+    if st is None:
+        st = S.__dict__["_structure"] = structure_of(S)
+    N, Np = S.shape[0], S.N_padded
+    out_bytes = batch * sum(output_lengths(st, N, Np)) * s
+    return plan_call(st, N, Np, batch, s, S.memory_budget, out_bytes, S.chunk_bytes,
+                     max(1, torch.get_num_threads()), S.out_type == "array")
+
+
+def runs_whole(S) -> bool:
+    """Whether a call of ``S`` on one signal runs whole under its budget (a budget too small
+    for any call: False; the call will say so)."""
+    try:
+        return plan_module(S, 1)[1] is None
+    except BudgetError:
+        return False
