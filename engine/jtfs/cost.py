@@ -87,10 +87,14 @@ class _Skeleton(TimeFrequencyScattering):
                      if (c := sum(valid(j1s[n]) for n in grp.n1))]
             fr = self._fr_plan(f"fr{n2}", n_valid, spinned=True)
             self._order2.append(SecondOrderPath(n2, psi2.j, k2, n_valid, parts, None, fr,
-                                                self._time_window(n2, k2)))
+                                                self._time_window(n2, k2),
+                                                self._stream_plan(k2, fr)))
         if not self._order2:
             raise ValueError("No second-order path: every psi2 has j2 <= j1; increase J.")
         self._fr_s1 = self._fr_plan("frs1", self.N1, spinned=False)
+
+    def _phi_plan(self, level: int):
+        return f"phi_{level}"                     # sizes only: no low-pass plan is built
 
     def forward(self, x):
         raise TypeError("a cost skeleton computes nothing; build TimeFrequencyScattering")
@@ -107,9 +111,7 @@ def _freeze(value):
 
 @lru_cache(maxsize=64)
 def _skeleton(N: int, items: tuple) -> _Skeleton:
-    params = dict(items)
-    params.pop("memory_budget", None)          # not a parameter of today's path
-    return _Skeleton(shape=N, **params)
+    return _Skeleton(shape=N, **dict(items))
 
 
 def _output(sk: _Skeleton, B: int) -> tuple[tuple, int]:
@@ -144,12 +146,28 @@ def _branch_bytes(sk: _Skeleton, o: SecondOrderPath, b: int, rs: int) -> tuple[i
     rows = sum(g.nf * g.Lk for g in plan.groups) if late else nf * sk.F_bins
     per_t = b * (2 * plan.L + 4 * plan.cols) * 2 * rs
     step = max(1, sk.chunk_bytes // per_t)
+    widest = max(g.nf * g.Lk for g in plan.groups)
+    rows_max = max(nf * sk.F_bins, sum(g.nf * g.Lk for g in plan.groups))
+    sp = o.stream
+    if sp is not None and (2 * b * rows_max * M_full * rs > sk.memory_budget // 4
+                           or sk._force_stream):
+        # Streamed (engine.jtfs.stream): per block of P samples, the block of Y2 and its
+        # masked copy, one chunk of the pointwise stage, the rows and their rfft; the
+        # decimated rows of the blocks so far, their concatenation, then their rfft.
+        P, D = sp.P, 2**sp.d
+        m = min(step, P)
+        block = b * P * (2 * o.n * c + 2 * rows * rs) + \
+            m * b * (2 * plan.L * c + 2 * widest * c + rows * rs)
+        w = b * rows * (M_full // D) * rs
+        freq = y2 + max(w + block, 2 * w, 3 * w)
+        blocks = -(-M_full // (P - 2 * sp.R))
+        written = y2 * 2 + blocks * b * P * ((plan.L + plan.cols) * c + 3 * rows * rs)
+        return max(pre, freq), written
     chunks = -(-M // step)
     v_M = b * rows * M * rs
     v_full = b * rows * M_full * rs
     # One chunk of time samples: the n1 spectrum (and its circular extension), the largest
     # group's products and their inverse FFT, every group's moduli.
-    widest = max(g.nf * g.Lk for g in plan.groups)
     work = min(step, M) * b * (2 * plan.L * c + 2 * widest * c + rows * rs)
     # The chunks and their concatenation, then (windowed) the rows padded to the whole time
     # axis, then their rfft (the chunks are still held; the rfft takes its output and, as
