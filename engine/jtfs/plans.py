@@ -111,6 +111,13 @@ class SecondOrderPath:
     stream: StreamPlan | None = None
 
 
+def _family_reaches(family, rows: int = 4) -> np.ndarray:
+    """`_reaches` of a family of `engine.filterbank.Filter`, ``rows`` dense responses at a
+    time (the whole dense bank is ``n_filters x N`` float64: 2.7 GB at N = 2^21)."""
+    return np.concatenate([_reaches(np.stack([f.response for f in family[i:i + rows]]))
+                           for i in range(0, len(family), rows)])
+
+
 class _Planner:
     """The construction of `TimeFrequencyScattering`'s plans (a mixin of the module)."""
 
@@ -227,8 +234,8 @@ class _Planner:
             if self.pad_mode != "zero":
                 return None
             if self._reach1 is None:     # once per module: one rfft per filter
-                arrays = self.bank.as_arrays()
-                self._reach1, self._reach2 = _reaches(arrays["psi1"]), _reaches(arrays["psi2"])
+                self._reach1 = _family_reaches(self.bank.psi1)
+                self._reach2 = _family_reaches(self.bank.psi2)
             j2 = self.bank.psi2[n2].j
             below = [r for p, r in zip(self.bank.psi1, self._reach1) if p.j < j2]
             reach = int(max(below or self._reach1)) + int(self._reach2[n2])
