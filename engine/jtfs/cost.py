@@ -18,6 +18,7 @@ live along ``n1`` and are small). The memory model walks the forward pass of
 from __future__ import annotations
 
 import math
+import os
 from functools import lru_cache
 
 import torch
@@ -215,6 +216,14 @@ def _peak_bytes(sk: _Skeleton, B: int, rs: int) -> tuple[int, int]:
     return FIXED_BYTES + max(stage1, stage2, final), written
 
 
+def _physical_memory() -> int | None:
+    """The machine's physical memory in bytes (None where unknown)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
 def estimate_jtfs_cost(shape: int, batch: int = 1, *, memory_budget=None,
                        dtype=torch.float32, **params) -> Cost:
     """Predict the cost of ``TimeFrequencyScattering(shape=shape, **params)(x)`` on ``x`` of
@@ -227,8 +236,10 @@ def estimate_jtfs_cost(shape: int, batch: int = 1, *, memory_budget=None,
     batch : int
         Number of signals in the call.
     memory_budget : int, optional
-        Working-memory budget in bytes; a `BudgetError` is raised when the predicted peak
-        exceeds it.
+        Working-memory budget in bytes: also the transform's own ``memory_budget`` (which
+        decides what streams); a `BudgetError` is raised when the predicted peak exceeds it
+        (``minimum_bytes``: the budget that would do), or exceeds the machine's physical
+        memory (``minimum_bytes=None``: no budget would do).
     dtype : torch.dtype
         ``torch.float32`` (default) or ``torch.float64``.
     **params
@@ -260,15 +271,34 @@ def estimate_jtfs_cost(shape: int, batch: int = 1, *, memory_budget=None,
         raise TypeError(f"dtype must be torch.float32 or torch.float64; got {dtype}.")
     if isinstance(shape, (tuple, list)):
         (shape,) = shape
+    if memory_budget is not None:
+        params = dict(params, memory_budget=int(memory_budget))
     sk = _skeleton(int(shape), tuple(sorted((k, _freeze(v)) for k, v in params.items())))
     rs = 4 if dtype == torch.float32 else 8
     peak, written = _peak_bytes(sk, int(batch), rs)
     out_shape, n_out = _output(sk, int(batch))
     cost = Cost(int(peak), int(n_out * rs), out_shape, written * SECONDS_PER_BYTE,
                 None if memory_budget is None else int(memory_budget))
-    if memory_budget is not None and peak > memory_budget:
+    ram = _physical_memory()
+    if memory_budget is not None and ram and peak > ram:
         raise BudgetError(f"JTFS at N={shape}, batch {batch} needs about {cost.peak_bytes} "
-                          f"bytes of working memory, over memory_budget={memory_budget}; "
-                          f"raise the budget to at least {cost.peak_bytes} or lower the batch.",
-                          minimum_bytes=cost.peak_bytes)
+                          f"bytes of working memory, more than this machine's {ram} bytes: "
+                          f"no memory_budget can hold it (its first and second orders keep "
+                          f"full-length arrays). Split the signal (e.g. engine.blocks) or "
+                          f"lower the batch.", minimum_bytes=None)
+    if memory_budget is not None and peak > memory_budget:
+        # The smallest budget that holds its own plan: a larger budget streams less, so
+        # look for a fixed point from the peak under the budget given.
+        need = math.ceil(peak)
+        for _ in range(6):
+            p2, _ = _peak_bytes(_skeleton(int(shape), tuple(sorted(
+                (k, _freeze(v)) for k, v in dict(params, memory_budget=need).items()))),
+                int(batch), rs)
+            if p2 <= need:
+                break
+            need = math.ceil(p2)
+        raise BudgetError(f"JTFS at N={shape}, batch {batch} needs about {peak:.0f} bytes "
+                          f"of working memory, over memory_budget={memory_budget}; raise "
+                          f"the budget to at least {need} or lower the batch.",
+                          minimum_bytes=need)
     return cost
