@@ -26,6 +26,7 @@ import torch
 from engine._costs import BudgetError, Cost
 from engine.filterbank import build_filterbank, temporal_support
 from engine.jtfs.plans import SecondOrderPart, SecondOrderPath, TimeGroup
+from engine.jtfs.stream import STREAM_SHARE
 from engine.jtfs.transform import TimeFrequencyScattering
 
 __all__ = ["estimate_jtfs_cost"]
@@ -150,7 +151,7 @@ def _branch_bytes(sk: _Skeleton, o: SecondOrderPath, b: int, rs: int) -> tuple[i
     widest = max(g.nf * g.Lk for g in plan.groups)
     rows_max = max(nf * sk.F_bins, sum(g.nf * g.Lk for g in plan.groups))
     sp = o.stream
-    if sp is not None and (2 * b * rows_max * M_full * rs > sk.memory_budget // 4
+    if sp is not None and (2 * b * rows_max * M_full * rs > sk.memory_budget // STREAM_SHARE
                            or sk._force_stream):
         # Streamed (engine.jtfs.stream): per block of P samples, the block of Y2 and its
         # masked copy, one chunk of the pointwise stage, the rows and their rfft; the

@@ -15,7 +15,7 @@ from engine._module import check_signal
 from engine._parallel import run_keyed
 from engine.jtfs.pairs import PAIRS
 from engine.jtfs.plans import FrGroup, FrPlan
-from engine.jtfs.stream import StreamPlan, streamed_rows
+from engine.jtfs.stream import STREAM_SHARE, StreamPlan, streamed_rows
 
 
 class _ForwardPass:
@@ -215,14 +215,14 @@ class _ForwardPass:
 
     def _stream_for(self, o, y2: torch.Tensor):
         """The branch's `StreamPlan` when its unstreamed rows (``b x rows x M`` reals,
-        held twice with their ``rfft``) would take more than a quarter of
-        ``memory_budget``; else None (today's path, unchanged)."""
+        held twice with their ``rfft``) would take more than ``memory_budget /
+        STREAM_SHARE``; else None (today's path, unchanged)."""
         if o.stream is None:
             return None
         rs = 8 if y2.dtype in (torch.float64, torch.complex128) else 4
         rows = max(sum(g.nf for g in o.fr.groups) * self.F_bins,
                    sum(g.nf * g.Lk for g in o.fr.groups))
-        big = 2 * y2.shape[0] * rows * y2.shape[-1] * rs > self.memory_budget // 4
+        big = 2 * y2.shape[0] * rows * y2.shape[-1] * rs > self.memory_budget // STREAM_SHARE
         return o.stream if big or self._force_stream else None
 
     def forward(self, x) -> torch.Tensor | dict:

@@ -35,7 +35,12 @@ import numpy as np
 import torch
 import torch.utils.checkpoint
 
-__all__ = ["StreamPlan", "prefilter", "PREFILTER_TAIL"]
+__all__ = ["StreamPlan", "prefilter", "PREFILTER_TAIL", "STREAM_SHARE"]
+
+#: A branch streams when its unstreamed rows (held twice, with their rfft) would take more
+#: than ``memory_budget / STREAM_SHARE``. Streaming costs time (about 2x for that branch at
+#: N = 2^16, measured under load), so short signals keep the unstreamed path.
+STREAM_SHARE = 2
 
 #: The prefilter's margin ``R`` holds its impulse response to this fraction of its peak.
 PREFILTER_TAIL = 1e-11

@@ -91,7 +91,7 @@ class TimeFrequencyScattering(_ForwardPass, _Planner, _Meta, PlannedTransform):
         ``min(32 MiB, memory_budget / 16)``.
     memory_budget : int
         Working-memory budget in bytes (default 512 MiB). A psi_t branch whose frequential
-        stage would hold more than a quarter of it at full length is computed in time
+        stage would hold more than half of it at full length is computed in time
         blocks of about a sixteenth of it (`engine.jtfs.stream`: the same results, to 1e-10);
         the other stages keep their full-length arrays (see ``engine.jtfs.cost`` for what a
         call needs).
