@@ -18,6 +18,7 @@ live along ``n1`` and are small). The memory model walks the forward pass of
 from __future__ import annotations
 
 import math
+import os
 from functools import lru_cache
 
 import torch
@@ -25,6 +26,7 @@ import torch
 from engine._costs import BudgetError, Cost
 from engine.filterbank import build_filterbank, temporal_support
 from engine.jtfs.plans import SecondOrderPart, SecondOrderPath, TimeGroup
+from engine.jtfs.stream import STREAM_SHARE
 from engine.jtfs.transform import TimeFrequencyScattering
 
 __all__ = ["estimate_jtfs_cost"]
@@ -87,10 +89,14 @@ class _Skeleton(TimeFrequencyScattering):
                      if (c := sum(valid(j1s[n]) for n in grp.n1))]
             fr = self._fr_plan(f"fr{n2}", n_valid, spinned=True)
             self._order2.append(SecondOrderPath(n2, psi2.j, k2, n_valid, parts, None, fr,
-                                                self._time_window(n2, k2)))
+                                                self._time_window(n2, k2),
+                                                self._stream_plan(k2, fr)))
         if not self._order2:
             raise ValueError("No second-order path: every psi2 has j2 <= j1; increase J.")
         self._fr_s1 = self._fr_plan("frs1", self.N1, spinned=False)
+
+    def _phi_plan(self, level: int):
+        return f"phi_{level}"                     # sizes only: no low-pass plan is built
 
     def forward(self, x):
         raise TypeError("a cost skeleton computes nothing; build TimeFrequencyScattering")
@@ -107,9 +113,7 @@ def _freeze(value):
 
 @lru_cache(maxsize=64)
 def _skeleton(N: int, items: tuple) -> _Skeleton:
-    params = dict(items)
-    params.pop("memory_budget", None)          # not a parameter of today's path
-    return _Skeleton(shape=N, **params)
+    return _Skeleton(shape=N, **dict(items))
 
 
 def _output(sk: _Skeleton, B: int) -> tuple[tuple, int]:
@@ -144,12 +148,28 @@ def _branch_bytes(sk: _Skeleton, o: SecondOrderPath, b: int, rs: int) -> tuple[i
     rows = sum(g.nf * g.Lk for g in plan.groups) if late else nf * sk.F_bins
     per_t = b * (2 * plan.L + 4 * plan.cols) * 2 * rs
     step = max(1, sk.chunk_bytes // per_t)
+    widest = max(g.nf * g.Lk for g in plan.groups)
+    rows_max = max(nf * sk.F_bins, sum(g.nf * g.Lk for g in plan.groups))
+    sp = o.stream
+    if sp is not None and (2 * b * rows_max * M_full * rs > sk.memory_budget // STREAM_SHARE
+                           or sk._force_stream):
+        # Streamed (engine.jtfs.stream): per block of P samples, the block of Y2 and its
+        # masked copy, one chunk of the pointwise stage, the rows and their rfft; the
+        # decimated rows of the blocks so far, their concatenation, then their rfft.
+        P, D = sp.P, 2**sp.d
+        m = min(step, P)
+        block = b * P * (2 * o.n * c + 2 * rows * rs) + \
+            m * b * (2 * plan.L * c + 2 * widest * c + rows * rs)
+        w = b * rows * (M_full // D) * rs
+        freq = y2 + max(w + block, 2 * w, 3 * w)
+        blocks = -(-M_full // (P - 2 * sp.R))
+        written = y2 * 2 + blocks * b * P * ((plan.L + plan.cols) * c + 3 * rows * rs)
+        return max(pre, freq), written
     chunks = -(-M // step)
     v_M = b * rows * M * rs
     v_full = b * rows * M_full * rs
     # One chunk of time samples: the n1 spectrum (and its circular extension), the largest
     # group's products and their inverse FFT, every group's moduli.
-    widest = max(g.nf * g.Lk for g in plan.groups)
     work = min(step, M) * b * (2 * plan.L * c + 2 * widest * c + rows * rs)
     # The chunks and their concatenation, then (windowed) the rows padded to the whole time
     # axis, then their rfft (the chunks are still held; the rfft takes its output and, as
@@ -197,6 +217,14 @@ def _peak_bytes(sk: _Skeleton, B: int, rs: int) -> tuple[int, int]:
     return FIXED_BYTES + max(stage1, stage2, final), written
 
 
+def _physical_memory() -> int | None:
+    """The machine's physical memory in bytes (None where unknown)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
 def estimate_jtfs_cost(shape: int, batch: int = 1, *, memory_budget=None,
                        dtype=torch.float32, **params) -> Cost:
     """Predict the cost of ``TimeFrequencyScattering(shape=shape, **params)(x)`` on ``x`` of
@@ -209,8 +237,10 @@ def estimate_jtfs_cost(shape: int, batch: int = 1, *, memory_budget=None,
     batch : int
         Number of signals in the call.
     memory_budget : int, optional
-        Working-memory budget in bytes; a `BudgetError` is raised when the predicted peak
-        exceeds it.
+        Working-memory budget in bytes: also the transform's own ``memory_budget`` (which
+        decides what streams); a `BudgetError` is raised when the predicted peak exceeds it
+        (``minimum_bytes``: the budget that would do), or exceeds the machine's physical
+        memory (``minimum_bytes=None``: no budget would do).
     dtype : torch.dtype
         ``torch.float32`` (default) or ``torch.float64``.
     **params
@@ -242,15 +272,34 @@ def estimate_jtfs_cost(shape: int, batch: int = 1, *, memory_budget=None,
         raise TypeError(f"dtype must be torch.float32 or torch.float64; got {dtype}.")
     if isinstance(shape, (tuple, list)):
         (shape,) = shape
+    if memory_budget is not None:
+        params = dict(params, memory_budget=int(memory_budget))
     sk = _skeleton(int(shape), tuple(sorted((k, _freeze(v)) for k, v in params.items())))
     rs = 4 if dtype == torch.float32 else 8
     peak, written = _peak_bytes(sk, int(batch), rs)
     out_shape, n_out = _output(sk, int(batch))
     cost = Cost(int(peak), int(n_out * rs), out_shape, written * SECONDS_PER_BYTE,
                 None if memory_budget is None else int(memory_budget))
-    if memory_budget is not None and peak > memory_budget:
+    ram = _physical_memory()
+    if memory_budget is not None and ram and peak > ram:
         raise BudgetError(f"JTFS at N={shape}, batch {batch} needs about {cost.peak_bytes} "
-                          f"bytes of working memory, over memory_budget={memory_budget}; "
-                          f"raise the budget to at least {cost.peak_bytes} or lower the batch.",
-                          minimum_bytes=cost.peak_bytes)
+                          f"bytes of working memory, more than this machine's {ram} bytes: "
+                          f"no memory_budget can hold it (its first and second orders keep "
+                          f"full-length arrays). Split the signal (e.g. engine.blocks) or "
+                          f"lower the batch.", minimum_bytes=None)
+    if memory_budget is not None and peak > memory_budget:
+        # The smallest budget that holds its own plan: a larger budget streams less, so
+        # look for a fixed point from the peak under the budget given.
+        need = math.ceil(peak)
+        for _ in range(6):
+            p2, _ = _peak_bytes(_skeleton(int(shape), tuple(sorted(
+                (k, _freeze(v)) for k, v in dict(params, memory_budget=need).items()))),
+                int(batch), rs)
+            if p2 <= need:
+                break
+            need = math.ceil(p2)
+        raise BudgetError(f"JTFS at N={shape}, batch {batch} needs about {peak:.0f} bytes "
+                          f"of working memory, over memory_budget={memory_budget}; raise "
+                          f"the budget to at least {need} or lower the batch.",
+                          minimum_bytes=need)
     return cost

@@ -15,6 +15,7 @@ from engine._module import check_signal
 from engine._parallel import run_keyed
 from engine.jtfs.pairs import PAIRS
 from engine.jtfs.plans import FrGroup, FrPlan
+from engine.jtfs.stream import STREAM_SHARE, StreamPlan, streamed_rows
 
 
 class _ForwardPass:
@@ -47,7 +48,8 @@ class _ForwardPass:
         return u[..., self.ind_start[s]:self.ind_end[s]]
 
     def _frequential(self, y: torch.Tensor, plan: FrPlan, level: int | None,
-                     window: tuple[int, int] | None = None) -> torch.Tensor:
+                     window: tuple[int, int] | None = None,
+                     stream: StreamPlan | None = None) -> torch.Tensor:
         """Frequential scattering of ``y`` ``(B, n, time)`` (complex, or real for the
         ``phi_t`` branch): FFT along ``n1`` (zero-padded to the plan's ``L``), per filter
         group a multiply that filters and subsamples (a window of the spectrum per filter for
@@ -56,7 +58,7 @@ class _ForwardPass:
         (``None``: only crop, the input is already averaged). Time is processed in chunks so
         that the intermediates stay under ``chunk_bytes``.
         Returns ``(B, n_filters, F_bins, time_out)`` in the plan's filter order."""
-        M_full = y.shape[-1]
+        M_full, y_full = y.shape[-1], y
         if window is not None:
             y = y[..., window[0]:window[1]]
         B, _, M = y.shape
@@ -65,14 +67,42 @@ class _ForwardPass:
         real_size = 8 if y.dtype in (torch.float64, torch.complex128) else 4
         per_t = B * (2 * L + 4 * plan.cols) * 2 * real_size
         step = max(1, self.chunk_bytes // per_t)
-        ext_len = max([L >> g.k for g in plan.groups if g.starts is not None],
-                      default=0)
         # The frequential averaging (a matrix per group, per time sample) and the time
         # averaging (per row) are linear and commute: averaged in time first, the frequential
         # averaging works on a few output samples instead of every input one, and the time
         # averaging on the Lk rows of each filter instead of its F_bins rows (the finest n2
         # of a small F: 40 rows instead of 68). `_late_fr_average` picks the cheaper order.
         late = level is not None and self._late_fr_average(plan, M, M_full)
+        sp = stream
+        if sp is not None:
+            # Time blocks (engine.jtfs.stream): the rows prefiltered and decimated by 2**d,
+            # then the same time averaging at resolution 2**(level + d).
+            def pointwise(part):
+                v = self._pointwise(part, plan, late, step)
+                return v.flatten(2)
+            w = streamed_rows(pointwise, y_full, window, sp, self._buffer(sp.H))
+            if not late:
+                w = w.unflatten(1, (-1, self.F_bins))
+            v = self._time_average(w, level + sp.d)
+            if late:
+                v = self._fr_average_rows(v, plan)
+            return v.index_select(1, self._buffer(plan.order))
+        v = self._pointwise(yt, plan, late, step)
+        v = v.movedim(1, -1)                   # (B, nf, Fb, M), or late (B, sum nf Lk, M)
+        if window is not None:                         # zero outside the window
+            v = nn.functional.pad(v, (window[0], M_full - window[1]))
+        v = self._crop_avg(v) if level is None else self._time_average(v, level)
+        if late:
+            v = self._fr_average_rows(v, plan)
+        return v.index_select(1, self._buffer(plan.order))
+
+    def _pointwise(self, yt: torch.Tensor, plan: FrPlan, late: bool, step: int
+                   ) -> torch.Tensor:
+        """The frequential stage of time-major ``yt`` ``(B, m, n)``, time chunks of
+        ``step`` samples: ``(B, m, nf, F_bins)``, or ``late`` ``(B, m, sum nf Lk)``."""
+        B, L = yt.shape[0], plan.L
+        ext_len = max([L >> g.k for g in plan.groups if g.starts is not None],
+                      default=0)
         chunks = []
         grad = yt.requires_grad
         # (split, not slices: a slice's backward writes a zero tensor of the whole input)
@@ -101,14 +131,7 @@ class _ForwardPass:
                 vs.append(u.reshape(Bm, nf * Lk) if late else self._fr_average(u, grp))
             v = torch.cat(vs, dim=1) if len(vs) > 1 else vs[0]
             chunks.append(v.reshape(B, -1, *v.shape[1:]))
-        v = torch.cat(chunks, dim=1) if len(chunks) > 1 else chunks[0]
-        v = v.movedim(1, -1)                   # (B, nf, Fb, M), or late (B, sum nf Lk, M)
-        if window is not None:                         # zero outside the window
-            v = nn.functional.pad(v, (window[0], M_full - window[1]))
-        v = self._crop_avg(v) if level is None else self._time_average(v, level)
-        if late:
-            v = self._fr_average_rows(v, plan)
-        return v.index_select(1, self._buffer(plan.order))
+        return torch.cat(chunks, dim=1) if len(chunks) > 1 else chunks[0]
 
     def _fr_average(self, u: torch.Tensor, grp: FrGroup) -> torch.Tensor:
         """A group's frequential averaging ``(b, nf, Lk) -> (b, nf, F_bins)`` (with its
@@ -187,7 +210,20 @@ class _ForwardPass:
               for p in o.parts]
         y2 = torch.cat(ys, dim=1) if len(ys) > 1 else ys[0]            # (b, n, M2)
         del ys
-        return [self._frequential(y2, o.fr, o.k2, o.crop)]    # (b, 1+2K, Fb, t)
+        return [self._frequential(y2, o.fr, o.k2, o.crop,
+                                  self._stream_for(o, y2))]        # (b, 1+2K, Fb, t)
+
+    def _stream_for(self, o, y2: torch.Tensor):
+        """The branch's `StreamPlan` when its unstreamed rows (``b x rows x M`` reals,
+        held twice with their ``rfft``) would take more than ``memory_budget /
+        STREAM_SHARE``; else None (today's path, unchanged)."""
+        if o.stream is None:
+            return None
+        rs = 8 if y2.dtype in (torch.float64, torch.complex128) else 4
+        rows = max(sum(g.nf for g in o.fr.groups) * self.F_bins,
+                   sum(g.nf * g.Lk for g in o.fr.groups))
+        big = 2 * y2.shape[0] * rows * y2.shape[-1] * rs > self.memory_budget // STREAM_SHARE
+        return o.stream if big or self._force_stream else None
 
     def forward(self, x) -> torch.Tensor | dict:
         """Scatter ``x`` ``(..., N)``; see the class docstring for the output."""

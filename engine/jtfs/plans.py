@@ -33,6 +33,7 @@ from engine.jtfs.frequential import (
     frequential_bank,
     frequential_filters,
 )
+from engine.jtfs.stream import StreamPlan, plan_stream, prefilter_bins
 
 __all__ = ["TimeGroup", "SecondOrderPart", "SecondOrderPath", "FrGroup", "FrPlan"]
 
@@ -107,6 +108,14 @@ class SecondOrderPath:
     phi: str | None
     fr: FrPlan
     crop: tuple[int, int] | None
+    stream: StreamPlan | None = None
+
+
+def _family_reaches(family, rows: int = 4) -> np.ndarray:
+    """`_reaches` of a family of `engine.filterbank.Filter`, ``rows`` dense responses at a
+    time (the whole dense bank is ``n_filters x N`` float64: 2.7 GB at N = 2^21)."""
+    return np.concatenate([_reaches(np.stack([f.response for f in family[i:i + rows]]))
+                           for i in range(0, len(family), rows)])
 
 
 class _Planner:
@@ -169,12 +178,43 @@ class _Planner:
             phi = self._phi_plan(k2)
             fr = self._fr_plan(f"fr{n2}", n_valid, spinned=True)
             self._order2.append(SecondOrderPath(n2, psi2.j, k2, n_valid, parts, phi, fr,
-                                                self._time_window(n2, k2)))
+                                                self._time_window(n2, k2),
+                                                self._stream_plan(k2, fr)))
         if not self._order2:
             raise ValueError("No second-order path: every psi2 has j2 <= j1; increase J.")
         # The phi_t branch: S1 (real) along all N1.
         self._fr_s1 = self._fr_plan("frs1", self.N1, spinned=False)
         self._build_meta()
+
+    def _phi_cutoff(self) -> float:
+        """Frequency (cycles per sample) beyond which ``phi_t`` is below 1e-13 of its
+        peak: its support, for the compact designs."""
+        c = self.bank.phi.compact[0]
+        big = np.abs(c.val) > 1e-13 * np.abs(c.val).max()
+        k = np.asarray(c.idx)[big]
+        return float(np.minimum(k, c.N - k).max() + 1) / c.N
+
+    def _stream_plan(self, k2: int, fr: FrPlan) -> StreamPlan | None:
+        """How a branch at resolution ``2**k2`` streams its frequential stage in time blocks
+        (`engine.jtfs.stream`), or None when it cannot (global or no time averaging) or
+        would not gain. A block holds about an eighth of ``memory_budget`` per signal."""
+        if self._t_mode != "local" or not self.average:
+            return None
+        rows = max(sum(g.nf for g in fr.groups) * self.F_bins,
+                   sum(g.nf * g.Lk for g in fr.groups))
+        # float32 bytes per sample of a block: the rows and their rfft, the n1 spectrum and
+        # the block of Y2 (complex)
+        per_sample = rows * 8 + fr.L * 16
+        hint = 1 << max(10, int(math.log2(max(1, self.memory_budget // 8 // per_sample))))
+        M_full = self.N_padded >> k2
+        got = plan_stream(self._phi_cutoff() * 2**k2, self.log2_stride - k2, M_full, hint)
+        if got is None:
+            return None
+        d, R, P = got
+        name = self.register_plan(f"stream_{k2}_{P}", prefilter_bins(
+            self._phi_cutoff() * 2**k2, d, P))
+        self._phi_plan(k2 + d)
+        return StreamPlan(d, R, P, name)
 
     def _time_window(self, n2: int, k2: int) -> tuple[int, int] | None:
         """Samples ``[c0, c1)`` of ``Y2[n2]`` (at resolution ``2**k2``) that the output can
@@ -194,8 +234,8 @@ class _Planner:
             if self.pad_mode != "zero":
                 return None
             if self._reach1 is None:     # once per module: one rfft per filter
-                arrays = self.bank.as_arrays()
-                self._reach1, self._reach2 = _reaches(arrays["psi1"]), _reaches(arrays["psi2"])
+                self._reach1 = _family_reaches(self.bank.psi1)
+                self._reach2 = _family_reaches(self.bank.psi2)
             j2 = self.bank.psi2[n2].j
             below = [r for p, r in zip(self.bank.psi1, self._reach1) if p.j < j2]
             reach = int(max(below or self._reach1)) + int(self._reach2[n2])

@@ -17,7 +17,10 @@ from engine.jtfs.forward import _ForwardPass
 from engine.jtfs.meta import _Meta
 from engine.jtfs.plans import _Planner
 
-__all__ = ["TimeFrequencyScattering"]
+__all__ = ["TimeFrequencyScattering", "MEMORY_BUDGET"]
+
+#: Default working-memory budget (bytes).
+MEMORY_BUDGET = 512 * 2**20
 
 
 class TimeFrequencyScattering(_ForwardPass, _Planner, _Meta, PlannedTransform):
@@ -83,8 +86,15 @@ class TimeFrequencyScattering(_ForwardPass, _Planner, _Meta, PlannedTransform):
         kept (``F_bins`` rows from ``n1 = bin_start < 0``, the union of the grids).
     pad_mode : "reflect" or "zero"
         Time padding (default "zero"; "reflect" as Kymatio). Along ``n1`` the padding is zero.
-    chunk_bytes : int
-        Upper bound on one batched complex intermediate; lower it to save memory.
+    chunk_bytes : int, optional
+        Upper bound on one batched complex intermediate of the frequential stage; default
+        ``min(32 MiB, memory_budget / 16)``.
+    memory_budget : int
+        Working-memory budget in bytes (default 512 MiB). A psi_t branch whose frequential
+        stage would hold more than half of it at full length is computed in time
+        blocks of about a sixteenth of it (`engine.jtfs.stream`: the same results, to 1e-10);
+        the other stages keep their full-length arrays (see ``engine.jtfs.cost`` for what a
+        call needs).
     sample_rate : float, optional
         Hz; ``meta()`` then gives frequencies in Hz without an argument.
 
@@ -133,8 +143,8 @@ class TimeFrequencyScattering(_ForwardPass, _Planner, _Meta, PlannedTransform):
     def __init__(self, J: int, J_fr: int, Q, shape, T=None, stride=None, Q_fr=1,
                  F=None, stride_fr=None, out_type: str = "array", format: str = "time",
                  filterbank: str = "tight", average: bool = True, average_fr: bool = True,
-                 pad_mode: str = "zero", chunk_bytes: int = 32 * 2**20,
-                 sample_rate: float | None = None):
+                 pad_mode: str = "zero", chunk_bytes: int | None = None,
+                 sample_rate: float | None = None, memory_budget: int = MEMORY_BUDGET):
         super().__init__()
         N = _params.parse_shape(shape)
         self.J = _params.parse_J(J, N)
@@ -148,7 +158,16 @@ class TimeFrequencyScattering(_ForwardPass, _Planner, _Meta, PlannedTransform):
         if average not in (True, False) or average_fr not in (True, False):
             raise TypeError("average and average_fr must be True or False.")
         self.shape, self.Q = (N,), _params.parse_Q(Q)
+        if isinstance(memory_budget, bool) or not isinstance(memory_budget, numbers.Integral) \
+                or memory_budget < 2**20:
+            raise ValueError(f"memory_budget must be an integer number of bytes, at least "
+                             f"2**20 (1 MiB); got {memory_budget!r}. The default is "
+                             f"{MEMORY_BUDGET} (512 MiB).")
+        self.memory_budget = int(memory_budget)
+        if chunk_bytes is None:
+            chunk_bytes = min(32 * 2**20, self.memory_budget // 16)
         self.filterbank, self.chunk_bytes = filterbank, int(chunk_bytes)
+        self._force_stream = False             # tests: stream every branch that can
         self.sample_rate = _params.parse_sample_rate(sample_rate)
         self._T_arg, self._F_arg = T, F
 

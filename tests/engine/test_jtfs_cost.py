@@ -136,7 +136,12 @@ def test_cost_value_and_errors():
         2 * c.output_bytes
     with pytest.raises(BudgetError, match="at least") as e:
         estimate_jtfs_cost(2**16, 2, memory_budget=2**20, **ISSUE)
-    assert e.value.minimum_bytes == c.peak_bytes
+    need = e.value.minimum_bytes                        # a budget that holds its own plan
+    assert str(need) in str(e.value)
+    assert estimate_jtfs_cost(2**16, 2, memory_budget=need, **ISSUE).peak_bytes <= need
+    with pytest.raises(BudgetError, match="no memory_budget") as e:
+        estimate_jtfs_cost(2**24, 4096, memory_budget=2**40, **ISSUE)     # > any RAM here
+    assert e.value.minimum_bytes is None
     with pytest.raises(TypeError, match="unknown parameters"):
         estimate_jtfs_cost(2**16, J=12, Q=16, J_fr=5, bogus=1)
     with pytest.raises(ValueError, match="batch"):

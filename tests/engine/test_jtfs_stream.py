@@ -1,0 +1,84 @@
+"""The streamed psi_t branches (`engine.jtfs.stream`) equal the unstreamed ones, outputs and
+gradients, and the budget's argument is checked."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from engine.jtfs import PAIRS, TimeFrequencyScattering
+from engine.jtfs.stream import _margin, prefilter, prefilter_bins
+
+SMALL = dict(J=8, Q=8, J_fr=4, Q_fr=1, F=8)
+ISSUE = dict(J=12, Q=16, J_fr=5, Q_fr=2, F=16)
+
+
+def _both(params, N, grad=False, seed=0):
+    """Outputs (and input gradients of a random projection) unstreamed and streamed."""
+    # (a small budget: several blocks even at these lengths)
+    S = TimeFrequencyScattering(shape=N, out_type="pairs", memory_budget=2**22,
+                                chunk_bytes=2**25, **params).double()
+    assert any(o.stream is not None for o in S._order2)
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(2, N, generator=g, dtype=torch.float64)
+    results = []
+    for budget, force in ((2**50, False), (S.memory_budget, True)):
+        S.memory_budget, S._force_stream = budget, force
+        xi = x.clone().requires_grad_(grad)
+        with torch.set_grad_enabled(grad):
+            out = S(xi)
+            if grad:
+                w = torch.Generator().manual_seed(seed + 1)
+                loss = sum((out[p] * torch.randn(out[p].shape, generator=w,
+                                                 dtype=torch.float64)).sum() for p in PAIRS)
+                loss.backward()
+        results.append(({p: out[p].detach() for p in PAIRS}, xi.grad))
+    return results
+
+
+def _rel(a, b):
+    return float((a - b).norm() / b.norm())
+
+
+def test_streamed_outputs_and_gradients_equal_unstreamed():
+    (ref, gref), (got, ggot) = _both(SMALL, 2**14, grad=True)
+    for p in PAIRS:
+        assert _rel(got[p], ref[p]) < 1e-9, p
+    assert _rel(ggot, gref) < 1e-9
+
+
+@pytest.mark.slow
+def test_streamed_equal_unstreamed_long_signal():
+    """Issue 15's configuration on a long signal, float64 (about 1e-13 measured)."""
+    (ref, _), (got, _) = _both(ISSUE, 2**17)
+    for p in PAIRS:
+        assert _rel(got[p], ref[p]) < 1e-9, p
+
+
+def test_default_budget_streams_long_signals_only():
+    S = TimeFrequencyScattering(shape=2**13, **SMALL)
+    assert S.memory_budget == 512 * 2**20 and S.chunk_bytes == 32 * 2**20
+    assert TimeFrequencyScattering(shape=2**13, memory_budget=2**24, **SMALL).chunk_bytes \
+        == 2**20
+    x = torch.randn(1, 2**13)
+    y2 = torch.zeros(1, 1, 2**13)
+    assert all(S._stream_for(o, y2) is None for o in S._order2)     # small: today's path
+    with torch.no_grad():
+        assert S(x).shape[0] == 1
+
+
+@pytest.mark.parametrize("bad", [0, 1000, 2.5, True, "512M"])
+def test_memory_budget_is_checked(bad):
+    with pytest.raises(ValueError, match="memory_budget"):
+        TimeFrequencyScattering(shape=2**13, memory_budget=bad, **SMALL)
+
+
+def test_prefilter_is_one_on_the_pass_band_and_short_in_time():
+    f = np.linspace(0, 0.5, 1001)
+    h = prefilter(f, 0.01, 0.05)
+    assert np.all(h[f <= 0.01] == 1.0) and np.all(h[f >= 0.05] == 0.0)
+    assert np.all(np.diff(h) <= 0)
+    R = _margin(0.01, 0.05)
+    assert 50 < R < 2000                         # decays fast: a few hundred samples
+    assert prefilter_bins(0.01, 3, 1024).shape == (1024 // 16 + 1,)
