@@ -22,6 +22,7 @@ from scatviz.features.core import (
     TRANSFORMS,
     build_module,
     config_key,
+    list_audio,
     make_config,
     transform_batch,
 )
@@ -64,13 +65,7 @@ def extract_features(folder, output, transform: str = "scattering", J: int = 8, 
     folder, output = Path(folder), Path(output)
     config = make_config(transform, J=J, Q=Q, N=N, T=T, J_fr=J_fr, Q_fr=Q_fr, F=F,
                          design=design, pool=pool, log=log)
-    if not folder.is_dir():
-        raise ValueError(f"FOLDER {folder} is not a directory.")
-    files = sorted(p for p in folder.glob(pattern)
-                   if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
-    if not files:
-        raise ValueError(f"No audio files ({', '.join(AUDIO_SUFFIXES)}) under {folder} "
-                         f"matching {pattern!r}.")
+    folder, files = list_audio(folder, pattern)
     feats: list[np.ndarray] = []
     names: list[str] = []
     rates: list[float] = []
