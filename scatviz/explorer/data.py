@@ -13,6 +13,8 @@ Computing only (numpy, scikit-learn, xarray): the views sit in `scatviz.explorer
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,22 +154,41 @@ class ExplorerData:
         n_train)``), scored on the test files of the official split. Returns ``accuracy``,
         ``n_train``, ``n_test``, ``label``, ``classes``, ``predicted`` (every file's class
         index) and ``test`` (mask); None without a label or a split."""
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.preprocessing import StandardScaler
-
         label = label or self.colour_label
         test = self.split()
         if label is None or test is None or test.all() or not test.any():
             return None
         classes, y = np.unique(np.asarray(self.labels[label]), return_inverse=True)
+        # Fitting takes a minute or more on 3000 files: the result is kept beside the store,
+        # keyed by what it is computed from, so that it is paid once per store, not per server.
+        key = hashlib.sha1(np.ascontiguousarray(self.features).tobytes())
+        key.update(np.ascontiguousarray(y).tobytes() + test.tobytes() + repr(weight_decay).encode())
+        cache = self.store / ".explorer" / f"classifier-{key.hexdigest()[:16]}.npz"
+        try:
+            with np.load(cache, allow_pickle=False) as f:
+                pred, accuracy = f["predicted"], float(f["accuracy"])
+        except (OSError, KeyError, ValueError):
+            pred, accuracy = self._fit_classifier(y, test, weight_decay)
+            try:
+                cache.parent.mkdir(exist_ok=True)
+                tmp = cache.with_suffix(".tmp.npz")
+                np.savez(tmp, predicted=pred, accuracy=accuracy)
+                os.replace(tmp, cache)
+            except OSError:         # a read-only store: compute again next time
+                pass
+        return dict(accuracy=accuracy, n_train=int((~test).sum()), n_test=int(test.sum()),
+                    label=label, predicted=pred, classes=classes, test=test)
+
+    def _fit_classifier(self, y: np.ndarray, test: np.ndarray, weight_decay: float):
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.preprocessing import StandardScaler
+
         train = ~test
         scaler = StandardScaler().fit(self.features[train])
         model = LogisticRegression(C=1.0 / (2 * weight_decay * train.sum()), max_iter=2000)
         model.fit(scaler.transform(self.features[train]), y[train])
         pred = model.predict(scaler.transform(self.features))
-        return dict(accuracy=float((pred[test] == y[test]).mean()), n_train=int(train.sum()),
-                    n_test=int(test.sum()), label=label, predicted=pred, classes=classes,
-                    test=test)
+        return pred, float((pred[test] == y[test]).mean())
 
     # ---- the recording behind a point --------------------------------------------------------
 

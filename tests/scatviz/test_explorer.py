@@ -58,6 +58,20 @@ def test_classifier_beats_chance_on_the_small_split(data):
     assert clf["predicted"].shape == (60,)
 
 
+def test_classifier_is_fitted_once_per_store_and_kept_beside_it(data, monkeypatch):
+    first = data.classifier()                       # fitted, or read from the first test's
+    assert list((data.store / ".explorer").glob("classifier-*.npz"))
+
+    def refit(*a, **k):
+        raise AssertionError("the stored classifier result was not used")
+    monkeypatch.setattr(ExplorerData, "_fit_classifier", refit)
+    again = data.classifier()
+    assert again["accuracy"] == first["accuracy"]
+    np.testing.assert_array_equal(again["predicted"], first["predicted"])
+    with pytest.raises(AssertionError, match="not used"):      # another setting: fitted anew
+        data.classifier(weight_decay=1e-2)
+
+
 def test_page_click_opens_the_recording_in_the_dashboard_views(stores, data):
     pytest.importorskip("panel")
     from scatviz.explorer.app import Explorer
