@@ -86,6 +86,27 @@ def serve_command(address: str = "127.0.0.1", port: int = 5006, show: bool = Fal
     return cmd + list(extra or [])
 
 
+#: The environment variable through which `scatviz serve --open FILE` names the recording
+#: that every new dashboard page opens (`scatviz.views.dashboard.OPEN_FILE_ENV`: the CLI does
+#: not import the web stack).
+OPEN_FILE_ENV = "SCATVIZ_OPEN_FILE"
+
+
+def check_recording(path) -> str:
+    """The absolute path of a recording soundfile can read; ValueError saying why not."""
+    import soundfile as sf
+
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise ValueError(f"--open {path}: no such file.")
+    try:
+        sf.info(str(p))
+    except (RuntimeError, sf.LibsndfileError) as exc:
+        raise ValueError(f"--open {path}: not an audio file soundfile can read ({exc}); "
+                         f"use WAV, FLAC or OGG.") from exc
+    return str(p.resolve())
+
+
 def cmd_serve(args) -> int:
     app = dashboard_app_path()
     if not app.exists():
@@ -104,6 +125,12 @@ def cmd_serve(args) -> int:
     root = str(app.parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
     env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    if args.file:
+        try:
+            env[OPEN_FILE_ENV] = check_recording(args.file)
+        except ValueError as exc:
+            print(f"scatviz serve: {exc}", file=sys.stderr)
+            return 2
     if args.dry_run:
         print(" ".join(cmd))
         return 0
@@ -258,6 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--show", action="store_true", help="open a browser tab once it is up")
     p.add_argument("--dry-run", action="store_true",
                    help="print the panel command instead of running it")
+    p.add_argument("--open", dest="file", metavar="FILE", default=None,
+                   help="a recording (WAV, FLAC, OGG, any length) the dashboard opens instead "
+                        "of its bundled signal; a long one as an overview plus a detail window")
     p.add_argument("panel_args", nargs=argparse.REMAINDER,
                    help="extra arguments for panel serve, after `--`")
     p.set_defaults(func=cmd_serve)

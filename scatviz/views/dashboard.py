@@ -26,9 +26,11 @@ import os
 import sys
 import time
 from functools import partial
+from pathlib import Path
 
 import panel as pn
 import param
+import soundfile as sf
 from panel.io import hold
 
 from scatviz import signals_io
@@ -54,6 +56,9 @@ from scatviz.views.scalogram import ScalogramView
 from scatviz.views.signal import SignalView
 from scatviz.views.sources import SignalSources, generators
 from scatviz.views.spin import SpinInspectorView
+
+#: Set by `scatviz serve --open FILE`: the recording new dashboard pages open.
+OPEN_FILE_ENV = "SCATVIZ_OPEN_FILE"
 
 __all__ = ["Dashboard", "DEFAULT_ASSET", "ReleaseSlider", "install_browser_fixes",
            "settle_text_panes"]      # (the last three re-exported from _workarounds)
@@ -336,12 +341,31 @@ class Dashboard(AppPage):
 
             params["service"] = get_service()
         try:
-            return cls(asset=q.asset or DEFAULT_ASSET, generator=q.generator,
-                       settings=q.settings, theme=q.theme, notes=q.notes, hook=q.hook,
-                       **params)
+            d = cls(asset=q.asset or DEFAULT_ASSET, generator=q.generator,
+                    settings=q.settings, theme=q.theme, notes=q.notes, hook=q.hook,
+                    **params)
         except (ValueError, TypeError) as exc:
             note = f"URL arguments not used ({type(exc).__name__}: {exc})."
             return cls(theme=q.theme, notes=[*q.notes, note], **params)
+        opened = os.environ.get(OPEN_FILE_ENV)
+        if opened and q.asset is None and q.generator is None:
+            d.open_file(opened)
+        return d
+
+    def open_file(self, path: str) -> None:
+        """Analyse the recording at ``path`` (the server operator's, `scatviz serve --open`):
+        as an overview plus a detail window when one change cannot afford it whole. A file
+        that cannot be read leaves the bundled signal, with the reason beside the upload."""
+        from scatviz.longrec.session import is_long
+
+        try:
+            info = sf.info(path)
+            if is_long(info.frames, info.samplerate, settings=self.state.settings()):
+                self.open_recording(path)
+            else:
+                self.sources._use(signals_io.load_path(path))
+        except (OSError, RuntimeError, ValueError) as exc:
+            self.sources.show_error(f"Could not open {Path(path).name}: {exc}")
 
     def _on_result(self, *events) -> None:
         res = self.state.result

@@ -69,3 +69,29 @@ def test_a_long_upload_opens_as_overview_and_window_and_a_short_one_closes_it():
     assert d.load_upload(_wav_bytes(short, 8000), "second.wav")
     assert d.recording_view is None and not d.main()[0].visible
     assert len(d.state.signal) == len(short)
+
+
+def test_serve_open_file_is_what_new_pages_analyse(tmp_path, monkeypatch):
+    """`scatviz serve --open FILE`: the CLI checks the file and hands it on; each new page
+    opens it (a long one as overview + window), unless its URL asks for another signal."""
+    from scatviz.cli import OPEN_FILE_ENV, check_recording, main
+    from scatviz.views import dashboard as dash_mod
+
+    assert OPEN_FILE_ENV == dash_mod.OPEN_FILE_ENV
+    rng = np.random.default_rng(2)
+    path = tmp_path / "night.flac"
+    with sf.SoundFile(path, "w", 16_000, 1) as f:                       # 90 s, in blocks
+        for _ in range(90):
+            f.write((0.1 * rng.standard_normal(16_000)).astype(np.float32))
+    assert check_recording(path) == str(path.resolve())
+    (tmp_path / "notes.txt").write_text("not audio")
+    with pytest.raises(ValueError, match="not an audio file"):
+        check_recording(tmp_path / "notes.txt")
+    assert main(["serve", "--dry-run", "--open", str(tmp_path / "missing.wav")]) == 2
+
+    monkeypatch.setenv(OPEN_FILE_ENV, str(path))
+    d = Dashboard.from_query({}, live=False)
+    assert d.recording_view is not None and d.recording_view.overview.info.n_samples == 90 * 16_000
+    assert len(d.state.signal) < 90 * 16_000 and d.state.sample_rate == 16_000
+    other = Dashboard.from_query({"asset": [b"vibrato"]}, live=False)   # the URL wins
+    assert other.recording_view is None
