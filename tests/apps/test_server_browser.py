@@ -139,8 +139,10 @@ def test_the_hostile_url_leaves_the_server_alive_and_says_what_it_did(server, pa
     assert alive(base) and proc.poll() is None
 
 
-def test_a_30s_192khz_upload_leaves_the_server_alive_and_says_it_was_reduced(
+def test_a_30s_192khz_upload_leaves_the_server_alive_and_opens_as_an_overview(
         server, page: Page, tmp_path):
+    """Too long for one change: the overview of all 30 s, and a detail window that the page
+    says it shortened (what the window holds is costed before it runs)."""
     base, proc, _ = server
     open_page(page, f"{base}/dashboard")
     sr = 192_000
@@ -149,8 +151,9 @@ def test_a_30s_192khz_upload_leaves_the_server_alive_and_says_it_was_reduced(
     sf.write(path, x, sr, subtype="PCM_16")
     assert 11e6 < path.stat().st_size < 12e6
     page.locator("input[type=file]").set_input_files(str(path))
-    status_matches(page, r"Analysing the first [\d.]+ s of 30\.00 s", 180_000)
-    status_matches(page, r"#\d+ · long192k\.wav", 180_000)
+    status_matches(page, r"Detail window shortened to [\d.]+ s", 180_000)
+    status_matches(page, r"long192k.*30\.0 s at 192000 Hz", 180_000)           # the overview
+    status_matches(page, r"#\d+ · long192k\.wav @ ", 180_000)                  # the window
     assert alive(base) and proc.poll() is None
 
 
