@@ -83,6 +83,13 @@ def test_server_settings_applied_once_by_the_setup_script_not_the_app():
     assert out[-1] == "{'retain_freed_memory': False, 'freeze_startup_objects': False}"
     app = (ROOT / "apps" / "dashboard.py").read_text()
     assert "scatviz.process" not in app and "OMP_WAIT_POLICY" not in app
-    for launcher in ("scripts/serve.sh", "tests/conftest.py"):
-        assert "scatviz/serve_setup.py" in (ROOT / launcher).read_text().replace(
-            '"scatviz" / "serve_setup.py"', "scatviz/serve_setup.py"), launcher
+    # every launcher passes the setup script: the tests' own, and `scatviz serve` (which
+    # scripts/serve.sh runs)
+    assert "scatviz/serve_setup.py" in (ROOT / "tests" / "conftest.py").read_text().replace(
+        '"scatviz" / "serve_setup.py"', "scatviz/serve_setup.py")
+    assert "scatviz.cli serve" in (ROOT / "scripts" / "serve.sh").read_text()
+    from scatviz.cli import serve_command
+
+    cmd = serve_command()
+    setup = Path(cmd[cmd.index("--setup") + 1])
+    assert setup.parts[-2:] == ("scatviz", "serve_setup.py") and setup.is_file()
