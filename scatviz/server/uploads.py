@@ -37,7 +37,7 @@ def upload_policy() -> str:
     return (f"WAV, FLAC or OGG; at most {MAX_UPLOAD_BYTES // 2**20} MB and "
             f"{MAX_SECONDS / 60:g} minutes at {MIN_RATE // 1000}-{MAX_RATE // 1000} kHz; stereo "
             f"is mixed down to mono; the file's sample rate is kept. A long recording is "
-            f"analysed on the part the server's budget allows (the page says so).")
+            f"shown whole in an overview, and analysed in a detail window you move on it.")
 
 
 def load_upload(data: bytes, filename: str = "upload", *,
