@@ -170,6 +170,26 @@ def _tail(path: Path, n: int = 40) -> str:
     return "\n".join(lines[-n:])
 
 
+def _wait_live(proc: subprocess.Popen, base: str, log: Path, timeout: float,
+               what: str = "panel serve") -> None:
+    """Wait until ``<base>/liveness`` answers 200; fail the test (with the log's tail) when the
+    server exits first or is not live after ``timeout`` seconds (then stop it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"{what} exited with {proc.returncode}:\n{_tail(log)}")
+        try:
+            with urllib.request.urlopen(f"{base}/liveness", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        if time.monotonic() > deadline:
+            _stop(proc)
+            pytest.fail(f"{what} not live after {timeout:.0f} s:\n{_tail(log)}")
+        time.sleep(0.25)
+
+
 @pytest.fixture(scope="session")
 def panel_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., str]]:
     """Factory: ``panel_server(app_path, *extra_args, timeout=90.0, fresh=False) -> base_url``.
@@ -218,20 +238,7 @@ def panel_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[
                 stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
         procs.append(proc)
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"panel serve {app.name} exited with {proc.returncode}:\n{_tail(log)}")
-            try:
-                with urllib.request.urlopen(f"{base}/liveness", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                _stop(proc)
-                pytest.fail(f"panel serve {app.name} not live after {timeout:.0f} s:\n{_tail(log)}")
-            time.sleep(0.25)
+        _wait_live(proc, base, log, timeout, f"panel serve {app.name}")
         started[key] = base
         return base
 

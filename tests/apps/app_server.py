@@ -5,23 +5,11 @@ test's own, so the pages' first pictures take seconds (not the full profile's mi
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import time
-import urllib.error
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
-
-from tests.conftest import REPO_ROOT, _stop, _tail
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.conftest import REPO_ROOT, _free_port, _stop, _wait_live
 
 
 @contextmanager
@@ -52,19 +40,7 @@ def app_server(workdir: Path, extra_files: tuple[str, ...] = (), precompute: boo
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the app exited with {proc.returncode}:\n{_tail(log)}")
-            try:
-                with urllib.request.urlopen(f"{base}/liveness", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the app was not live after {timeout:.0f} s:\n{_tail(log)}")
-            time.sleep(0.25)
+        _wait_live(proc, base, log, timeout, "the app")
         yield base, log
     finally:
         _stop(proc)

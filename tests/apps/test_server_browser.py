@@ -23,7 +23,13 @@ import soundfile as sf
 pytest.importorskip("playwright")
 from playwright.sync_api import Page, expect  # noqa: E402
 
-from tests.conftest import REPO_ROOT, SERVE_SETUP, _free_port, _stop, _tail  # noqa: E402
+from tests.conftest import (  # noqa: E402
+    REPO_ROOT,
+    SERVE_SETUP,
+    _free_port,
+    _stop,
+    _wait_live,
+)
 
 pytestmark = pytest.mark.browser
 slow = pytest.mark.slow
@@ -67,11 +73,7 @@ def server(tmp_path_factory):
         proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL,
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        deadline = time.monotonic() + 120
-        while not alive(base):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"panel serve did not start:\n{_tail(log)}")
-            time.sleep(0.5)
+        _wait_live(proc, base, log, 120)
         yield base, proc, log
     finally:
         _stop(proc)
