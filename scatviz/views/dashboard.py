@@ -363,7 +363,7 @@ class Dashboard(AppPage):
             if is_long(info.frames, info.samplerate, settings=self.state.settings()):
                 self.open_recording(path)
             else:
-                self.sources._use(signals_io.load_path(path))
+                self.sources.use(signals_io.load_path(path))
         except (OSError, RuntimeError, ValueError) as exc:
             self.sources.show_error(f"Could not open {Path(path).name}: {exc}")
 

@@ -95,7 +95,7 @@ class SignalSources(pn.viewable.Viewer):
         except (ValueError, TypeError, KeyError) as exc:
             self.show_error(f"Generator {self.gen_kind.value}: {exc}")
             return
-        self._use(sig)
+        self.use(sig)
 
     def load_upload(self, data: bytes, filename: str) -> bool:
         """Use an uploaded file; on failure show why beside the upload control."""
@@ -111,10 +111,10 @@ class SignalSources(pn.viewable.Viewer):
                                                 settings=self.state.settings()):
             self.on_long(sig)       # an overview plus a detail window (the dashboard's)
         else:
-            self._use(sig)
+            self.use(sig)
         return True
 
-    def _use(self, sig: LoadedSignal) -> None:
+    def use(self, sig: LoadedSignal) -> None:
         """Analyse ``sig`` whole."""
         if self.on_short is not None:
             self.on_short()
@@ -128,7 +128,7 @@ class SignalSources(pn.viewable.Viewer):
         if not event.new:
             return
         try:
-            self._use(signals_io.load_asset(event.new))
+            self.use(signals_io.load_asset(event.new))
         except SignalLoadError as exc:
             self.show_error(str(exc))
 
