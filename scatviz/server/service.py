@@ -27,7 +27,7 @@ from scatviz.cache import LRUCache
 from scatviz.server.budget import ServerBudget, format_bytes
 from scatviz.server.costing import Plan
 from scatviz.server.queue import FairScheduler, Job
-from scatviz.server.workers import WorkerPool, compute_in_worker
+from scatviz.server.workers import JobTimeout, WorkerPool, compute_in_worker
 
 __all__ = ["TransformService", "get_service", "failure_message"]
 
@@ -37,6 +37,11 @@ _SERVICE_LOCK = threading.Lock()
 
 def failure_message(exc: BaseException) -> str:
     """What the page says when a transform failed in its worker."""
+    if isinstance(exc, JobTimeout):
+        return (f"The transform was stopped: {exc}, so it was taken to be hung, and its "
+                f"worker process was replaced. Only this request was lost: the server and "
+                f"the other pages go on. Lower J or Q1, turn JTFS off, or use a shorter "
+                f"signal.")
     if isinstance(exc, BrokenProcessPool):
         return ("The transform's worker process crashed (native code ended it). Only this "
                 "request was lost: the server and the other pages go on. Try another "
@@ -46,6 +51,13 @@ def failure_message(exc: BaseException) -> str:
                 "Q1, turn JTFS off, or use a shorter signal.")
     return (f"Internal error in the transform ({type(exc).__name__}: {exc}). Only this "
             f"request was lost; the page keeps its last picture.")
+
+
+class _Payload(tuple):
+    """A job's arguments of `compute_in_worker` ``(x, sample_rate, name, stage, settings,
+    hook)``, with the cost estimate's ``estimate_s`` (its time limit is derived from it)."""
+
+    estimate_s: float | None = None
 
 
 class TransformService:
@@ -69,7 +81,10 @@ class TransformService:
 
     def _start_in_pool(self, slot: int, job: Job) -> Future:
         x, sr, name, stage, settings, hook = job.payload
-        return self.pool.submit(slot, compute_in_worker, x, sr, name, stage, settings, hook)
+        estimate_s = getattr(job.payload, "estimate_s", None)
+        return self.pool.submit(slot, compute_in_worker, x, sr, name, stage, settings, hook,
+                                timeout_s=self.budget.job_timeout(estimate_s),
+                                estimate_s=estimate_s)
 
     @staticmethod
     def _key(digest: str, samples: int, settings: dict) -> tuple:
@@ -92,10 +107,12 @@ class TransformService:
             job.future.set_result(dataclasses.replace(hit, x=x, name=name))
             return job
         peak = plan.cost.peak_bytes if plan.cost is not None else 0
+        estimate_s = plan.cost.seconds if plan.cost is not None else None
         cost = peak + 3 * x.nbytes                  # the signal's copies: pickle, worker
         slot = int(digest[:8], 16) % self.scheduler.slots
-        job = self.scheduler.submit(session, (x, float(sample_rate), name, stage, settings,
-                                              hook), cost_bytes=cost, slot=slot)
+        payload = _Payload((x, float(sample_rate), name, stage, settings, hook))
+        payload.estimate_s = estimate_s
+        job = self.scheduler.submit(session, payload, cost_bytes=cost, slot=slot)
         out: Future = Future()
 
         def done(f: Future) -> None:
