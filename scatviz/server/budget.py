@@ -9,6 +9,10 @@ most the number of CPUs). ``SCATVIZ_JOB_TIMEOUT``: the shortest time limit of on
 job, in seconds (default 120; 0: no limit); a job's limit is the larger of that and
 ``SCATVIZ_JOB_TIMEOUT_FACTOR`` (default 20) times its cost estimate's seconds. A job past its
 limit has its worker killed and replaced (`scatviz.server.workers`).
+``SCATVIZ_SIGNAL_BUDGET``: the most the decoded signals the pages hold (uploads, long
+recordings, their windows and overviews: `scatviz.server.holdings`) may take together
+(default: what the transforms in flight may use less one request, at least a quarter of it);
+what is held is taken from the transforms' share.
 
 >>> parse_bytes("1.5G") == 3 * 2**29
 True
@@ -68,7 +72,8 @@ class ServerBudget:
     total: transforms in flight (every session's) plus the shared result cache;
     per_request: the most one request's peak may be; cache: the shared result cache's bound;
     workers: transforms computed at once;
-    job_timeout_floor, job_timeout_factor: a job's time limit (`job_timeout`)."""
+    job_timeout_floor, job_timeout_factor: a job's time limit (`job_timeout`);
+    signals: the decoded signals' limit (None: the default, see `signal_bytes`)."""
 
     total: int
     per_request: int
@@ -76,6 +81,7 @@ class ServerBudget:
     workers: int
     job_timeout_floor: float = 120.0
     job_timeout_factor: float = 20.0
+    signals: int | None = None
 
     @classmethod
     def from_env(cls, environ=None) -> ServerBudget:
@@ -94,8 +100,20 @@ class ServerBudget:
             workers = max(1, min(2, os.cpu_count() or 1))
         floor = _seconds(env, "SCATVIZ_JOB_TIMEOUT", 120.0)
         factor = _seconds(env, "SCATVIZ_JOB_TIMEOUT_FACTOR", 20.0)
+        signals = (parse_bytes(env["SCATVIZ_SIGNAL_BUDGET"])
+                   if env.get("SCATVIZ_SIGNAL_BUDGET") else None)
         return cls(total=total, per_request=min(per_request, total), cache=total // 8,
-                   workers=workers, job_timeout_floor=floor, job_timeout_factor=factor)
+                   workers=workers, job_timeout_floor=floor, job_timeout_factor=factor,
+                   signals=signals)
+
+    @property
+    def signal_bytes(self) -> int:
+        """The most the pages' decoded signals may take together: ``signals`` when set (at
+        most the in-flight share), else the in-flight share less one request, and at least a
+        quarter of that share."""
+        if self.signals is not None:
+            return min(int(self.signals), self.in_flight)
+        return max(self.in_flight - self.per_request, self.in_flight // 4)
 
     def job_timeout(self, estimate_s: float | None) -> float | None:
         """The time limit (s) of a job whose cost estimate is ``estimate_s`` seconds: the
@@ -119,7 +137,8 @@ class ServerBudget:
                  f"{self.job_timeout_factor:g}x its estimate" if self.job_timeout_floor > 0
                  else "no time limit per job")
         return (f"memory budget {format_bytes(self.total)} (one request at most "
-                f"{format_bytes(self.per_request)}; shared cache {format_bytes(self.cache)}); "
+                f"{format_bytes(self.per_request)}; shared cache {format_bytes(self.cache)}; "
+                f"decoded signals at most {format_bytes(self.signal_bytes)}); "
                 f"{self.workers} transform(s) at once; {limit}")
 
 

@@ -26,10 +26,11 @@ import numpy as np
 from scatviz.cache import LRUCache
 from scatviz.server.budget import ServerBudget, format_bytes
 from scatviz.server.costing import Plan
+from scatviz.server.holdings import SignalHoldings
 from scatviz.server.queue import FairScheduler, Job
 from scatviz.server.workers import JobTimeout, WorkerPool, compute_in_worker
 
-__all__ = ["TransformService", "get_service", "failure_message"]
+__all__ = ["TransformService", "get_service", "current_service", "failure_message"]
 
 _SERVICE: TransformService | None = None
 _SERVICE_LOCK = threading.Lock()
@@ -76,6 +77,12 @@ class TransformService:
         self.scheduler = FairScheduler(start, slots=self.budget.workers,
                                        memory_bytes=self.budget.in_flight)
         self.cache = LRUCache(max_bytes=max(1, self.budget.cache))
+        #: The decoded signals the sessions hold (`scatviz.server.holdings`): what they take
+        #: is taken from the transforms' share of the budget.
+        self.holdings = SignalHoldings(self.budget.signal_bytes, on_change=self._held)
+
+    def _held(self, held_bytes: int) -> None:
+        self.scheduler.memory_bytes = max(0, self.budget.in_flight - int(held_bytes))
 
     # ---- jobs ------------------------------------------------------------------------------
 
@@ -151,11 +158,17 @@ class TransformService:
 
     def describe(self) -> str:
         return (f"{self.budget.describe()}; cache {format_bytes(self.cache.nbytes)} in "
-                f"{len(self.cache)} results")
+                f"{len(self.cache)} results; {self.holdings.describe()}")
 
     def shutdown(self) -> None:
         if self.pool is not None:
             self.pool.shutdown()
+
+
+def current_service() -> TransformService | None:
+    """The process's `TransformService` if one was made (a served dashboard's), else None
+    (a notebook, a test: nothing is made)."""
+    return _SERVICE
 
 
 def get_service() -> TransformService:
