@@ -11,6 +11,13 @@ for a setting's transforms; the service
 
 A job's failure (a crash of its worker, a MemoryError, a bug) is that job's exception, which
 `failure_message` turns into a sentence for the page.
+
+While the worker processes start (seconds: they import torch), a job whose turn has come runs
+in a thread of this process instead (`TransformService.local_jobs` counts them), so that the
+first picture of a page does not wait for them; it is costed, queued and counted in the
+memory in flight like every other job (one per slot), only not isolated and without a time
+limit. A job with a test hook always waits for a worker. The first such job starts the
+workers if nothing had (`WorkerPool.warm_async`).
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Hashable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
@@ -73,10 +80,14 @@ class TransformService:
         if start is None:
             worker_cache = max(32 << 20, self.budget.cache // (2 * self.budget.workers))
             self.pool = WorkerPool(self.budget.workers, cache_bytes=worker_cache)
-            start = self._start_in_pool
+            start = self._start_job
+        #: Jobs computed in this process while the workers started (see the module).
+        self.local_jobs = 0
+        self._local: ThreadPoolExecutor | None = None
         self.scheduler = FairScheduler(start, slots=self.budget.workers,
                                        memory_bytes=self.budget.in_flight)
         self.cache = LRUCache(max_bytes=max(1, self.budget.cache))
+        self._lock = threading.Lock()
         #: The decoded signals the sessions hold (`scatviz.server.holdings`): what they take
         #: is taken from the transforms' share of the budget.
         self.holdings = SignalHoldings(self.budget.signal_bytes, on_change=self._held)
@@ -85,6 +96,19 @@ class TransformService:
         self.scheduler.memory_bytes = max(0, self.budget.in_flight - int(held_bytes))
 
     # ---- jobs ------------------------------------------------------------------------------
+
+    def _start_job(self, slot: int, job: Job) -> Future:
+        """In slot ``slot``'s worker, or in this process while the workers start."""
+        if self.pool.ready.is_set() or job.payload[5]:        # payload[5]: the test hook
+            return self._start_in_pool(slot, job)
+        self.pool.warm_async()
+        with self._lock:
+            if self._local is None:
+                self._local = ThreadPoolExecutor(self.budget.workers,
+                                                 thread_name_prefix="scatviz-first-jobs")
+            self.local_jobs += 1
+        x, sr, name, stage, settings, _ = job.payload
+        return self._local.submit(compute_in_worker, x, sr, name, stage, settings, None)
 
     def _start_in_pool(self, slot: int, job: Job) -> Future:
         x, sr, name, stage, settings, hook = job.payload
@@ -141,8 +165,14 @@ class TransformService:
         return outer
 
     def ready(self) -> bool:
-        """True once the workers answer (False while they start: seconds, they import
-        torch)."""
+        """True: a job submitted now is served without waiting for the workers to start
+        (while they start it computes in this process, costed and queued: see the module).
+        `workers_ready` says whether the workers answer."""
+        return True
+
+    def workers_ready(self) -> bool:
+        """True once the worker processes answer (False while they start: seconds, they
+        import torch)."""
         return self.pool is None or self.pool.ready.is_set()
 
     def state_of(self, job: Job) -> str:
@@ -163,6 +193,8 @@ class TransformService:
     def shutdown(self) -> None:
         if self.pool is not None:
             self.pool.shutdown()
+        if self._local is not None:
+            self._local.shutdown(wait=False, cancel_futures=True)
 
 
 def current_service() -> TransformService | None:

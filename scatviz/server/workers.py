@@ -124,6 +124,7 @@ class WorkerPool:
         #: Workers killed because their job ran past its time limit.
         self.kills = 0
         self._closed = False
+        self._warming = False
         #: Set once a worker has answered (`warm` done, or any job finished): until then a
         #: caller that cannot wait for a worker to import torch may compute elsewhere.
         self.ready = threading.Event()
@@ -230,6 +231,15 @@ class WorkerPool:
         """Start every worker now (they import torch: seconds) instead of on first use."""
         for f in [self.submit(i, _ping) for i in range(self.n)]:
             f.result()
+
+    def warm_async(self) -> None:
+        """Start every worker in the background (once; no wait)."""
+        with self._lock:
+            if self._warming or self._closed:
+                return
+            self._warming = True
+        for i in range(self.n):
+            self.submit(i, _ping)
 
     def pids(self) -> list[int | None]:
         """The worker processes' ids (None for a slot not started)."""
