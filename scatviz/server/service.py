@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import zlib
 from collections.abc import Hashable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -118,6 +119,17 @@ class TransformService:
                                 estimate_s=estimate_s)
 
     @staticmethod
+    def slot_for(samples: int, settings: dict, slots: int) -> int:
+        """The worker a job prefers: the one that built the transform modules of this length
+        and Scattering1D setting (a module is built per length, J, Q, T and design, seconds
+        for a long window, and kept by the worker that built it), whatever the signal: the
+        windows of a long recording, all of one length, go to one worker and reuse them."""
+        key = (int(samples), int(settings.get("J", 0)), int(settings.get("Q1", 0)),
+               int(settings.get("Q2", 0)), int(settings.get("T") or 0),
+               str(settings.get("design")))
+        return zlib.crc32(repr(key).encode()) % max(1, slots)
+
+    @staticmethod
     def _key(digest: str, samples: int, settings: dict) -> tuple:
         return (digest, int(samples), tuple(sorted(settings.items())))
 
@@ -140,7 +152,7 @@ class TransformService:
         peak = plan.cost.peak_bytes if plan.cost is not None else 0
         estimate_s = plan.cost.seconds if plan.cost is not None else None
         cost = peak + 3 * x.nbytes                  # the signal's copies: pickle, worker
-        slot = int(digest[:8], 16) % self.scheduler.slots
+        slot = self.slot_for(plan.samples, settings, self.scheduler.slots)
         payload = _Payload((x, float(sample_rate), name, stage, settings, hook))
         payload.estimate_s = estimate_s
         job = self.scheduler.submit(session, payload, cost_bytes=cost, slot=slot)

@@ -4,7 +4,8 @@
 started with the *spawn* context (no fork of a server that runs threads and an event loop).
 A worker keeps the pipeline's caches (filter banks, transform modules and results, bounded in
 bytes) from one request to the next, so a slot that served a signal before serves it again
-at the cost of the IPC alone; `WorkerPool.submit` prefers the slot a signal used last.
+at the cost of the IPC alone; the service sends a job to the worker that built its modules
+(`scatviz.server.service.TransformService.slot_for`).
 
 When a worker dies (``os.abort``, a segfault in native code, the kernel's OOM killer) its
 request's future raises `concurrent.futures.process.BrokenProcessPool`; the slot is replaced
