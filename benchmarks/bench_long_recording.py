@@ -94,6 +94,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--served", action="store_true",
                     help="changes through the server's TransformService and its workers")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--window-from-cost", action="store_true",
+                    help="--served: let the engine's cost estimate choose the window (as the "
+                         "dashboard does: `choose_window`), --window being the request")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     if args.served:
@@ -188,7 +191,7 @@ def served(args) -> dict:
     st = ScatState(auto=False)
     st.service = svc
     rec = LongRecording(st, str(args.file), window_s=args.window / args.rate,
-                        cost=lambda *a, **k: _free())
+                        cost=None if args.window_from_cost else (lambda *a, **k: _free()))
     rng = np.random.default_rng(1)
     positions = rng.uniform(0, info.duration - args.window / args.rate, size=args.changes)
     times, kinds = [], []
@@ -207,7 +210,8 @@ def served(args) -> dict:
     load1 = os.getloadavg()
     warm = times[1:]
     out = dict(mode="served", workers=args.workers, threads_per_worker=svc.pool.threads,
-               file=str(args.file), rate=args.rate, window=args.window,
+               file=str(args.file), rate=args.rate, window_requested=args.window,
+               window=rec.choice.length, window_message=rec.choice.message,
                workers_start_s=round(t_warm, 2), first_change_s=round(times[0], 3),
                median_change_s=round(statistics.median(warm), 3),
                max_change_s=round(max(warm), 3),
