@@ -9,6 +9,11 @@ for a setting's transforms; the service
    request's costed peak (`scatviz.server.costing`), run in a worker process
    (`scatviz.server.workers.WorkerPool`) when its turn, a worker and the budget allow.
 
+The filter bank arrays of a result depend on the length and the Scattering1D setting only:
+the service keeps them in its cache (key `TransformService._bank_key`) and a job whose bank it
+holds has its worker leave the bank out of the result (the windows of a long recording: half
+of each result's bytes through the pipe), put back on arrival.
+
 A job's failure (a crash of its worker, a MemoryError, a bug) is that job's exception, which
 `failure_message` turns into a sentence for the page.
 
@@ -64,9 +69,12 @@ def failure_message(exc: BaseException) -> str:
 
 class _Payload(tuple):
     """A job's arguments of `compute_in_worker` ``(x, sample_rate, name, stage, settings,
-    hook)``, with the cost estimate's ``estimate_s`` (its time limit is derived from it)."""
+    hook)``, with the cost estimate's ``estimate_s`` (its time limit is derived from it) and
+    the filter ``bank`` the service holds for its length and setting (then the worker does not
+    send it back: a 2**17-sample window's bank is 29 MiB of a 53 MiB result)."""
 
     estimate_s: float | None = None
+    bank = None
 
 
 class TransformService:
@@ -114,9 +122,18 @@ class TransformService:
     def _start_in_pool(self, slot: int, job: Job) -> Future:
         x, sr, name, stage, settings, hook = job.payload
         estimate_s = getattr(job.payload, "estimate_s", None)
+        omit = getattr(job.payload, "bank", None) is not None
         return self.pool.submit(slot, compute_in_worker, x, sr, name, stage, settings, hook,
-                                timeout_s=self.budget.job_timeout(estimate_s),
+                                omit_bank=omit, timeout_s=self.budget.job_timeout(estimate_s),
                                 estimate_s=estimate_s)
+
+    @staticmethod
+    def _bank_key(samples: int, sample_rate: float, settings: dict) -> tuple:
+        """What a result's filter bank (`scatviz.results.FilterBankArrays`) depends on: the
+        length, the Scattering1D setting and the rate, not the signal."""
+        return ("bank", int(samples), float(sample_rate), int(settings.get("J", 0)),
+                int(settings.get("Q1", 0)), int(settings.get("Q2", 0)),
+                int(settings.get("T") or 0), str(settings.get("design")))
 
     @staticmethod
     def slot_for(samples: int, settings: dict, slots: int) -> int:
@@ -155,6 +172,8 @@ class TransformService:
         slot = self.slot_for(plan.samples, settings, self.scheduler.slots)
         payload = _Payload((x, float(sample_rate), name, stage, settings, hook))
         payload.estimate_s = estimate_s
+        bank_key = self._bank_key(plan.samples, sample_rate, settings)
+        payload.bank = self.cache.get(bank_key)     # held: the worker need not send it back
         job = self.scheduler.submit(session, payload, cost_bytes=cost, slot=slot)
         out: Future = Future()
 
@@ -167,6 +186,10 @@ class TransformService:
                 out.set_exception(exc)
                 return
             res = dataclasses.replace(f.result(), x=x, name=name)
+            if res.bank is None and payload.bank is not None:
+                res = dataclasses.replace(res, bank=payload.bank)
+            elif res.bank is not None and payload.bank is None:
+                self.cache.put(bank_key, res.bank)
             if not res.jtfs_pending:
                 self.cache.put(key, dataclasses.replace(res, x=np.zeros(0, np.float32)))
             out.set_result(res)

@@ -77,10 +77,12 @@ def _init_worker(threads: int, cache_bytes: int) -> None:
 
 
 def compute_in_worker(x: np.ndarray, sample_rate: float, name: str, stage: str,
-                      settings: dict, hook: str | None = None):
+                      settings: dict, hook: str | None = None, *, omit_bank: bool = False):
     """`scatviz.pipeline.compute_transforms` of ``x`` ``(N,)`` in this process, returned
-    without the signal (``x`` is an empty array: the caller holds it). ``hook``: see the
-    module (test-only, ignored unless `hooks_enabled`)."""
+    without the signal (``x`` is an empty array: the caller holds it) and, with
+    ``omit_bank``, without the filter bank (``bank=None``: the caller holds that of this
+    length and setting). ``hook``: see the module (test-only, ignored unless
+    `hooks_enabled`)."""
     if hook and hooks_enabled():
         if hook == "abort":
             os.abort()
@@ -93,7 +95,8 @@ def compute_in_worker(x: np.ndarray, sample_rate: float, name: str, stage: str,
 
     t0 = time.perf_counter()
     res = compute_transforms(x, sample_rate, name=name, stage=stage, **settings)
-    res = dataclasses.replace(res, x=np.zeros(0, np.float32))
+    res = dataclasses.replace(res, x=np.zeros(0, np.float32),
+                              **({"bank": None} if omit_bank else {}))
     res.timings["worker"] = time.perf_counter() - t0
     return res
 
