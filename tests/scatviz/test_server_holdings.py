@@ -80,8 +80,9 @@ def test_the_signal_limit_is_configured_from_the_environment():
     b = ServerBudget.from_env({"SCATVIZ_MEMORY_BUDGET": "8G", "SCATVIZ_SIGNAL_BUDGET": "1G"})
     assert b.signal_bytes == 1 << 30 and "decoded signals at most 1.0 GiB" in b.describe()
     d = ServerBudget.from_env({"SCATVIZ_MEMORY_BUDGET": "8G"})
-    assert 0 < d.signal_bytes <= d.in_flight - d.per_request or \
-        d.signal_bytes == d.in_flight // 4
+    assert d.signal_bytes == 3 << 30          # 7 GiB in flight less one 4 GiB request
+    assert ServerBudget.from_env({"SCATVIZ_MEMORY_BUDGET": "8G", "SCATVIZ_REQUEST_BUDGET":
+                                  "8G"}).signal_bytes == (7 << 30) // 4   # at least a quarter
 
 
 def test_an_upload_is_counted_while_held_and_refused_past_the_limit():
