@@ -24,6 +24,12 @@ Method (issue 16's targets, measured in one process on the server's side, no bro
    (reported as "first"); the medians and max are over the others.
 4. **Peak RSS**: the process's ``VmHWM`` at the end (and the baseline after imports).
 
+``--served``: the detail changes go through the server's `TransformService` as a served page's
+do (costed, queued, computed in its worker processes, ``--workers``, warmed before the
+timing; results back by IPC), timed from the change to ``state.refresh()`` returning; the
+overview is not timed again. The peak RSS is then the server process's (the workers' own
+memory is reported apart, from their ``/proc/PID/status``).
+
 Times depend on the machine's load: the script prints ``os.getloadavg()`` beside them.
 """
 
@@ -85,8 +91,16 @@ def main(argv=None) -> dict:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--file", type=Path, default=ROOT / "benchmarks/_out/long.flac")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--served", action="store_true",
+                    help="changes through the server's TransformService and its workers")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--window-from-cost", action="store_true",
+                    help="--served: let the engine's cost estimate choose the window (as the "
+                         "dashboard does: `choose_window`), --window being the request")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.served:
+        return served(args)
 
     if not args.file.exists() or sf.info(args.file).frames != int(args.minutes * 60 * args.rate):
         write_recording(args.file, args.minutes, args.rate)
@@ -142,6 +156,71 @@ def main(argv=None) -> dict:
         peak_rss_mib=round(vm() / 2**20), threads=args.threads,
         loadavg_start=[round(v, 2) for v in load0], loadavg_end=[round(v, 2) for v in load1],
     )
+    print(json.dumps(out, indent=1))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(out, indent=1))
+    return out
+
+
+def _proc_hwm(pid) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def served(args) -> dict:
+    """The detail changes through `TransformService` (see the module's ``--served``)."""
+    from scatviz.server.budget import ServerBudget
+    from scatviz.server.service import TransformService
+
+    if not args.file.exists() or sf.info(args.file).frames != int(args.minutes * 60 * args.rate):
+        write_recording(args.file, args.minutes, args.rate)
+    info = sf.info(args.file)
+    budget = ServerBudget.from_env({**os.environ, "SCATVIZ_WORKERS": str(args.workers)})
+    svc = TransformService(budget)
+    t0 = time.perf_counter()
+    svc.pool.warm()
+    t_warm = time.perf_counter() - t0
+    load0 = os.getloadavg()
+    st = ScatState(auto=False)
+    st.service = svc
+    rec = LongRecording(st, str(args.file), window_s=args.window / args.rate,
+                        cost=None if args.window_from_cost else (lambda *a, **k: _free()))
+    rng = np.random.default_rng(1)
+    positions = rng.uniform(0, info.duration - args.window / args.rate, size=args.changes)
+    times, kinds = [], []
+    for i, pos in enumerate(positions):
+        t1 = time.perf_counter()
+        if i % 3 == 2:
+            st.J = 7 if st.J == 6 else 6
+            kind = "slider J"
+        else:
+            rec.apply_window(float(pos))
+            kind = "window moved"
+        if st.refresh() is None:
+            raise SystemExit(f"the transform failed: {st.error}")
+        times.append(time.perf_counter() - t1)
+        kinds.append(kind)
+    load1 = os.getloadavg()
+    warm = times[1:]
+    out = dict(mode="served", workers=args.workers, threads_per_worker=svc.pool.threads,
+               file=str(args.file), rate=args.rate, window_requested=args.window,
+               window=rec.choice.length, window_message=rec.choice.message,
+               workers_start_s=round(t_warm, 2), first_change_s=round(times[0], 3),
+               median_change_s=round(statistics.median(warm), 3),
+               max_change_s=round(max(warm), 3),
+               changes=[(k, round(t, 3)) for k, t in zip(kinds, times)],
+               server_peak_rss_mib=round(vm() / 2**20),
+               worker_peak_rss_mib=[round(_proc_hwm(p) / 2**20) for p in svc.pool.pids() if p],
+               loadavg_start=[round(v, 2) for v in load0],
+               loadavg_end=[round(v, 2) for v in load1])
+    svc.shutdown()
     print(json.dumps(out, indent=1))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

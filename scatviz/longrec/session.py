@@ -6,6 +6,10 @@ cost model and the session's settings) and the window's position. `apply_window`
 window's samples (by seek) and sets them as the `ScatState`'s signal: every view, the audio
 player included, then shows and plays the window.
 
+In a served dashboard the recording's array (an upload), its overview and its windows are
+counted in the server's memory budget while the session holds them
+(`scatviz.server.holdings`: the service's ``holdings``, or the one passed as ``holdings``).
+
 >>> rec = LongRecording(state, "night.flac")        # doctest: +SKIP
 >>> rec.apply_window(3600.0)                         # doctest: +SKIP
 """
@@ -13,6 +17,8 @@ player included, then shows and plays the window.
 from __future__ import annotations
 
 from collections.abc import Callable
+
+import numpy as np
 
 from scatviz.longrec.overview import Overview, compute_overview, recording_info
 from scatviz.longrec.window import WindowChoice, choose_window, read_window
@@ -53,12 +59,20 @@ class LongRecording:
     cost : callable, optional
         The cost model for `choose_window`: ``engine.estimate_cost`` or one with its signature
         (default ``engine.estimate_cost``).
+    holdings : SignalHoldings, optional
+        What counts the decoded data held (default: the served process's, if any). An array
+        recording over its limit raises `scatviz.server.holdings.HoldRefused` (a ValueError).
     """
 
     def __init__(self, state, source, sample_rate: float | None = None, *,
                  window_s: float | None = None, cost: Callable | None = None,
-                 name: str | None = None, **overview_kwargs):
+                 name: str | None = None, holdings=None, **overview_kwargs):
+        from scatviz.server.uploads import _holdings
+
         self.state, self.source = state, source
+        self.holdings = _holdings(holdings)
+        if self.holdings is not None and isinstance(source, np.ndarray):
+            self.holdings.hold(source, f"recording {name or 'array'}")   # once per array
         self.info = recording_info(source, sample_rate)
         self.name = name or self.info.name
         self.cost = cost
@@ -79,7 +93,16 @@ class LongRecording:
             self._overview = compute_overview(
                 self.source, None if isinstance(self.source, str) else self.sample_rate,
                 name=self.name, **self._overview_kwargs)
+            self._hold_small(self._overview.env_min, self._overview.env_max,
+                             self._overview.env_times, self._overview.scal_mag)
         return self._overview
+
+    def _hold_small(self, *arrays) -> None:
+        """Count arrays derived from the admitted recording (overview, window): never
+        refused, their size is bounded by the overview's columns and `choose_window`."""
+        if self.holdings is not None:
+            for a in arrays:
+                self.holdings.hold(a, f"{self.name} (derived)", refuse=False)
 
     def choose(self, length_s: float) -> WindowChoice:
         """The window length for a request of ``length_s`` seconds (with the state's current
@@ -106,6 +129,7 @@ class LongRecording:
         if length_s is not None and abs(length_s - self.choice.length_s) > 0.5 / self.sample_rate:
             self.choose(length_s)
         x, self.start = self.read(start_s)
+        self._hold_small(x)
         t0 = self.start / self.sample_rate
         sig = LoadedSignal(x, self.sample_rate, f"{self.name} @ {t0:.2f} s",
                            info={"recording": self.name, "window_start_s": t0,

@@ -5,7 +5,14 @@ from the machine.
 results, e.g. ``6G``, ``512M``, ``1073741824`` (default: a quarter of the machine's RAM).
 ``SCATVIZ_REQUEST_BUDGET``: the most one request (one session's setting) may use (default:
 half the server's budget). ``SCATVIZ_WORKERS``: transforms computed at once (default: 2, at
-most the number of CPUs).
+most the number of CPUs). ``SCATVIZ_JOB_TIMEOUT``: the shortest time limit of one transform
+job, in seconds (default 120; 0: no limit); a job's limit is the larger of that and
+``SCATVIZ_JOB_TIMEOUT_FACTOR`` (default 20) times its cost estimate's seconds. A job past its
+limit has its worker killed and replaced (`scatviz.server.workers`).
+``SCATVIZ_SIGNAL_BUDGET``: the most the decoded signals the pages hold (uploads, long
+recordings, their windows and overviews: `scatviz.server.holdings`) may take together
+(default: what the transforms in flight may use less one request, at least a quarter of it);
+what is held is taken from the transforms' share.
 
 >>> parse_bytes("1.5G") == 3 * 2**29
 True
@@ -64,12 +71,17 @@ class ServerBudget:
 
     total: transforms in flight (every session's) plus the shared result cache;
     per_request: the most one request's peak may be; cache: the shared result cache's bound;
-    workers: transforms computed at once."""
+    workers: transforms computed at once;
+    job_timeout_floor, job_timeout_factor: a job's time limit (`job_timeout`);
+    signals: the decoded signals' limit (None: the default, see `signal_bytes`)."""
 
     total: int
     per_request: int
     cache: int
     workers: int
+    job_timeout_floor: float = 120.0
+    job_timeout_factor: float = 20.0
+    signals: int | None = None
 
     @classmethod
     def from_env(cls, environ=None) -> ServerBudget:
@@ -86,8 +98,34 @@ class ServerBudget:
                 raise ValueError(f"SCATVIZ_WORKERS must be at least 1; got {workers}.")
         else:
             workers = max(1, min(2, os.cpu_count() or 1))
+        floor = _seconds(env, "SCATVIZ_JOB_TIMEOUT", 120.0)
+        factor = _seconds(env, "SCATVIZ_JOB_TIMEOUT_FACTOR", 20.0)
+        signals = (parse_bytes(env["SCATVIZ_SIGNAL_BUDGET"])
+                   if env.get("SCATVIZ_SIGNAL_BUDGET") else None)
         return cls(total=total, per_request=min(per_request, total), cache=total // 8,
-                   workers=workers)
+                   workers=workers, job_timeout_floor=floor, job_timeout_factor=factor,
+                   signals=signals)
+
+    @property
+    def signal_bytes(self) -> int:
+        """The most the pages' decoded signals may take together: ``signals`` when set (at
+        most the in-flight share), else the in-flight share less one request, and at least a
+        quarter of that share."""
+        if self.signals is not None:
+            return min(int(self.signals), self.in_flight)
+        return max(self.in_flight - self.per_request, self.in_flight // 4)
+
+    def job_timeout(self, estimate_s: float | None) -> float | None:
+        """The time limit (s) of a job whose cost estimate is ``estimate_s`` seconds: the
+        larger of the floor and factor x estimate; None when the floor is 0 (no limit).
+
+        >>> ServerBudget(8, 4, 1, 1, job_timeout_floor=60, job_timeout_factor=10).job_timeout(9)
+        90.0
+        """
+        if self.job_timeout_floor <= 0:
+            return None
+        est = max(0.0, float(estimate_s or 0.0))
+        return max(float(self.job_timeout_floor), self.job_timeout_factor * est)
 
     @property
     def in_flight(self) -> int:
@@ -95,6 +133,25 @@ class ServerBudget:
         return self.total - self.cache
 
     def describe(self) -> str:
+        limit = (f"a job stopped after {self.job_timeout_floor:g} s or "
+                 f"{self.job_timeout_factor:g}x its estimate" if self.job_timeout_floor > 0
+                 else "no time limit per job")
         return (f"memory budget {format_bytes(self.total)} (one request at most "
-                f"{format_bytes(self.per_request)}; shared cache {format_bytes(self.cache)}); "
-                f"{self.workers} transform(s) at once")
+                f"{format_bytes(self.per_request)}; shared cache {format_bytes(self.cache)}; "
+                f"decoded signals at most {format_bytes(self.signal_bytes)}); "
+                f"{self.workers} transform(s) at once; {limit}")
+
+
+def _seconds(env, name: str, default: float) -> float:
+    """A non-negative number of seconds from ``env[name]`` (default when unset)."""
+    text = env.get(name)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, e.g. 120; got {text!r}."
+                         ) from None
+    if value < 0 or value != value:
+        raise ValueError(f"{name} must be 0 or more seconds; got {text!r}.")
+    return value

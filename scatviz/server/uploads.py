@@ -2,6 +2,10 @@
 or OGG, up to 200 MB, decoded in blocks (no full multi-channel copy) after their decoded size
 was checked against the request budget.
 
+The decoded signal is counted in the server's memory budget while a page holds it
+(`scatviz.server.holdings`, the service's ``holdings``): an upload that would take the pages'
+signals past their limit is refused before it is decoded.
+
 What is *analysed* of a long recording is the cost policy's business
 (`scatviz.server.costing.plan_request`): the whole file is accepted and held once, as float32
 mono, and the transforms run on the longest prefix whose cost fits, with a note.
@@ -40,13 +44,30 @@ def upload_policy() -> str:
             f"shown whole in an overview, and analysed in a detail window you move on it.")
 
 
+def _holdings(holdings):
+    """``holdings``, or the served process's (`scatviz.server.service.current_service`), or
+    None (no server: nothing is counted)."""
+    if holdings is not None:
+        return holdings
+    from scatviz.server.service import current_service
+
+    svc = current_service()
+    return None if svc is None else svc.holdings
+
+
 def load_upload(data: bytes, filename: str = "upload", *,
-                max_decoded_bytes: int | None = None) -> LoadedSignal:
+                max_decoded_bytes: int | None = None, holdings=None) -> LoadedSignal:
     """Decode an uploaded file (bytes) into a mono float32 signal, after checking its size,
     format, rate and duration from its header; ``max_decoded_bytes``: refuse a file whose
-    decoded mono signal would be larger (the request budget). Raises `SignalLoadError`
-    (a ValueError) with a message that says what is allowed."""
+    decoded mono signal would be larger (the request budget). ``holdings``: the
+    `scatviz.server.holdings.SignalHoldings` that counts the decoded signal while it is held
+    (default: the served process's, if any), refusing it when over its limit. Raises
+    `SignalLoadError` (a ValueError) with a message that says what is allowed."""
     import soundfile as sf
+
+    from scatviz.server.holdings import HoldRefused
+
+    holdings = _holdings(holdings)
 
     name = Path(filename).name
     if data is None or len(data) == 0:
@@ -78,6 +99,11 @@ def load_upload(data: bytes, filename: str = "upload", *,
             raise SignalLoadError(f"{name}: decoded, it would take {format_bytes(decoded)}; "
                                   f"this server allows {format_bytes(max_decoded_bytes)} per "
                                   f"request. Upload a shorter or lower-rate file.")
+        if holdings is not None:
+            try:
+                holdings.check(decoded, name)               # before anything is allocated
+            except HoldRefused as exc:
+                raise SignalLoadError(str(exc)) from None
         x = np.empty(frames, np.float32)
         n = 0
         try:
@@ -96,5 +122,10 @@ def load_upload(data: bytes, filename: str = "upload", *,
     x = x[:n]
     if not np.isfinite(x).all():
         raise SignalLoadError(f"{name}: the audio contains NaN or infinite samples.")
+    if holdings is not None:
+        try:
+            holdings.hold(x, name)
+        except HoldRefused as exc:                           # another page took it meanwhile
+            raise SignalLoadError(str(exc)) from None
     return LoadedSignal(x, float(sr), name,
                         {"channels": channels, "format": fmt, "source": "upload"})

@@ -28,9 +28,9 @@ def service(monkeypatch):
     monkeypatch.setenv("SCATVIZ_TEST_HOOKS", "1")       # inherited by the spawned workers
     svc = TransformService(ServerBudget(total=2 << 30, per_request=1 << 30, cache=64 << 20,
                                         workers=2))
-    assert not svc.ready()              # (a synchronous refresh computes in-process until)
+    assert not svc.workers_ready()      # (jobs compute in-process, queued, until)
     svc.pool.warm()
-    assert svc.ready()
+    assert svc.workers_ready()
     yield svc
     svc.shutdown()
 
