@@ -14,7 +14,7 @@ Policy for uploads (also stated in the dashboard):
   `[MIN_RATE, MAX_RATE]` are refused.
 
 >>> sig = load_asset("chirp_exp")          # doctest: +SKIP
->>> sig.x.dtype, sig.sample_rate
+>>> sig.x.dtype, sig.sample_rate          # doctest: +SKIP
 (dtype('float32'), 8000)
 """
 
@@ -31,6 +31,7 @@ import numpy as np
 __all__ = [
     "LoadedSignal", "SignalLoadError", "ASSETS_DIR", "list_assets", "load_asset", "load_upload",
     "load_path", "MAX_UPLOAD_BYTES", "MAX_SECONDS", "MIN_SAMPLES", "upload_policy",
+    "UploadPolicy", "UPLOAD_POLICY", "decode_upload",
 ]
 
 #: Folder of the bundled sample signals (``assets/`` at the repository root).
@@ -112,8 +113,97 @@ def _check(x: np.ndarray, sample_rate: float, name: str) -> None:
         raise SignalLoadError(f"{name}: the audio contains NaN or infinite samples.")
 
 
+@dataclass(frozen=True)
+class UploadPolicy:
+    """What an upload may be: at most ``max_bytes`` of file and ``max_seconds`` of audio, at
+    ``min_rate``-``max_rate`` Hz, in one of libsndfile's ``formats`` (None: any it reads),
+    decoded ``block`` frames at a time (the mix-down's working memory is ``block`` x channels
+    x 4 bytes, never a full multi-channel copy)."""
+
+    max_bytes: int = MAX_UPLOAD_BYTES
+    max_seconds: float = MAX_SECONDS
+    min_rate: int = MIN_RATE
+    max_rate: int = MAX_RATE
+    formats: tuple[str, ...] | None = None
+    block: int = 1 << 18
+
+    def duration_limit(self) -> str:
+        """The duration limit in words: "30 s", "10 minute"."""
+        if self.max_seconds >= 120:
+            return f"{self.max_seconds / 60:g} minute"
+        return f"{self.max_seconds:g} s"
+
+
+def decode_upload(data: bytes, filename: str, policy: UploadPolicy, admit=None
+                  ) -> LoadedSignal:
+    """Decode an uploaded file (bytes) into a mono float32 signal under ``policy``: its size,
+    format, rate and duration are checked from the header, then ``admit(decoded_bytes,
+    name)`` (if given) may refuse it by raising `SignalLoadError` before anything is
+    allocated, then the audio is decoded block by block and checked (enough samples, all
+    finite). Raises `SignalLoadError` (a ValueError) with a message that says what was wrong
+    and what is allowed."""
+    import soundfile as sf
+
+    name = Path(filename).name
+    if data is None or len(data) == 0:
+        raise SignalLoadError(f"{name}: the file is empty.")
+    if len(data) > policy.max_bytes:
+        raise SignalLoadError(f"{name}: {len(data) / 2**20:.1f} MB is over the "
+                              f"{policy.max_bytes // 2**20} MB limit.")
+    try:
+        f = sf.SoundFile(io.BytesIO(data))
+    except Exception as exc:  # libsndfile's errors: RuntimeError/LibsndfileError/TypeError
+        raise SignalLoadError(f"{name}: not a readable audio file ({type(exc).__name__}: "
+                              f"{exc}). Upload WAV, FLAC or OGG.") from None
+    with f:
+        sr, channels, frames, fmt = f.samplerate, f.channels, f.frames, f.format
+        if policy.formats is not None and fmt not in policy.formats:
+            raise SignalLoadError(f"{name}: {fmt} files are not accepted; upload WAV, FLAC "
+                                  f"or OGG.")
+        if not (policy.min_rate <= sr <= policy.max_rate):
+            raise SignalLoadError(f"{name}: sample rate {sr} Hz is outside the supported "
+                                  f"{policy.min_rate}-{policy.max_rate} Hz.")
+        if frames > policy.max_seconds * sr:
+            seconds = frames / sr
+            length = (f"{seconds / 60:.1f} minutes" if policy.max_seconds >= 120
+                      else f"{seconds:.1f} s")
+            raise SignalLoadError(f"{name}: {length} is longer than the "
+                                  f"{policy.duration_limit()} limit; crop the file first.")
+        if frames < MIN_SAMPLES:
+            raise SignalLoadError(f"{name}: only {frames} samples; at least {MIN_SAMPLES} are "
+                                  f"needed for the transforms.")
+        if admit is not None:
+            admit(frames * 4, name)
+        x = np.empty(frames, np.float32)
+        n = 0
+        try:
+            for block in f.blocks(blocksize=policy.block, dtype="float32", always_2d=True):
+                m = min(len(block), frames - n)
+                x[n:n + m] = block[:m].mean(axis=1) if channels > 1 else block[:m, 0]
+                n += m
+                if n >= frames:
+                    break
+        except Exception as exc:
+            raise SignalLoadError(f"{name}: the audio could not be decoded past sample {n} "
+                                  f"({type(exc).__name__}: {exc}).") from None
+    if n < MIN_SAMPLES:
+        raise SignalLoadError(f"{name}: only {n} samples could be read; at least "
+                              f"{MIN_SAMPLES} are needed.")
+    x = x[:n]
+    if not np.isfinite(x).all():
+        raise SignalLoadError(f"{name}: the audio contains NaN or infinite samples.")
+    return LoadedSignal(x, float(sr), name,
+                        {"channels": channels, "format": fmt, "source": "upload"})
+
+
+#: The policy of `load_upload` (the module's limits; any format libsndfile reads).
+UPLOAD_POLICY = UploadPolicy()
+
+
 def load_upload(data: bytes, filename: str = "upload") -> LoadedSignal:
-    """Decode an uploaded audio file (bytes) into a mono float32 signal.
+    """Decode an uploaded audio file (bytes) into a mono float32 signal under
+    `UPLOAD_POLICY` (see `decode_upload`; the served dashboard's larger policy is
+    `scatviz.server.uploads.load_upload`).
 
     Raises `SignalLoadError` with a readable message on anything unusable: too large, not
     audio, unreadable by libsndfile, too short or too long, odd sample rate.
@@ -121,29 +211,7 @@ def load_upload(data: bytes, filename: str = "upload") -> LoadedSignal:
     >>> data = open("assets/digit_7_jackson.wav", "rb").read()   # doctest: +SKIP
     >>> sig = load_upload(data, "d.wav")                          # doctest: +SKIP
     """
-    import soundfile as sf
-
-    if data is None or len(data) == 0:
-        raise SignalLoadError(f"{filename}: the file is empty.")
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise SignalLoadError(f"{filename}: {len(data) / 2**20:.1f} MB is over the "
-                              f"{MAX_UPLOAD_BYTES // 2**20} MB limit.")
-    try:
-        with sf.SoundFile(io.BytesIO(data)) as f:
-            sr, channels, frames, fmt = f.samplerate, f.channels, f.frames, f.format
-            if frames > MAX_SECONDS * sr:
-                raise SignalLoadError(f"{filename}: {frames / sr:.1f} s is longer than the "
-                                      f"{MAX_SECONDS:g} s limit; crop the file first.")
-            raw = f.read(dtype="float32", always_2d=True)
-    except SignalLoadError:
-        raise
-    except Exception as exc:  # libsndfile's errors are RuntimeError/LibsndfileError/TypeError
-        raise SignalLoadError(f"{filename}: not a readable audio file "
-                              f"({type(exc).__name__}: {exc}). Upload WAV, FLAC or OGG.") from None
-    x = _to_mono(raw)
-    _check(x, sr, filename)
-    return LoadedSignal(x, float(sr), Path(filename).name,
-                        {"channels": channels, "format": fmt, "source": "upload"})
+    return decode_upload(data, filename, UPLOAD_POLICY)
 
 
 def read_audio(path: str | Path) -> tuple[np.ndarray, float, int]:

@@ -16,16 +16,11 @@ True
 
 from __future__ import annotations
 
-import io
-from pathlib import Path
-
-import numpy as np
-
 from engine._costs import format_bytes
-from scatviz.signals_io import MIN_SAMPLES, LoadedSignal, SignalLoadError
+from scatviz.signals_io import LoadedSignal, SignalLoadError, UploadPolicy, decode_upload
 
 __all__ = ["MAX_UPLOAD_BYTES", "MAX_SECONDS", "MIN_RATE", "MAX_RATE", "load_upload",
-           "upload_policy", "FORMATS"]
+           "upload_policy", "FORMATS", "POLICY"]
 
 MAX_UPLOAD_BYTES = 200 * 2**20
 MAX_SECONDS = 600.0
@@ -34,6 +29,8 @@ MIN_RATE, MAX_RATE = 8000, 192000
 FORMATS = ("WAV", "WAVEX", "FLAC", "OGG")
 #: Frames decoded at a time (the mix-down's working memory: BLOCK x channels x 4 bytes).
 BLOCK = 1 << 18
+#: The served dashboard's upload policy (`scatviz.signals_io.decode_upload` applies it).
+POLICY = UploadPolicy(MAX_UPLOAD_BYTES, MAX_SECONDS, MIN_RATE, MAX_RATE, FORMATS, BLOCK)
 
 
 def upload_policy() -> str:
@@ -63,38 +60,11 @@ def load_upload(data: bytes, filename: str = "upload", *,
     `scatviz.server.holdings.SignalHoldings` that counts the decoded signal while it is held
     (default: the served process's, if any), refusing it when over its limit. Raises
     `SignalLoadError` (a ValueError) with a message that says what is allowed."""
-    import soundfile as sf
-
     from scatviz.server.holdings import HoldRefused
 
     holdings = _holdings(holdings)
 
-    name = Path(filename).name
-    if data is None or len(data) == 0:
-        raise SignalLoadError(f"{name}: the file is empty.")
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise SignalLoadError(f"{name}: {len(data) / 2**20:.1f} MB is over the "
-                              f"{MAX_UPLOAD_BYTES // 2**20} MB limit.")
-    try:
-        f = sf.SoundFile(io.BytesIO(data))
-    except Exception as exc:  # libsndfile's errors: RuntimeError/LibsndfileError/TypeError
-        raise SignalLoadError(f"{name}: not a readable audio file ({type(exc).__name__}: "
-                              f"{exc}). Upload WAV, FLAC or OGG.") from None
-    with f:
-        sr, channels, frames, fmt = f.samplerate, f.channels, f.frames, f.format
-        if fmt not in FORMATS:
-            raise SignalLoadError(f"{name}: {fmt} files are not accepted; upload WAV, FLAC "
-                                  f"or OGG.")
-        if not (MIN_RATE <= sr <= MAX_RATE):
-            raise SignalLoadError(f"{name}: sample rate {sr} Hz is outside the supported "
-                                  f"{MIN_RATE}-{MAX_RATE} Hz.")
-        if frames > MAX_SECONDS * sr:
-            raise SignalLoadError(f"{name}: {frames / sr / 60:.1f} minutes is longer than the "
-                                  f"{MAX_SECONDS / 60:g} minute limit; crop the file first.")
-        if frames < MIN_SAMPLES:
-            raise SignalLoadError(f"{name}: only {frames} samples; at least {MIN_SAMPLES} are "
-                                  f"needed for the transforms.")
-        decoded = frames * 4
+    def admit(decoded: int, name: str) -> None:
         if max_decoded_bytes is not None and decoded > max_decoded_bytes:
             raise SignalLoadError(f"{name}: decoded, it would take {format_bytes(decoded)}; "
                                   f"this server allows {format_bytes(max_decoded_bytes)} per "
@@ -104,28 +74,12 @@ def load_upload(data: bytes, filename: str = "upload", *,
                 holdings.check(decoded, name)               # before anything is allocated
             except HoldRefused as exc:
                 raise SignalLoadError(str(exc)) from None
-        x = np.empty(frames, np.float32)
-        n = 0
-        try:
-            for block in f.blocks(blocksize=BLOCK, dtype="float32", always_2d=True):
-                m = min(len(block), frames - n)
-                x[n:n + m] = block[:m].mean(axis=1) if channels > 1 else block[:m, 0]
-                n += m
-                if n >= frames:
-                    break
-        except Exception as exc:
-            raise SignalLoadError(f"{name}: the audio could not be decoded past sample {n} "
-                                  f"({type(exc).__name__}: {exc}).") from None
-    if n < MIN_SAMPLES:
-        raise SignalLoadError(f"{name}: only {n} samples could be read; at least "
-                              f"{MIN_SAMPLES} are needed.")
-    x = x[:n]
-    if not np.isfinite(x).all():
-        raise SignalLoadError(f"{name}: the audio contains NaN or infinite samples.")
+
+    sig = decode_upload(data, filename, POLICY, admit)
+    x, name = sig.x, sig.name
     if holdings is not None:
         try:
             holdings.hold(x, name)
         except HoldRefused as exc:                           # another page took it meanwhile
             raise SignalLoadError(str(exc)) from None
-    return LoadedSignal(x, float(sr), name,
-                        {"channels": channels, "format": fmt, "source": "upload"})
+    return sig
