@@ -99,7 +99,7 @@ class ExplorerData:
         names = [str(p) for p in ds.path.values]
         label_names = [k for k, v in ds.coords.items()
                        if v.dims == ("file",) and k not in ("path", "sample_rate", "frames",
-                                                            "duration")]
+                                                            "duration", "blocked")]
         return cls(Path(store), log_features(ds.coefficients.values), [root / n for n in names],
                    names, {k: ds[k].values for k in label_names}, ds.sample_rate.values,
                    ds.attrs["config_dict"])

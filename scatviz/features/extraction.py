@@ -27,8 +27,8 @@ from scatviz.features.core import (
     list_audio,
     make_config,
     parse_labels,
-    transform_batch,
 )
+from scatviz.features.long import is_long, window_frames
 from scatviz.features.sizing import files_per_shard as size_shards
 
 __all__ = ["extract", "read_headers", "run_shard", "peak_rss"]
@@ -67,37 +67,26 @@ def read_headers(files) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def run_shard(path: str, k: int, start: int, files: list[str], names: list[str],
-              key: str) -> dict:
-    """One shard, on a worker: read ``files`` (absolute paths; ``names``: their relative
-    paths), fit each to ``N`` samples, transform them as one batch with the worker's cached
-    transform (`scatviz.features.core.build_module`), write rows ``[start, start + len)``.
-    Unreadable files are NaN rows with ``ok=False``. Returns the shard's marker: ``k``,
-    ``failed`` ``{name: reason}``, ``seconds``, ``peak_rss`` (bytes) and ``pid``."""
+              key: str, frames: list[int] | None = None) -> dict:
+    """One shard, on a worker: ``files`` (absolute paths; ``names``: their relative paths;
+    ``frames``: their lengths from the headers) through the worker's cached transforms
+    (`scatviz.features.long.transform_files`: files of at most ``N`` samples fitted and
+    batched, longer ones whole, block by block, their frames into ``long/<row>`` when
+    unpooled), written as rows ``[start, start + len)``. Unreadable files are NaN rows with
+    ``ok=False``. Returns the shard's marker: ``k``, ``failed`` ``{name: reason}``,
+    ``seconds``, ``peak_rss`` (bytes) and ``pid``."""
     import os
 
-    from engine.datasets import fit_length
-    from scatviz.signals_io import SignalLoadError, read_audio
+    from scatviz.features.long import transform_files
 
     t0 = time.perf_counter()
-    config = json.loads(key)
-    N, module = config["N"], build_module(key)
-    xs, ok, failed = [], np.zeros(len(files), bool), {}
-    for i, (p, name) in enumerate(zip(files, names)):
-        try:
-            y, _, _ = read_audio(p)
-            if y.size == 0:
-                raise SignalLoadError(f"{Path(p).name}: no samples.")
-        except (SignalLoadError, OSError) as exc:   # recorded, never fatal
-            failed[name] = str(exc)
-            continue
-        xs.append(fit_length(y, N).astype(np.float32))
-        ok[i] = True
-    out = None               # nothing readable: the chunk stays NaN (its fill value)
-    if xs:
-        S = transform_batch(module, xs, config["pool"], config["log"])
-        out = np.full((len(files),) + S.shape[1:], np.nan, dtype=np.float32)
-        out[ok] = S
-    store.write_shard(path, start, out, ok)
+    if frames is None:
+        frames = read_headers(files)[1]
+    unpooled = json.loads(key)["pool"] == "none"
+    out, ok, failed = transform_files(
+        key, files, names, frames,
+        writer_for=(lambda i: store.long_writer(path, start + i)) if unpooled else None)
+    store.write_shard(path, start, out, ok)   # out None: nothing readable, rows stay NaN
     return dict(k=k, failed=failed, seconds=time.perf_counter() - t0, peak_rss=peak_rss(),
                 pid=os.getpid(), files=len(files))
 
@@ -122,6 +111,11 @@ def extract(paths_or_folder, output=None, transform="scattering", *, client=None
         (``"fsdd"``: ``digit``, ``speaker``, ``index``); each group is a ``file`` coordinate.
     files_per_shard : shard size; default `scatviz.features.sizing.files_per_shard` from
         the file headers and the workers' memory limit. An existing store keeps its own.
+
+    Files longer than ``N`` are transformed whole, block by block, in bounded memory
+    (`scatviz.features.long`: pooled over the whole file; unpooled, the row holds its centre
+    frames and ``long/<row>`` all of them, read with `scatviz.features.store.whole_file`);
+    the ``blocked`` coordinate marks them, and the shard sizing costs them by one block.
 
     Re-running resumes: finished shards are skipped; a store of another configuration or
     file list raises `store.StoreMismatch` (unless ``overwrite``). Unreadable files are
@@ -162,15 +156,13 @@ def _run(client, output, config, root, files, names, sr, frames, channels, label
         shard_size = size_shards(config, frames, limit, workers, channels=channels,
                                  threads_per_worker=threads)
     module = build_module(key)
-    probe = transform_batch(module, [np.zeros(config["N"], np.float32)], config["pool"],
-                            config["log"])
     rate = float(np.nanmedian(sr)) if np.isfinite(sr).any() else None
     shard_size = store.create_or_check(
         output, config=config, root=root, paths=names, sample_rate=sr, frames=frames,
         labels=parse_labels(names, labels), labels_pattern=labels,
         channels=channel_coords(module, rate),
-        n_time=probe.shape[2] if probe.ndim == 3 else None, shard_size=shard_size,
-        overwrite=overwrite)
+        n_time=window_frames(key) if config["pool"] == "none" else None,
+        shard_size=shard_size, blocked=is_long(config, frames), overwrite=overwrite)
     n_shards = -(-len(files) // shard_size)
     done = store.done_shards(output)
     todo = [k for k in range(n_shards) if k not in done]
@@ -180,6 +172,7 @@ def _run(client, output, config, root, files, names, sr, frames, channels, label
     futures = [client.submit(run_shard, str(output), k, k * shard_size,
                              [str(p) for p in files[k * shard_size:(k + 1) * shard_size]],
                              names[k * shard_size:(k + 1) * shard_size], key,
+                             [int(f) for f in frames[k * shard_size:(k + 1) * shard_size]],
                              key=f"features-shard-{token}-{k}", pure=False)
                for k in todo]
     bar = tqdm(total=n_shards, initial=n_shards - len(todo), disable=not progress,
