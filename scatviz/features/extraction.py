@@ -31,7 +31,7 @@ from scatviz.features.core import (
 from scatviz.features.long import is_long, window_frames
 from scatviz.features.sizing import files_per_shard as size_shards
 
-__all__ = ["extract", "read_headers", "run_shard", "peak_rss"]
+__all__ = ["extract", "read_headers", "gather_headers", "run_shard", "peak_rss"]
 
 
 def peak_rss() -> int:
@@ -134,24 +134,48 @@ def extract(paths_or_folder, output=None, transform="scattering", *, client=None
                            files_per_shard=files_per_shard, progress=progress,
                            dashboard_address=dashboard_address).load()
     output = Path(output)
-    sr, frames, channels = read_headers(files)
     if client is None:
         with connect(scheduler, n_workers, memory_limit=memory_limit,
                      dashboard_address=dashboard_address) as own:
-            return _run(own, output, config, root, files, names, sr, frames, channels,
-                        labels, files_per_shard, overwrite, progress)
-    return _run(client, output, config, root, files, names, sr, frames, channels, labels,
-                files_per_shard, overwrite, progress)
+            return _run(own, output, config, root, files, names, labels, files_per_shard,
+                        overwrite, progress)
+    return _run(client, output, config, root, files, names, labels, files_per_shard,
+                overwrite, progress)
 
 
-def _run(client, output, config, root, files, names, sr, frames, channels, labels,
-         shard_size, overwrite, progress):
+#: Files per header-reading task (`gather_headers`).
+HEADER_CHUNK = 500
+
+
+def gather_headers(client, files, chunk: int = HEADER_CHUNK):
+    """`read_headers` of ``files`` on the cluster's workers, ``chunk`` files per task, all
+    at once: the client opens none of them, and the reads spread over every worker (on a
+    cluster of many machines sharing a file system, over all of them). Same result as
+    ``read_headers(files)``."""
+    parts = [[str(p) for p in files[a:a + chunk]] for a in range(0, len(files), chunk)]
+    if len(parts) <= 1:
+        return read_headers(files)
+    futures = client.map(read_headers, parts, pure=False,
+                         key=[f"features-headers-{uuid.uuid4().hex[:8]}-{i}"
+                              for i in range(len(parts))])
+    try:
+        got = client.gather(futures)
+    finally:
+        client.cancel(futures)
+    return tuple(np.concatenate([g[i] for g in got]) for i in range(3))
+
+
+def _run(client, output, config, root, files, names, labels, shard_size, overwrite,
+         progress):
     from distributed import as_completed
     from tqdm.auto import tqdm
 
     t0 = time.perf_counter()
     key = config_key(config)
     workers, limit, threads = worker_resources(client)
+    th = time.perf_counter()
+    sr, frames, channels = gather_headers(client, files)
+    header_seconds = time.perf_counter() - th
     if shard_size is None:
         shard_size = size_shards(config, frames, limit, workers, channels=channels,
                                  threads_per_worker=threads)
@@ -189,7 +213,8 @@ def _run(client, output, config, root, files, names, sr, frames, channels, label
         bar.close()
         client.cancel(futures)      # interrupted: nothing keeps running for this run
     run = dict(shards_done=len(todo), shards_skipped=n_shards - len(todo),
-               seconds=time.perf_counter() - t0, workers=workers, shard_size=shard_size,
+               seconds=time.perf_counter() - t0, header_seconds=header_seconds,
+               workers=workers, shard_size=shard_size,
                worker_peak_rss=peaks)
     store.finalize(output, run)
     return store.open_features(output)
