@@ -173,3 +173,24 @@ def test_shard_sizing_counts_a_long_file_by_its_block():
     # T="global" cannot be blocked: the long file is decoded whole, and does not fit
     with pytest.raises(ValueError, match="more memory"):
         files_per_shard(dict(cfg, T="global"), [hour], limit)
+
+
+@pytest.mark.slow
+def test_jtfs_long_file_equals_the_whole_signal_transform(tmp_path):
+    from scatviz.features.core import make_config, module_of
+    from scatviz.features.long import transform_long
+
+    n = 150_000                                # over two JTFS blocks of 2**16
+    x = (np.random.default_rng(0).standard_normal(n) * np.sin(np.arange(n) / 2000))
+    sf.write(tmp_path / "long.wav", x.astype(np.float32), 8000, subtype="FLOAT")
+    cfg = make_config("jtfs", J=6, J_fr=3, Q=8, N=4096, pool="none")
+    key = config_key(cfg)
+    blocks = []
+    transform_long(key, tmp_path / "long.wav",
+                   lambda total, samples, C: (lambda start, S: blocks.append(S)))
+    whole = np.concatenate(blocks, axis=-1)
+    ref = module_of(cfg, n)(torch.from_numpy(x.astype(np.float32))).double().numpy()
+    bt = block_transform(key)
+    edge = 2 * bt.overlap // bt.stride
+    assert len(blocks) >= 3 and whole.shape == ref.shape
+    assert rel(whole[:, edge:-edge], ref[:, edge:-edge]) < 1e-6
