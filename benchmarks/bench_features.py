@@ -15,9 +15,10 @@ Each mode runs in a fresh process that imports scatviz, then:
 * ``daskW``: a `LocalCluster` of W worker processes x 1 thread (Dask sets torch/OpenMP to 1
   thread per worker) and `scatviz.features.extract` into a fresh ``.zarr``. The cluster's
   start-up is timed apart ("startup"); "seconds" runs from the call of ``extract`` to the
-  store being complete (header reads, planning, the shards, finalising); the header reads,
-  on the workers, are also timed alone ("header_seconds"). Memory per worker: the largest
-  ``VmHWM`` that its tasks report.
+  store being complete (header reads, planning, the shards, finalising); "header_seconds"
+  runs from submitting the header reads to the workers to having them all (the client
+  builds its transform meanwhile). Memory per worker: the largest ``VmHWM`` that its tasks
+  report.
 * ``torchT``: the transform alone, no files and no Dask: 64 random signals as one batch after
   a warm-up, ``torch.set_num_threads(T)``. It shows what one process gets from T threads
   under the load of the moment.

@@ -28,10 +28,12 @@ from scatviz.features.core import (
     make_config,
     parse_labels,
 )
+from scatviz.features.headers import read_headers
 from scatviz.features.long import is_long, window_frames
 from scatviz.features.sizing import files_per_shard as size_shards
 
-__all__ = ["extract", "read_headers", "gather_headers", "run_shard", "peak_rss"]
+__all__ = ["extract", "read_headers", "submit_headers", "gather_headers", "run_shard",
+           "peak_rss"]
 
 
 def peak_rss() -> int:
@@ -45,25 +47,6 @@ def peak_rss() -> int:
     except OSError:
         pass
     return 0
-
-
-def read_headers(files) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(sample_rate Hz, frames, channels)`` of each file from its header (`soundfile.info`;
-    nothing decoded). An unreadable header gives ``(nan, 0, 1)``: the worker records why."""
-    import soundfile as sf
-
-    sr, fr, ch = [], [], []
-    for p in files:
-        try:
-            info = sf.info(str(p))
-            sr.append(float(info.samplerate))
-            fr.append(int(info.frames))
-            ch.append(int(info.channels))
-        except Exception:       # corrupt or not audio: the worker's read gives the reason
-            sr.append(np.nan)
-            fr.append(0)
-            ch.append(1)
-    return np.array(sr), np.array(fr, dtype=np.int64), np.array(ch, dtype=np.int64)
 
 
 def run_shard(path: str, k: int, start: int, files: list[str], names: list[str],
@@ -147,22 +130,32 @@ def extract(paths_or_folder, output=None, transform="scattering", *, client=None
 HEADER_CHUNK = 500
 
 
-def gather_headers(client, files, chunk: int = HEADER_CHUNK):
-    """`read_headers` of ``files`` on the cluster's workers, ``chunk`` files per task, all
-    at once: the client opens none of them, and the reads spread over every worker (on a
-    cluster of many machines sharing a file system, over all of them). Same result as
-    ``read_headers(files)``."""
+def submit_headers(client, files, chunk: int = HEADER_CHUNK):
+    """Start `read_headers` of ``files`` on the cluster's workers, ``chunk`` files per task,
+    all at once, and return ``wait() -> (sample_rate, frames, channels)``. The client opens
+    none of the files, and the reads spread over every worker (on a cluster of many machines
+    sharing a file system, over all of them); the tasks import no torch
+    (`scatviz.features.headers`). Same result as ``read_headers(files)``."""
     parts = [[str(p) for p in files[a:a + chunk]] for a in range(0, len(files), chunk)]
     if len(parts) <= 1:
-        return read_headers(files)
+        got = read_headers(files)
+        return lambda: got
+    token = uuid.uuid4().hex[:8]
     futures = client.map(read_headers, parts, pure=False,
-                         key=[f"features-headers-{uuid.uuid4().hex[:8]}-{i}"
-                              for i in range(len(parts))])
-    try:
-        got = client.gather(futures)
-    finally:
-        client.cancel(futures)
-    return tuple(np.concatenate([g[i] for g in got]) for i in range(3))
+                         key=[f"features-headers-{token}-{i}" for i in range(len(parts))])
+
+    def wait():
+        try:
+            got = client.gather(futures)
+        finally:
+            client.cancel(futures)
+        return tuple(np.concatenate([g[i] for g in got]) for i in range(3))
+    return wait
+
+
+def gather_headers(client, files, chunk: int = HEADER_CHUNK):
+    """`submit_headers` and wait for them."""
+    return submit_headers(client, files, chunk)()
 
 
 def _run(client, output, config, root, files, names, labels, shard_size, overwrite,
@@ -174,12 +167,13 @@ def _run(client, output, config, root, files, names, labels, shard_size, overwri
     key = config_key(config)
     workers, limit, threads = worker_resources(client)
     th = time.perf_counter()
-    sr, frames, channels = gather_headers(client, files)
+    headers = submit_headers(client, files)    # the workers read them while we build
+    module = build_module(key)
+    sr, frames, channels = headers()
     header_seconds = time.perf_counter() - th
     if shard_size is None:
         shard_size = size_shards(config, frames, limit, workers, channels=channels,
                                  threads_per_worker=threads)
-    module = build_module(key)
     rate = float(np.nanmedian(sr)) if np.isfinite(sr).any() else None
     shard_size = store.create_or_check(
         output, config=config, root=root, paths=names, sample_rate=sr, frames=frames,

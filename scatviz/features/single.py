@@ -60,7 +60,7 @@ def extract_features(folder, output, transform: str = "scattering", J: int = 8, 
     Returns a summary dict: ``done`` (files transformed now), ``skipped`` (already in
     ``output``), ``failed`` (unreadable), ``total`` (files in ``output``), ``output``.
     """
-    from scatviz.features.extraction import read_headers
+    from scatviz.features.headers import read_headers
     from scatviz.features.long import transform_files
 
     folder, output = Path(folder), Path(output)
