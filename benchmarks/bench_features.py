@@ -15,8 +15,10 @@ Each mode runs in a fresh process that imports scatviz, then:
 * ``daskW``: a `LocalCluster` of W worker processes x 1 thread (Dask sets torch/OpenMP to 1
   thread per worker) and `scatviz.features.extract` into a fresh ``.zarr``. The cluster's
   start-up is timed apart ("startup"); "seconds" runs from the call of ``extract`` to the
-  store being complete (header reads, planning, the shards, finalising). Memory per worker:
-  the largest ``VmHWM`` that its tasks report.
+  store being complete (header reads, planning, the shards, finalising); "header_seconds"
+  runs from submitting the header reads to the workers to having them all (the client
+  builds its transform meanwhile). Memory per worker: the largest ``VmHWM`` that its tasks
+  report.
 * ``torchT``: the transform alone, no files and no Dask: 64 random signals as one batch after
   a warm-up, ``torch.set_num_threads(T)``. It shows what one process gets from T threads
   under the load of the moment.
@@ -97,7 +99,7 @@ def run_mode(mode: str, folder: str) -> dict:
             cluster.close()
         return dict(mode=mode, files=n, done=done, seconds=sec, startup=startup,
                     files_per_s=n / sec, workers=workers, shard_size=run["shard_size"],
-                    shards=run["shards_done"],
+                    shards=run["shards_done"], header_seconds=run.get("header_seconds"),
                     peak_rss_per_worker=sorted(run["worker_peak_rss"].values()),
                     driver_peak_rss=_vmhwm())
     finally:

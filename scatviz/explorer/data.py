@@ -20,10 +20,66 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["EMBEDDINGS", "ExplorerData", "resolve_store", "log_features"]
+__all__ = ["EMBEDDINGS", "ExplorerData", "resolve_store", "log_features", "bounded_tsne",
+           "TSNE_MAX"]
 
 #: 2D embeddings offered: name -> label. PCA is the default (fast, deterministic).
 EMBEDDINGS = {"pca": "PCA", "tsne": "t-SNE", "isomap": "Isomap"}
+
+#: Most files that t-SNE itself fits (`bounded_tsne`); the others are placed from their
+#: neighbours among them.
+TSNE_MAX = 2000
+
+
+def _digest(*parts) -> str:
+    h = hashlib.sha1()
+    for p in parts:
+        h.update(np.ascontiguousarray(p).tobytes() if isinstance(p, np.ndarray) else p)
+    return h.hexdigest()[:16]
+
+
+def _embed(features: np.ndarray, method: str, seed: int) -> np.ndarray:
+    from sklearn.preprocessing import StandardScaler
+
+    Z = StandardScaler().fit_transform(features)
+    n = len(Z)
+    if method == "pca" or n < 5:
+        from sklearn.decomposition import PCA
+        return PCA(2, random_state=seed).fit_transform(Z)
+    if method == "tsne":
+        return bounded_tsne(Z, seed)
+    from sklearn.manifold import Isomap
+    return Isomap(n_neighbors=min(10, n - 1), n_components=2).fit_transform(Z)
+
+
+def bounded_tsne(Z: np.ndarray, seed: int = 0, max_fit: int | None = None) -> np.ndarray:
+    """t-SNE of the rows of ``Z`` (standardised features) in bounded time: the features are
+    first reduced to their 50 leading principal components (the usual preprocessing; it
+    also makes the neighbour search cheap), and at most ``max_fit`` (default `TSNE_MAX`)
+    files, drawn at random (``seed``), are fitted by scikit-learn's t-SNE (PCA-initialised,
+    perplexity ``min(30, (m - 1) / 3)``). Each other file is placed at the distance-weighted
+    mean position of its 5 nearest fitted files in that 50-dimensional space. Its cost is
+    therefore that of ``max_fit`` files plus a neighbour search, whatever the store's size.
+    """
+    from sklearn.decomposition import PCA
+    from sklearn.manifold import TSNE
+    from sklearn.neighbors import NearestNeighbors
+
+    max_fit = TSNE_MAX if max_fit is None else int(max_fit)
+    n = len(Z)
+    P = PCA(min(50, n, Z.shape[1]), random_state=seed).fit_transform(Z)
+    fit = (np.arange(n) if n <= max_fit else
+           np.sort(np.random.default_rng(seed).choice(n, max_fit, replace=False)))
+    m = len(fit)
+    Y = np.empty((n, 2))
+    Y[fit] = TSNE(2, perplexity=min(30.0, (m - 1) / 3), init="pca",
+                  random_state=seed).fit_transform(P[fit])
+    rest = np.setdiff1d(np.arange(n), fit)
+    if len(rest):
+        dist, idx = NearestNeighbors(n_neighbors=min(5, m)).fit(P[fit]).kneighbors(P[rest])
+        w = 1.0 / np.maximum(dist, 1e-12)
+        Y[rest] = (w[..., None] * Y[fit][idx]).sum(1) / w.sum(1, keepdims=True)
+    return Y
 
 
 def resolve_store(name: str, base: str | Path) -> Path:
@@ -99,7 +155,7 @@ class ExplorerData:
         names = [str(p) for p in ds.path.values]
         label_names = [k for k, v in ds.coords.items()
                        if v.dims == ("file",) and k not in ("path", "sample_rate", "frames",
-                                                            "duration")]
+                                                            "duration", "blocked")]
         return cls(Path(store), log_features(ds.coefficients.values), [root / n for n in names],
                    names, {k: ds[k].values for k in label_names}, ds.sample_rate.values,
                    ds.attrs["config_dict"])
@@ -118,24 +174,35 @@ class ExplorerData:
     @functools.lru_cache(maxsize=8)  # noqa: B019 (one instance per store, kept by the app)
     def embedding(self, method: str = "pca", seed: int = 0) -> np.ndarray:
         """The files in 2D, ``(n, 2)``, from their standardised features: ``"pca"``,
-        ``"tsne"`` (scikit-learn's t-SNE, PCA-initialised, ``random_state=seed``) or
-        ``"isomap"``."""
-        from sklearn.preprocessing import StandardScaler
-
+        ``"tsne"`` (scikit-learn's t-SNE, PCA-initialised, ``random_state=seed``; bounded:
+        see `bounded_tsne`) or ``"isomap"``. t-SNE and Isomap, which take seconds to minutes
+        on thousands of files, are kept beside the store (``.explorer/``), keyed by the
+        features, so that each is paid once per store, not once per server process."""
         if method not in EMBEDDINGS:
             raise ValueError(f"embedding must be one of {', '.join(EMBEDDINGS)}; got "
                              f"{method!r}.")
-        Z = StandardScaler().fit_transform(self.features)
-        n = len(Z)
-        if method == "pca" or n < 5:
-            from sklearn.decomposition import PCA
-            return PCA(2, random_state=seed).fit_transform(Z)
-        if method == "tsne":
-            from sklearn.manifold import TSNE
-            return TSNE(2, perplexity=min(30.0, (n - 1) / 3), init="pca",
-                        random_state=seed).fit_transform(Z)
-        from sklearn.manifold import Isomap
-        return Isomap(n_neighbors=min(10, n - 1), n_components=2).fit_transform(Z)
+        if method == "pca" or len(self.features) < 5:
+            return _embed(self.features, "pca", seed)
+        key = _digest(self.features, method.encode(), repr((seed, TSNE_MAX)).encode())
+        return self._kept(f"embedding-{method}-{key}", lambda: _embed(self.features, method,
+                                                                      seed))
+
+    def _kept(self, name: str, compute) -> np.ndarray:
+        """``compute()``, kept in ``<store>/.explorer/<name>.npy`` (a read-only store: not
+        kept, computed again next time)."""
+        path = self.store / ".explorer" / f"{name}.npy"
+        try:
+            return np.load(path, allow_pickle=False)
+        except (OSError, ValueError):
+            out = compute()
+        try:
+            path.parent.mkdir(exist_ok=True)
+            tmp = path.with_suffix(".tmp.npy")
+            np.save(tmp, out)
+            os.replace(tmp, path)
+        except OSError:
+            pass
+        return out
 
     # ---- classifier --------------------------------------------------------------------------
 

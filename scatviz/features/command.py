@@ -28,7 +28,10 @@ def add_arguments(p: argparse.ArgumentParser, transform_args, designs, default_d
                    help="Scattering1D or TimeFrequencyScattering (default scattering)")
     transform_args(p)
     p.add_argument("--N", type=int, default=8192,
-                   help="length every file is fitted to (default 8192)")
+                   help="samples per transform (default 8192): shorter files are zero-padded "
+                        "to N; longer ones are transformed whole, block by block, in "
+                        "bounded memory (pooled over the whole file; unpooled: the centre "
+                        "frames, and every frame in the store's long/ arrays)")
     p.add_argument("--design", default=None, choices=designs,
                    help="filter bank design (default: each transform's own, "
                         + default_designs + ")")

@@ -24,7 +24,8 @@ from engine import Scattering1D
 from engine.jtfs import TimeFrequencyScattering
 
 __all__ = ["TRANSFORMS", "AUDIO_SUFFIXES", "LABEL_PRESETS", "make_config", "config_key",
-           "build_module", "transform_batch", "list_audio", "parse_labels", "channel_coords"]
+           "build_module", "module_of", "transform_batch", "list_audio", "parse_labels",
+           "channel_coords"]
 
 #: Transforms the feature paths run: name -> engine class.
 TRANSFORMS = {"scattering": Scattering1D, "jtfs": TimeFrequencyScattering}
@@ -66,10 +67,16 @@ def build_module(key: str):
     """The transform module of a configuration (`config_key`), built once per process and
     reused by every later batch (and, on a Dask worker, by every later task)."""
     c = json.loads(key)
+    return module_of(c, c["N"])
+
+
+def module_of(c: dict, n: int):
+    """The transform module of the configuration ``c`` built for signals of ``n`` samples
+    (``n = c["N"]``: `build_module`'s; other lengths: the blocks of a long file)."""
     Q = c["Q"] if isinstance(c["Q"], int) else tuple(c["Q"])
     if c["transform"] == "scattering":
-        return Scattering1D(c["J"], c["N"], Q, T=c["T"], filterbank=c["design"])
-    return TimeFrequencyScattering(c["J"], c["J_fr"], Q, c["N"], T=c["T"], Q_fr=c["Q_fr"],
+        return Scattering1D(c["J"], n, Q, T=c["T"], filterbank=c["design"])
+    return TimeFrequencyScattering(c["J"], c["J_fr"], Q, n, T=c["T"], Q_fr=c["Q_fr"],
                                    F=c["F"], filterbank=c["design"])
 
 

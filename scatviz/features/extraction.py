@@ -27,11 +27,13 @@ from scatviz.features.core import (
     list_audio,
     make_config,
     parse_labels,
-    transform_batch,
 )
+from scatviz.features.headers import read_headers
+from scatviz.features.long import is_long, window_frames
 from scatviz.features.sizing import files_per_shard as size_shards
 
-__all__ = ["extract", "read_headers", "run_shard", "peak_rss"]
+__all__ = ["extract", "read_headers", "submit_headers", "gather_headers", "run_shard",
+           "peak_rss"]
 
 
 def peak_rss() -> int:
@@ -47,57 +49,27 @@ def peak_rss() -> int:
     return 0
 
 
-def read_headers(files) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(sample_rate Hz, frames, channels)`` of each file from its header (`soundfile.info`;
-    nothing decoded). An unreadable header gives ``(nan, 0, 1)``: the worker records why."""
-    import soundfile as sf
-
-    sr, fr, ch = [], [], []
-    for p in files:
-        try:
-            info = sf.info(str(p))
-            sr.append(float(info.samplerate))
-            fr.append(int(info.frames))
-            ch.append(int(info.channels))
-        except Exception:       # corrupt or not audio: the worker's read gives the reason
-            sr.append(np.nan)
-            fr.append(0)
-            ch.append(1)
-    return np.array(sr), np.array(fr, dtype=np.int64), np.array(ch, dtype=np.int64)
-
-
 def run_shard(path: str, k: int, start: int, files: list[str], names: list[str],
-              key: str) -> dict:
-    """One shard, on a worker: read ``files`` (absolute paths; ``names``: their relative
-    paths), fit each to ``N`` samples, transform them as one batch with the worker's cached
-    transform (`scatviz.features.core.build_module`), write rows ``[start, start + len)``.
-    Unreadable files are NaN rows with ``ok=False``. Returns the shard's marker: ``k``,
-    ``failed`` ``{name: reason}``, ``seconds``, ``peak_rss`` (bytes) and ``pid``."""
+              key: str, frames: list[int] | None = None) -> dict:
+    """One shard, on a worker: ``files`` (absolute paths; ``names``: their relative paths;
+    ``frames``: their lengths from the headers) through the worker's cached transforms
+    (`scatviz.features.long.transform_files`: files of at most ``N`` samples fitted and
+    batched, longer ones whole, block by block, their frames into ``long/<row>`` when
+    unpooled), written as rows ``[start, start + len)``. Unreadable files are NaN rows with
+    ``ok=False``. Returns the shard's marker: ``k``, ``failed`` ``{name: reason}``,
+    ``seconds``, ``peak_rss`` (bytes) and ``pid``."""
     import os
 
-    from engine.datasets import fit_length
-    from scatviz.signals_io import SignalLoadError, read_audio
+    from scatviz.features.long import transform_files
 
     t0 = time.perf_counter()
-    config = json.loads(key)
-    N, module = config["N"], build_module(key)
-    xs, ok, failed = [], np.zeros(len(files), bool), {}
-    for i, (p, name) in enumerate(zip(files, names)):
-        try:
-            y, _, _ = read_audio(p)
-            if y.size == 0:
-                raise SignalLoadError(f"{Path(p).name}: no samples.")
-        except (SignalLoadError, OSError) as exc:   # recorded, never fatal
-            failed[name] = str(exc)
-            continue
-        xs.append(fit_length(y, N).astype(np.float32))
-        ok[i] = True
-    out = None               # nothing readable: the chunk stays NaN (its fill value)
-    if xs:
-        S = transform_batch(module, xs, config["pool"], config["log"])
-        out = np.full((len(files),) + S.shape[1:], np.nan, dtype=np.float32)
-        out[ok] = S
-    store.write_shard(path, start, out, ok)
+    if frames is None:
+        frames = read_headers(files)[1]
+    unpooled = json.loads(key)["pool"] == "none"
+    out, ok, failed = transform_files(
+        key, files, names, frames,
+        writer_for=(lambda i: store.long_writer(path, start + i)) if unpooled else None)
+    store.write_shard(path, start, out, ok)   # out None: nothing readable, rows stay NaN
     return dict(k=k, failed=failed, seconds=time.perf_counter() - t0, peak_rss=peak_rss(),
                 pid=os.getpid(), files=len(files))
 
@@ -123,6 +95,11 @@ def extract(paths_or_folder, output=None, transform="scattering", *, client=None
     files_per_shard : shard size; default `scatviz.features.sizing.files_per_shard` from
         the file headers and the workers' memory limit. An existing store keeps its own.
 
+    Files longer than ``N`` are transformed whole, block by block, in bounded memory
+    (`scatviz.features.long`: pooled over the whole file; unpooled, the row holds its centre
+    frames and ``long/<row>`` all of them, read with `scatviz.features.store.whole_file`);
+    the ``blocked`` coordinate marks them, and the shard sizing costs them by one block.
+
     Re-running resumes: finished shards are skipped; a store of another configuration or
     file list raises `store.StoreMismatch` (unless ``overwrite``). Unreadable files are
     ``ok=False`` rows, listed with their reason in ``attrs["failed_dict"]``.
@@ -140,37 +117,70 @@ def extract(paths_or_folder, output=None, transform="scattering", *, client=None
                            files_per_shard=files_per_shard, progress=progress,
                            dashboard_address=dashboard_address).load()
     output = Path(output)
-    sr, frames, channels = read_headers(files)
     if client is None:
         with connect(scheduler, n_workers, memory_limit=memory_limit,
                      dashboard_address=dashboard_address) as own:
-            return _run(own, output, config, root, files, names, sr, frames, channels,
-                        labels, files_per_shard, overwrite, progress)
-    return _run(client, output, config, root, files, names, sr, frames, channels, labels,
-                files_per_shard, overwrite, progress)
+            return _run(own, output, config, root, files, names, labels, files_per_shard,
+                        overwrite, progress)
+    return _run(client, output, config, root, files, names, labels, files_per_shard,
+                overwrite, progress)
 
 
-def _run(client, output, config, root, files, names, sr, frames, channels, labels,
-         shard_size, overwrite, progress):
+#: Files per header-reading task (`gather_headers`).
+HEADER_CHUNK = 500
+
+
+def submit_headers(client, files, chunk: int = HEADER_CHUNK):
+    """Start `read_headers` of ``files`` on the cluster's workers, ``chunk`` files per task,
+    all at once, and return ``wait() -> (sample_rate, frames, channels)``. The client opens
+    none of the files, and the reads spread over every worker (on a cluster of many machines
+    sharing a file system, over all of them); the tasks import no torch
+    (`scatviz.features.headers`). Same result as ``read_headers(files)``."""
+    parts = [[str(p) for p in files[a:a + chunk]] for a in range(0, len(files), chunk)]
+    if len(parts) <= 1:
+        got = read_headers(files)
+        return lambda: got
+    token = uuid.uuid4().hex[:8]
+    futures = client.map(read_headers, parts, pure=False,
+                         key=[f"features-headers-{token}-{i}" for i in range(len(parts))])
+
+    def wait():
+        try:
+            got = client.gather(futures)
+        finally:
+            client.cancel(futures)
+        return tuple(np.concatenate([g[i] for g in got]) for i in range(3))
+    return wait
+
+
+def gather_headers(client, files, chunk: int = HEADER_CHUNK):
+    """`submit_headers` and wait for them."""
+    return submit_headers(client, files, chunk)()
+
+
+def _run(client, output, config, root, files, names, labels, shard_size, overwrite,
+         progress):
     from distributed import as_completed
     from tqdm.auto import tqdm
 
     t0 = time.perf_counter()
     key = config_key(config)
     workers, limit, threads = worker_resources(client)
+    th = time.perf_counter()
+    headers = submit_headers(client, files)    # the workers read them while we build
+    module = build_module(key)
+    sr, frames, channels = headers()
+    header_seconds = time.perf_counter() - th
     if shard_size is None:
         shard_size = size_shards(config, frames, limit, workers, channels=channels,
                                  threads_per_worker=threads)
-    module = build_module(key)
-    probe = transform_batch(module, [np.zeros(config["N"], np.float32)], config["pool"],
-                            config["log"])
     rate = float(np.nanmedian(sr)) if np.isfinite(sr).any() else None
     shard_size = store.create_or_check(
         output, config=config, root=root, paths=names, sample_rate=sr, frames=frames,
         labels=parse_labels(names, labels), labels_pattern=labels,
         channels=channel_coords(module, rate),
-        n_time=probe.shape[2] if probe.ndim == 3 else None, shard_size=shard_size,
-        overwrite=overwrite)
+        n_time=window_frames(key) if config["pool"] == "none" else None,
+        shard_size=shard_size, blocked=is_long(config, frames), overwrite=overwrite)
     n_shards = -(-len(files) // shard_size)
     done = store.done_shards(output)
     todo = [k for k in range(n_shards) if k not in done]
@@ -180,6 +190,7 @@ def _run(client, output, config, root, files, names, sr, frames, channels, label
     futures = [client.submit(run_shard, str(output), k, k * shard_size,
                              [str(p) for p in files[k * shard_size:(k + 1) * shard_size]],
                              names[k * shard_size:(k + 1) * shard_size], key,
+                             [int(f) for f in frames[k * shard_size:(k + 1) * shard_size]],
                              key=f"features-shard-{token}-{k}", pure=False)
                for k in todo]
     bar = tqdm(total=n_shards, initial=n_shards - len(todo), disable=not progress,
@@ -196,7 +207,8 @@ def _run(client, output, config, root, files, names, sr, frames, channels, label
         bar.close()
         client.cancel(futures)      # interrupted: nothing keeps running for this run
     run = dict(shards_done=len(todo), shards_skipped=n_shards - len(todo),
-               seconds=time.perf_counter() - t0, workers=workers, shard_size=shard_size,
+               seconds=time.perf_counter() - t0, header_seconds=header_seconds,
+               workers=workers, shard_size=shard_size,
                worker_peak_rss=peaks)
     store.finalize(output, run)
     return store.open_features(output)

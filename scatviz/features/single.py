@@ -2,9 +2,10 @@
 batches, into one resumable ``.npz`` (``scatviz features FOLDER -o features.npz``).
 
 This is the oracle of the Dask path (`scatviz.features.extract`): both run
-`scatviz.features.core.transform_batch` on the same module. It rewrites the whole ``.npz``
-after each batch, so its cost grows with the square of the data set: use a ``.zarr`` output
-for corpora.
+`scatviz.features.long.transform_files` (short files batched through
+`scatviz.features.core.transform_batch`, long ones in blocks) on the same modules. It
+rewrites the whole ``.npz`` after each batch, so its cost grows with the square of the
+data set: use a ``.zarr`` output for corpora.
 
 >>> summary = extract_features("recordings/", "features.npz", J=6, Q=8, N=4096)  # doctest: +SKIP
 """
@@ -20,13 +21,10 @@ import numpy as np
 from scatviz.features.core import (
     AUDIO_SUFFIXES,
     TRANSFORMS,
-    build_module,
     config_key,
     list_audio,
     make_config,
-    transform_batch,
 )
-from scatviz.signals_io import SignalLoadError, read_audio
 
 __all__ = ["extract_features", "AUDIO_SUFFIXES", "TRANSFORMS"]
 
@@ -45,11 +43,13 @@ def extract_features(folder, output, transform: str = "scattering", J: int = 8, 
     """Every audio file under ``folder`` through a transform, in batches, into ``output``.
 
     Each file is read (mono mix-down, its own sample rate), fitted to ``N`` samples
-    (centre zero-padding or centre crop, `engine.datasets.fit_length`) and transformed:
+    (centre zero-padding, `engine.datasets.fit_length`) and transformed:
     ``Scattering1D(J, N, Q, T)`` or ``TimeFrequencyScattering(J, J_fr, Q, N, T, Q_fr=Q_fr,
     F=F)`` (array output, format "time"), with ``design`` (default: the transform's own,
     `scatviz.pipeline.default_design`). ``pool="mean"`` averages over time
     (features ``(n, C)``), ``"none"`` keeps ``(n, C, L)``; ``log=True`` stores ``log1p``.
+    A file longer than ``N`` is transformed whole, block by block (its mean over all its
+    frames, or the ``L`` frames at its centre: `scatviz.features.long`).
 
     The ``.npz`` holds ``features``, ``files`` (relative paths), ``sample_rates`` and
     ``config`` (JSON). It is rewritten atomically after every batch, so an interrupted run
@@ -60,7 +60,8 @@ def extract_features(folder, output, transform: str = "scattering", J: int = 8, 
     Returns a summary dict: ``done`` (files transformed now), ``skipped`` (already in
     ``output``), ``failed`` (unreadable), ``total`` (files in ``output``), ``output``.
     """
-    from engine.datasets import fit_length
+    from scatviz.features.headers import read_headers
+    from scatviz.features.long import transform_files
 
     folder, output = Path(folder), Path(output)
     config = make_config(transform, J=J, Q=Q, N=N, T=T, J_fr=J_fr, Q_fr=Q_fr, F=F,
@@ -83,25 +84,20 @@ def extract_features(folder, output, transform: str = "scattering", J: int = 8, 
     n_before = len(names)
     done = set(names) | set(failed)
     todo = [p for p in files if str(p.relative_to(folder)) not in done]
-    module = build_module(config_key(config))
+    key = config_key(config)
     from tqdm.auto import tqdm
     bar = tqdm(total=len(files), initial=len(files) - len(todo), disable=not progress,
                unit="file", desc=f"{transform} features")
     for a in range(0, len(todo), batch_size):
-        batch, xs = [], []
-        for p in todo[a:a + batch_size]:
-            rel = str(p.relative_to(folder))
-            try:
-                y, sr, _ = read_audio(p)
-            except SignalLoadError:    # unreadable file: recorded, never fatal
-                failed.append(rel)
-                continue
-            xs.append(fit_length(y, N).astype(np.float32))
-            batch.append((rel, float(sr)))
-        if xs:
-            feats.extend(transform_batch(module, xs, pool, log))
-            names += [b[0] for b in batch]
-            rates += [b[1] for b in batch]
+        chunk = todo[a:a + batch_size]
+        rels = [str(p.relative_to(folder)) for p in chunk]
+        sr, frames, _ = read_headers(chunk)
+        rows, ok, _ = transform_files(key, chunk, rels, frames)   # long files in blocks
+        failed += [r for r, o in zip(rels, ok) if not o]          # unreadable: never fatal
+        if rows is not None:
+            feats.extend(rows[ok])
+            names += [r for r, o in zip(rels, ok) if o]
+            rates += [float(r) for r in sr[ok]]
         _save_npz_atomic(output, features=np.asarray(feats, dtype=np.float32)
                          if feats else np.zeros((0,), np.float32),
                          files=np.array(names), sample_rates=np.array(rates),

@@ -7,11 +7,15 @@ A store is a Zarr (format 2) group that opens as an `xarray.Dataset` (`open_feat
   and never rewrite one another; rows of unreadable files are NaN;
 - ``ok`` bool ``(file)``: the file was read and transformed;
 - coordinates on ``file``: ``path`` (relative to ``attrs["root"]``), ``sample_rate`` (Hz),
-  ``frames`` and ``duration`` (s, from the file header), and one per label group; on
-  ``channel``: the transform's meta (`scatviz.features.core.channel_coords`);
+  ``frames`` and ``duration`` (s, from the file header), ``blocked`` (the file, longer than
+  ``N``, was transformed whole in blocks: `scatviz.features.long`), and one per label group;
+  on ``channel``: the transform's meta (`scatviz.features.core.channel_coords`);
+- ``long/<row>`` float32 ``(channel, frames)``, unpooled stores only: every frame of a
+  blocked file, however long (its row of ``coefficients`` holds the frames at its centre);
+  attributes ``first_sample``, ``stride``; read with `whole_file`;
 - attributes: ``config`` (JSON), ``root``, ``files_sha`` (the file list), ``shard_size``,
-  ``n_shards``, ``labels_pattern``, and, once finished, ``failed`` (JSON ``{path: reason}``)
-  and ``complete``.
+  ``n_shards``, ``labels_pattern``, ``long_files`` (`LONG_FILES`), and, once finished,
+  ``failed`` (JSON ``{path: reason}``) and ``complete``.
 
 Each finished shard leaves a marker ``_shards/<k>.json`` (its failures, its worker's peak
 memory), written atomically after its chunk. Resuming skips the shards that have a marker; a
@@ -30,9 +34,13 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["create_or_check", "done_shards", "write_shard", "mark_done", "finalize",
-           "open_features", "StoreMismatch", "LAYOUT"]
+           "open_features", "long_writer", "whole_file", "StoreMismatch", "LAYOUT",
+           "LONG_FILES"]
 
 LAYOUT = "scatviz.features/1"
+#: How files longer than ``N`` are stored (``attrs["long_files"]``): whole, in blocks
+#: (`scatviz.features.long`). Stores from before it cropped them to ``N``.
+LONG_FILES = "blocks"
 _MARKERS = "_shards"
 
 
@@ -56,7 +64,7 @@ def _open_attrs(path: Path) -> dict | None:
 
 def create_or_check(path, *, config: dict, root, paths, sample_rate, frames, labels: dict,
                     labels_pattern: str | None, channels: dict, n_time: int | None,
-                    shard_size: int, overwrite: bool = False) -> int:
+                    shard_size: int, blocked=None, overwrite: bool = False) -> int:
     """Create the store at ``path`` (metadata and coordinates; no coefficients yet) or check
     that the one there matches. Returns the shard size in force (an existing store's own).
     Raises `StoreMismatch` when the store there was made with another configuration or
@@ -81,19 +89,25 @@ def create_or_check(path, *, config: dict, root, paths, sample_rate, frames, lab
                 f"{path} was made from another list of files ({old.get('n_files')} files, "
                 f"hash {old.get('files_sha')}; now {len(paths)}, {sha}). Pass overwrite=True "
                 f"(--overwrite) to start again, or write the new files to another output.")
+        if old.get("long_files") != LONG_FILES and np.any(blocked):
+            raise StoreMismatch(
+                f"{path} was written by an older scatviz, which cropped files longer than "
+                f"N to their centre; these files are now transformed whole, in blocks. "
+                f"Pass overwrite=True (--overwrite) to start again, or choose another output.")
         return int(old["shard_size"])
+    blocked = np.zeros(len(paths), bool) if blocked is None else np.asarray(blocked, bool)
     if path.exists():
         if old is None and any(path.iterdir()) and not overwrite:
             raise StoreMismatch(f"{path} exists and is not a feature store; choose another "
                                 f"output or pass overwrite=True (--overwrite).")
         shutil.rmtree(path)
     _create(path, cfg, str(root), paths, sample_rate, frames, labels, labels_pattern,
-            channels, n_time, shard_size, sha)
+            channels, n_time, shard_size, sha, blocked)
     return shard_size
 
 
 def _create(path, cfg, root, paths, sample_rate, frames, labels, labels_pattern, channels,
-            n_time, shard_size, sha):
+            n_time, shard_size, sha, blocked):
     import dask.array as da
     import xarray as xr
 
@@ -106,7 +120,8 @@ def _create(path, cfg, root, paths, sample_rate, frames, labels, labels_pattern,
     with np.errstate(divide="ignore", invalid="ignore"):
         duration = np.where(sr > 0, fr / np.where(sr > 0, sr, 1), np.nan)
     coords = {"path": ("file", np.asarray(paths, dtype=str)), "sample_rate": ("file", sr),
-              "frames": ("file", fr), "duration": ("file", duration)}
+              "frames": ("file", fr), "duration": ("file", duration),
+              "blocked": ("file", blocked)}
     coords.update({k: ("file", v) for k, v in labels.items()})
     coords.update({k: ("channel", v) for k, v in channels.items()})
     ds = xr.Dataset(
@@ -115,8 +130,12 @@ def _create(path, cfg, root, paths, sample_rate, frames, labels, labels_pattern,
         coords=coords,
         attrs=dict(layout=LAYOUT, config=cfg, root=root, files_sha=sha, n_files=n,
                    shard_size=int(shard_size), n_shards=-(-n // shard_size),
-                   labels_pattern=labels_pattern, complete=False))
+                   labels_pattern=labels_pattern, long_files=LONG_FILES, complete=False))
     ds.to_zarr(str(path), mode="w", compute=False, consolidated=True, zarr_format=2)
+    if n_time:                  # the whole-file frames of blocked files go here
+        import zarr
+
+        zarr.open_group(str(path), mode="r+", zarr_format=2).create_group("long")
     (path / _MARKERS).mkdir()
 
 
@@ -178,7 +197,7 @@ def open_features(path):
     ``attrs["failed_dict"]``.
 
     >>> ds = open_features("features.zarr")                     # doctest: +SKIP
-    >>> X = np.log(ds.coefficients.where(ds.ok, drop=True) + 1e-6)
+    >>> X = np.log(ds.coefficients.where(ds.ok, drop=True) + 1e-6)   # doctest: +SKIP
     """
     import xarray as xr
 
@@ -189,3 +208,51 @@ def open_features(path):
     ds.attrs["config_dict"] = json.loads(ds.attrs["config"])
     ds.attrs["failed_dict"] = json.loads(ds.attrs.get("failed", "{}"))
     return ds
+
+
+def long_writer(path, row: int):
+    """The ``writer`` of `scatviz.features.long.transform_long` for the file at ``row``:
+    creates ``long/<row>`` ``(channel, frames)`` (replacing one a killed shard left) and
+    writes each block's frames into it as they come."""
+    def writer(total: int, frame_samples: np.ndarray, n_channels: int):
+        import zarr
+
+        g = zarr.open_group(str(path), mode="r+", zarr_format=2, use_consolidated=False)
+        width = max(1, min(int(total), 2**20 // (4 * n_channels)))    # ~1 MiB chunks
+        arr = g["long"].create_array(
+            str(row), shape=(n_channels, int(total)), chunks=(n_channels, width),
+            dtype="float32", fill_value=np.nan, overwrite=True)
+        step = int(frame_samples[1] - frame_samples[0]) if len(frame_samples) > 1 else 1
+        arr.attrs.update(first_sample=int(frame_samples[0]), stride=step)
+
+        def put(start: int, frames: np.ndarray) -> None:
+            arr[:, start:start + frames.shape[1]] = frames
+        return put
+    return writer
+
+
+def whole_file(path, file):
+    """Every frame of a blocked file (``blocked``; unpooled stores) as an
+    `xarray.DataArray` ``(channel, time)``, time in seconds at the frames' centres, with the
+    store's channel coordinates. ``file``: its row (int) or its ``path`` as stored. Raises
+    ValueError for a file that was not blocked or a pooled store."""
+    import xarray as xr
+    import zarr
+
+    ds = open_features(path)
+    paths = [str(p) for p in ds.path.values]
+    row = file if isinstance(file, (int, np.integer)) else (
+        paths.index(str(file)) if str(file) in paths else None)
+    if row is None or not 0 <= row < len(paths):
+        raise ValueError(f"No file {file!r} in {path}: give a row (0..{len(paths) - 1}) or a "
+                         f"stored path such as {paths[0]!r}.")
+    if "blocked" not in ds or not bool(ds.blocked.values[row]) or "time" not in ds.dims:
+        raise ValueError(f"{paths[row]} has no whole-file frames in {path}: only files longer "
+                         f"than N in an unpooled store (pool='none') keep them; its row of "
+                         f"coefficients is all there is.")
+    arr = zarr.open_array(str(Path(path) / "long" / str(row)), mode="r", zarr_format=2)
+    sr = float(ds.sample_rate.values[row])
+    t = (arr.attrs["first_sample"] + arr.attrs["stride"] * np.arange(arr.shape[1])) / sr
+    chan = {k: ("channel", v.values) for k, v in ds.coords.items() if v.dims == ("channel",)}
+    return xr.DataArray(arr[...], dims=("channel", "time"), coords=dict(chan, time=t),
+                        name=paths[row])

@@ -105,3 +105,47 @@ def test_store_query_is_confined_to_the_stores_folder(stores, tmp_path):
     assert isinstance(Explorer.from_query({}, stores), Explorer)      # the only store
     refused = Explorer.from_query({"store": [b"../../etc"]}, stores)
     assert not isinstance(refused, Explorer) and "outside" in refused[0].object
+
+
+def test_tsne_fits_at_most_max_fit_files_and_places_the_others(data, monkeypatch):
+    import sklearn.manifold
+    from sklearn.preprocessing import StandardScaler
+
+    from scatviz.explorer.data import bounded_tsne
+
+    fitted = []
+    real = sklearn.manifold.TSNE
+
+    class Recording(real):
+        def fit_transform(self, X, y=None):
+            fitted.append(len(X))
+            return super().fit_transform(X)
+
+    monkeypatch.setattr(sklearn.manifold, "TSNE", Recording)
+    Z = StandardScaler().fit_transform(data.features)
+    Y = bounded_tsne(Z, seed=0, max_fit=25)
+    assert fitted == [25]                      # the cost of 25 files, not 60
+    assert Y.shape == (60, 2) and np.isfinite(Y).all()
+    np.testing.assert_array_equal(Y, bounded_tsne(Z, seed=0, max_fit=25))  # deterministic
+    # the files placed from their neighbours lie among the fitted ones, not at one spot
+    fit = np.sort(np.random.default_rng(0).choice(60, 25, replace=False))
+    rest = np.setdiff1d(np.arange(60), fit)
+    lo, hi = Y[fit].min(0), Y[fit].max(0)
+    assert ((Y[rest] >= lo) & (Y[rest] <= hi)).all()
+    assert Y[rest].std(0).min() > 0.1 * Y[fit].std(0).min()
+
+
+def test_slow_embeddings_are_kept_beside_the_store(data, monkeypatch):
+    import sklearn.manifold
+
+    first = data.embedding("tsne")
+    assert list((data.store / ".explorer").glob("embedding-tsne-*.npy"))
+
+    class Refuse:
+        def __init__(self, *a, **k):
+            raise AssertionError("t-SNE was fitted again")
+    monkeypatch.setattr(sklearn.manifold, "TSNE", Refuse)
+    fresh = ExplorerData._read(data.store)     # another server process: no memory cache
+    np.testing.assert_array_equal(fresh.embedding("tsne"), first)
+    with pytest.raises(AssertionError, match="fitted again"):    # another seed: fitted anew
+        fresh.embedding("tsne", seed=1)

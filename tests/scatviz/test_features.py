@@ -178,5 +178,17 @@ def test_shard_size_follows_memory_limit():
     big = files_per_shard(cfg, frames, 8 * 2**30, n_workers=2)
     assert 1 <= small < big
     assert files_per_shard(cfg, frames, None, n_workers=2) == 125      # balance: 4 per worker
-    with pytest.raises(ValueError, match="more memory"):
-        files_per_shard(cfg, [10**9], 2**30)
+    with pytest.raises(ValueError, match="more memory"):     # decoded whole: T="global"
+        files_per_shard(dict(cfg, T="global"), [10**9], 2**30)
+    assert files_per_shard(cfg, [10**9], 2**30) == 1        # streamed in blocks
+
+
+def test_headers_are_read_on_the_workers(client, corpus):
+    from scatviz.features.extraction import gather_headers, read_headers
+
+    files = sorted(corpus.iterdir())
+    here = read_headers(files)
+    there = gather_headers(client, files, chunk=7)         # 6 tasks over the 2 workers
+    for a, b in zip(here, there):
+        np.testing.assert_array_equal(a, b)
+    assert np.isnan(here[0][[p.name == "broken.wav" for p in files]]).all()
