@@ -31,6 +31,8 @@ overview is not timed again. The peak RSS is then the server process's (the work
 memory is reported apart, from their ``/proc/PID/status``).
 
 Times depend on the machine's load: the script prints ``os.getloadavg()`` beside them.
+The same recording uploaded in real Chromium pages against ``panel serve`` (several at once,
+the server process tree's peak RSS): ``benchmarks/bench_long_browser.py --pages 2``.
 """
 
 from __future__ import annotations

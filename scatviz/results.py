@@ -107,6 +107,48 @@ class JTFSResult:
     n1_fr_labels: list
     fr_filters: dict | None
 
+    def __reduce__(self):
+        """Pickled (a worker's result through its pipe) with ``up``/``dn`` left out when they
+        are views of a ``pairs`` entry (as `scatviz.pipeline.adapt_jtfs` makes them): the
+        spin arrays cross once, inside ``pairs``, and are views of it again on arrival."""
+        state = {f: getattr(self, f) for f in self.__dataclass_fields__}
+        views = {}
+        for name in ("up", "dn"):
+            key = _view_of(state[name], self.pairs)
+            if key is not None:
+                views[name] = (key, state[name].ndim)
+                state[name] = None
+        return (_jtfs_from_pickle, (state, views))
+
+
+def _squeezed(a: np.ndarray, ndim: int) -> np.ndarray:
+    """``a`` without its leading length-1 axes down to ``ndim`` axes (a view)."""
+    while a.ndim > ndim and a.shape[0] == 1:
+        a = a[0]
+    return a
+
+
+def _view_of(a, pairs: dict):
+    """The key of the ``pairs`` entry whose squeezed view is ``a`` itself (same memory,
+    shape, strides and dtype), or None."""
+    if not isinstance(a, np.ndarray) or not isinstance(pairs, dict):
+        return None
+    ptr = a.__array_interface__["data"][0]
+    for key, p in pairs.items():
+        if not isinstance(p, np.ndarray) or p.dtype != a.dtype:
+            continue
+        v = _squeezed(p, a.ndim)
+        if (v.shape == a.shape and v.strides == a.strides
+                and v.__array_interface__["data"][0] == ptr):
+            return key
+    return None
+
+
+def _jtfs_from_pickle(state: dict, views: dict) -> JTFSResult:
+    for name, (key, ndim) in views.items():
+        state[name] = _squeezed(state["pairs"][key], ndim)
+    return JTFSResult(**state)
+
 
 @dataclass(frozen=True, eq=False)
 class Transforms:

@@ -16,18 +16,42 @@ counted in the server's memory budget while the session holds them
 
 from __future__ import annotations
 
+import math
+import os
 from collections.abc import Callable
 
 import numpy as np
 
 from scatviz.longrec.overview import Overview, compute_overview, recording_info
-from scatviz.longrec.window import WindowChoice, choose_window, read_window
+from scatviz.longrec.window import MAX_SECONDS, WindowChoice, choose_window, read_window
 from scatviz.signals_io import LoadedSignal
 
-__all__ = ["LongRecording", "is_long", "DEFAULT_WINDOW_SAMPLES"]
+__all__ = ["LongRecording", "is_long", "DEFAULT_WINDOW_SAMPLES", "DETAIL_SECONDS_ENV",
+           "detail_seconds"]
 
 #: The window requested by default, in samples (the issue's interactive target: 2**17).
 DEFAULT_WINDOW_SAMPLES = 2**17
+#: Environment variable: the most seconds one detail change may be predicted to take before
+#: the window is shortened (default `scatviz.longrec.window.MAX_SECONDS`). A server on a slow
+#: machine (or a benchmark that wants the requested window kept) sets it higher.
+DETAIL_SECONDS_ENV = "SCATVIZ_DETAIL_SECONDS"
+
+
+def detail_seconds(env=None) -> float:
+    """The limit `LongRecording` passes to `choose_window` as ``max_seconds``: the
+    `DETAIL_SECONDS_ENV` variable of ``env`` (default ``os.environ``), or `MAX_SECONDS`."""
+    text = (os.environ if env is None else env).get(DETAIL_SECONDS_ENV, "").strip()
+    if not text:
+        return MAX_SECONDS
+    try:
+        v = float(text)
+    except ValueError:
+        v = float("nan")
+    if not (math.isfinite(v) and v > 0):
+        raise ValueError(f"{DETAIL_SECONDS_ENV} must be a positive number of seconds (the "
+                         f"longest a detail change may be predicted to take, e.g. 1 or 5); "
+                         f"got {text!r}.")
+    return v
 
 
 def _settings(state) -> dict | None:
@@ -41,7 +65,7 @@ def is_long(n_samples: int, sample_rate: float, cost: Callable | None = None,
     window a change can afford (`choose_window` would shorten it): show it as an overview
     plus a detail window."""
     ch = choose_window(sample_rate, n_samples / sample_rate, cost, n_samples=n_samples,
-                       settings=settings)
+                       settings=settings, max_seconds=detail_seconds())
     return ch.shortened
 
 
@@ -109,7 +133,8 @@ class LongRecording:
         settings); the last choice is kept in ``choice``."""
         self.choice = choose_window(self.sample_rate, length_s, self.cost,
                                     n_samples=self.info.n_samples,
-                                    settings=_settings(self.state))
+                                    settings=_settings(self.state),
+                                    max_seconds=detail_seconds())
         return self.choice
 
     @property

@@ -40,7 +40,7 @@ class QueryArgs:
     settings: `ScatState` parameter values; asset: a bundled asset's name or None;
     generator: ``(name, N samples, sample rate Hz)`` or None; theme: one of `THEMES`;
     notes: one sentence per argument that was replaced or ignored; hook: a test-only worker
-    hook (``test_hook=abort|memory``), read only when the server runs with
+    hook (``test_hook=abort|memory|hang``), read only when the server runs with
     ``SCATVIZ_TEST_HOOKS=1`` (`scatviz.server.workers`), otherwise ignored silently."""
 
     settings: dict = field(default_factory=dict)
@@ -145,7 +145,7 @@ def parse_query(args: dict | None, generators: dict | None = None) -> QueryArgs:
             sr = _nearest(q, "sr", sr, GEN_RATES, "an offered sample rate") if sr else 8000
             q.generator = (gen, N, float(sr))
     hook = _get(args, "test_hook")
-    if hook in ("abort", "memory") and hooks_enabled():
+    if hook in ("abort", "memory", "hang") and hooks_enabled():
         q.hook = hook
     theme = _get(args, "theme")
     if theme is not None:

@@ -3,8 +3,9 @@
 
 One server for the module, started with a small memory budget (1 GiB: requests are reduced
 sooner, so the test computes little) and the test-only crash hook enabled
-(``SCATVIZ_TEST_HOOKS=1``; `scatviz.server.workers`). Every wait is bounded in time, every
-loop in count and time."""
+(``SCATVIZ_TEST_HOOKS=1``; `scatviz.server.workers`); the hung-transform test has its own
+server with a short per-job time limit (``SCATVIZ_JOB_TIMEOUT``). Every wait is bounded in
+time, every loop in count and time."""
 
 from __future__ import annotations
 
@@ -55,15 +56,16 @@ def rss_bytes(pid: int) -> int:
     return total
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """``(base_url, Popen)`` of ``panel serve apps/dashboard.py`` with the hook enabled."""
+def _serve(tmp_path_factory, **extra_env):
+    """Start ``panel serve apps/dashboard.py`` with the hook enabled (and ``extra_env``);
+    yield ``(base_url, Popen, log path)``, stop it afterwards."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = dict(os.environ, SCATVIZ_TEST_HOOKS="1", SCATVIZ_MEMORY_BUDGET="1G",
                SCATVIZ_WORKERS="2", OMP_WAIT_POLICY="PASSIVE",
                PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT),
-                                                        os.environ.get("PYTHONPATH")])))
+                                                        os.environ.get("PYTHONPATH")])),
+               **extra_env)
     log = tmp_path_factory.mktemp("server_browser") / "dashboard.log"
     cmd = [sys.executable, "-m", "panel", "serve", str(REPO_ROOT / "apps" / "dashboard.py"),
            "--address", "127.0.0.1", "--port", str(port),
@@ -77,6 +79,22 @@ def server(tmp_path_factory):
         yield base, proc, log
     finally:
         _stop(proc)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """``(base_url, Popen, log)`` of ``panel serve apps/dashboard.py`` with the hook enabled."""
+    yield from _serve(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def short_timeout_server(tmp_path_factory):
+    """The same server with a short per-job time limit: 10 s, or 2 x a job's cost estimate
+    when that is longer (`scatviz.server.budget.ServerBudget.job_timeout`), so that a hung
+    transform is stopped soon while a real one (well under a second at N=8192 on an idle
+    machine) keeps a wide margin on a loaded one."""
+    yield from _serve(tmp_path_factory, SCATVIZ_JOB_TIMEOUT="10",
+                      SCATVIZ_JOB_TIMEOUT_FACTOR="2")
 
 
 def alive(base: str) -> bool:
@@ -169,6 +187,31 @@ def test_a_crashing_transform_leaves_another_page_working(server, browser):
         status_matches(crasher, r"worker process crashed", 120_000)
         g = generation(other)
         press(other, "Q1 (")
+        answered(other, g)
+        assert alive(base) and proc.poll() is None
+    finally:
+        ctx.close()
+
+
+@slow
+def test_a_hung_transform_is_stopped_and_another_page_keeps_working(short_timeout_server,
+                                                                     browser):
+    """A transform that never returns (``test_hook=hang``: native code stuck) is stopped
+    after the job's time limit: its page says so, its worker is killed and replaced, and a
+    page opened beside it answers changes meanwhile and after."""
+    base, proc, _ = short_timeout_server
+    ctx = browser.new_context()
+    try:
+        hung = open_page(ctx.new_page(), f"{base}/dashboard?test_hook=hang")
+        other = open_page(ctx.new_page(), f"{base}/dashboard")
+        press(hung, "Q1 (")
+        g = generation(other)
+        press(other, "Q1 (", "ArrowLeft")                       # answered by the other worker
+        answered(other, g)
+        status_matches(hung, r"The transform was stopped: the transform ran for more than "
+                             r"\d+ s.*taken to be hung", 120_000)
+        g = generation(other)
+        press(other, "Q1 (", "ArrowLeft")                  # and after the kill
         answered(other, g)
         assert alive(base) and proc.poll() is None
     finally:

@@ -140,3 +140,26 @@ def test_is_long_follows_the_cost_model():
     assert is_long(48_000 * 600, 48_000)
     assert not is_long(8192, 8000)
     assert not is_long(48_000 * 600, 48_000, cost=linear(0.0))
+
+
+def test_the_detail_time_limit_is_configured_from_the_environment(stereo_flac, monkeypatch):
+    """``SCATVIZ_DETAIL_SECONDS`` raises (or lowers) what one change may be predicted to take
+    before the window is shortened: a server on a slow machine, or a benchmark that keeps the
+    requested window, sets it; a bad value says what is expected."""
+    from scatviz.longrec.session import DETAIL_SECONDS_ENV, detail_seconds
+    from scatviz.longrec.window import MAX_SECONDS
+
+    path, _ = stereo_flac
+    slow = linear(5e-5)                 # 0.8 s for 8000 samples (two transforms, 0.4 s each)
+    monkeypatch.delenv(DETAIL_SECONDS_ENV, raising=False)
+    assert detail_seconds() == MAX_SECONDS
+    assert not LongRecording(None, str(path), window_s=0.5, cost=slow).choice.shortened
+    monkeypatch.setenv(DETAIL_SECONDS_ENV, "0.5")
+    ch = LongRecording(None, str(path), window_s=0.5, cost=slow).choice
+    assert ch.shortened and ch.length == 4096 and "limits are 0.5 s" in ch.message
+    assert is_long(8000, 8000, cost=slow)
+    monkeypatch.setenv(DETAIL_SECONDS_ENV, "30")
+    assert not is_long(16_000 * 4, 16_000, cost=slow)     # 6.4 s predicted: under 30 s
+    for bad in ("soon", "0", "-2", "inf"):
+        with pytest.raises(ValueError, match="SCATVIZ_DETAIL_SECONDS must be a positive"):
+            detail_seconds({DETAIL_SECONDS_ENV: bad})

@@ -113,3 +113,13 @@ def test_a_job_within_its_limit_is_not_stopped():
         assert pool.kills == 0 and pool.restarts == 0
     finally:
         pool.shutdown()
+
+
+def test_the_url_asks_for_the_hang_hook_only_when_the_server_enables_hooks(monkeypatch):
+    from scatviz.views.query import parse_query
+
+    monkeypatch.delenv("SCATVIZ_TEST_HOOKS", raising=False)
+    assert parse_query({"test_hook": [b"hang"]}, generators={}).hook is None
+    monkeypatch.setenv("SCATVIZ_TEST_HOOKS", "1")
+    assert parse_query({"test_hook": [b"hang"]}, generators={}).hook == "hang"
+    assert parse_query({"test_hook": [b"sleep"]}, generators={}).hook is None
