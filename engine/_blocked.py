@@ -26,7 +26,8 @@ its input; the backward recomputes the passes one at a time, each with its own g
 its slice of the input, and adds their input gradients into the call's (`_Recomputed`). So
 between the forward and the backward autograd holds the input and the output, and during the
 backward one pass's graph: the forward and the backward stay within the budget
-(`engine._s1d_model.plan_call` with ``grad=True`` sizes the passes for the backward's peak).
+(`engine._s1d_grad.GRAD`, the model `engine._s1d_model.plan_call` then sizes the passes
+with, counts the backward's peak).
 The recomputed passes are the same computation, so the gradients are the whole call's up to
 the blocks' approximation (``1e-8``; exactly for groups of signals).
 """

@@ -21,8 +21,7 @@ from engine._scratch import KEEP_BYTES
 from engine.filterbank import SIGMA0, gauss_1d, temporal_support
 
 __all__ = ["Structure", "structure_of", "padded_length_fast", "unblocked", "BlockChoice",
-           "choose_blocks", "reach", "Estimate", "graph_bytes", "unblocked_grad",
-           "blocked_grad"]
+           "choose_blocks", "reach", "Estimate", "Model", "FORWARD"]
 
 #: Fixed growth of a forward call beyond its tensors: the allocator's arenas for the worker
 #: threads, the FFT library's plans and work buffers, small tensors (measured as the growth of
@@ -306,90 +305,6 @@ def _task_peak(g: Group, b: int, m1: int, m_out: int, s: int, average) -> int:
 
 
 # --------------------------------------------------------------------------------------------
-# Calls with gradients: the graph autograd keeps, and the backward's peak
-# --------------------------------------------------------------------------------------------
-
-#: The backward's transient tensors, in units of the largest task's largest complex
-#: intermediate (per worker running one): the gradients of a modulus (``grad / u``, real,
-#: and ``z * scale``, complex), of its inverse FFT and of its fold, alive together.
-#: Calibrated with `GRAD_FACTOR` on measured VmHWM growth of forward + backward (see
-#: ``tests/engine/test_grad_budget.py``).
-BACKWARD_TRANSIENTS = 3
-
-#: Measured fwd + bwd growth over the tensors counted (`graph_bytes`, the transients, the
-#: output and the gradients): the allocator's retained holes between the graph's tensors and
-#: the backward's, and the gradient buffers autograd accumulates in. Calibrated on J=6..10,
-#: N=2^13..2^18, whole calls and calls in passes.
-GRAD_FACTOR = 1.1
-
-
-def graph_bytes(st: Structure, B: int, Np: int, s: int) -> int:
-    """Bytes autograd keeps from the forward of ``B`` signals padded to ``Np`` until the
-    backward: each modulus saves its complex input and its output (``U1``, ``U2``), the
-    tasks keep their uncropped outputs, and the half spectrum the tasks read."""
-    cb = 2 * s
-    total = B * (Np // 2 + 1) * cb + B * (Np >> st.log2_stride) * s
-    for g in st.groups:
-        m1 = Np >> g.k1
-        total += B * g.n1 * m1 * (cb + s)
-        total += B * g.n1 * ((Np >> st.log2_stride) if g.phi else m1) * s
-        for o in g.order2:
-            m2 = m1 >> o.k2
-            total += B * o.valid * m2 * (cb + s)
-            total += B * o.valid * ((Np >> st.log2_stride) if o.phi else m2) * s
-    return total
-
-
-def _largest_values(st: Structure, Np: int) -> int:
-    """The largest complex intermediate of one signal (values), over the groups."""
-    return max(max([g.n1 * (Np >> g.k1)] + [o.grid * ((Np >> g.k1) >> o.k2)
-                                            for o in g.order2]) for g in st.groups)
-
-
-def unblocked_grad(st: Structure, B: int, N: int, Np: int, s: int, out_bytes: int,
-                   chunk_bytes: int, threads: int) -> Estimate:
-    """Forward + backward of a whole call on ``B`` signals with gradients (plain autograd):
-    the forward's working set on top of the growing graph, then the backward (the graph,
-    the output and its gradient, the input's gradient, the transients of the tasks
-    running)."""
-    fwd = unblocked(st, B, Np, s, out_bytes, chunk_bytes, threads)
-    graph = graph_bytes(st, B, Np, s)
-    workers = min(threads, B * len(st.groups)) if B * len(st.groups) > 1 else 1
-    per_worker = chunk_bytes // workers
-    values = _largest_values(st, Np)
-    step = max(1, min(B, per_worker // (values * 2 * s)))
-    transients = BACKWARD_TRANSIENTS * workers * step * values * 2 * s
-    during = max(fwd.during + graph,
-                 graph + 2 * out_bytes + 3 * B * Np * s + B * N * s + transients)
-    peak = GRAD_FACTOR * max(during, fwd.final + graph)
-    return Estimate(int(peak + OVERHEAD_BYTES), int(during), int(fwd.final + graph),
-                    3 * fwd.seconds, 2 * fwd.n_tasks)
-
-
-def blocked_grad(st: Structure, N: int, Np: int, B: int, s: int, L: int, R: int, rows: int,
-                 out_bytes: int, chunk_bytes: int, threads: int, array: bool = True
-                 ) -> Estimate:
-    """Forward + backward of a call in passes with gradients (`engine._blocked`): the
-    forward as without them (`blocked`), then the backward: the output and its gradient,
-    the input's gradient, and one pass recomputed with its graph and backward
-    (`unblocked_grad` on ``rows`` blocks of ``L`` samples)."""
-    fwd = blocked(st, N, Np, B, s, L, R, rows, out_bytes, chunk_bytes, threads, array)
-    H, _, nb = geometry(st, N, Np, L, R)
-    frames = H >> st.log2_stride
-    pass_out = rows * st.channels * frames * s
-    one = unblocked_grad(st, rows, L, L, s, pass_out, chunk_bytes, threads)
-    index = 3 * rows * L * 8 if L < Np else 0
-    # output, its gradient (and, for lists, its reassembled copy), the input's gradient
-    kept = (2 if array else 3) * out_bytes + B * N * s
-    during = kept + index + GRAD_FACTOR * one.during
-    passes = -(-B * nb // rows)
-    seconds = fwd.seconds + passes * one.seconds
-    peak = max(fwd.peak, int(during + OVERHEAD_BYTES))
-    return Estimate(peak, int(max(fwd.during, during)), fwd.final, seconds,
-                    fwd.n_tasks + passes * one.n_tasks)
-
-
-# --------------------------------------------------------------------------------------------
 # Calls in passes: time blocks (long signals) or groups of signals (large batches)
 # --------------------------------------------------------------------------------------------
 
@@ -449,9 +364,25 @@ def blocked(st: Structure, N: int, Np: int, B: int, s: int, L: int, R: int, rows
                     inner.seconds * passes, inner.n_tasks * passes)
 
 
+@dataclass(frozen=True)
+class Model:
+    """How a kind of call costs: ``whole(st, N, Np, B, s, out_bytes, chunk_bytes, threads)``
+    for the call at once, ``passes`` (`blocked`'s signature) for the call in passes, and
+    ``label`` for the error messages."""
+
+    whole: object
+    passes: object
+    label: str = ""
+
+
+#: A forward call without gradient.
+FORWARD = Model(lambda st, N, Np, B, s, out, chunk, threads:
+                unblocked(st, B, Np, s, out, chunk, threads), blocked)
+
+
 def choose_blocks(st: Structure, N: int, Np: int, B: int, s: int, budget: int,
                   out_bytes: int, chunk_bytes: int, threads: int, array: bool = True,
-                  grad: bool = False) -> BlockChoice:
+                  model: Model | None = None) -> BlockChoice:
     """The passes that keep the call under ``budget`` bytes: the longest blocks (time blocks
     only for local averaging, and only shorter than ``Np``; whole signals otherwise) with as
     many rows per pass as fit. Raises `BudgetError` with the smallest budget that works."""
@@ -470,8 +401,8 @@ def choose_blocks(st: Structure, N: int, Np: int, B: int, s: int, budget: int,
         total = B * nb
 
         def est(r, L=L, R=R):
-            return (blocked_grad if grad else blocked)(st, N, Np, B, s, L, R, r, out_bytes,
-                                                       chunk_bytes, threads, array)
+            return (model or FORWARD).passes(st, N, Np, B, s, L, R, r, out_bytes,
+                                             chunk_bytes, threads, array)
 
         one = est(1)
         minimum = one.peak if minimum is None else min(minimum, one.peak)
@@ -493,7 +424,7 @@ def choose_blocks(st: Structure, N: int, Np: int, B: int, s: int, budget: int,
             minimum_bytes=None)
     raise BudgetError(
         f"A memory budget of {budget / 2**20:.1f} MiB is too small for this transform on "
-        f"{B} x {N} samples{' with gradients' if grad else ''}: the smallest budget that "
+        f"{B} x {N} samples{(model or FORWARD).label}: the smallest budget that "
         f"works is {minimum} bytes "
         f"({minimum / 2**20:.1f} MiB; it holds one block's working set and the output). "
         f"Raise memory_budget to at least that, or shorten the signals, the batch or J.",
@@ -502,20 +433,18 @@ def choose_blocks(st: Structure, N: int, Np: int, B: int, s: int, budget: int,
 
 def plan_call(st: Structure, N: int, Np: int, B: int, s: int, budget: int | None,
               out_bytes: int, chunk_bytes: int, threads: int, array: bool = True,
-              grad: bool = False) -> tuple[Estimate, BlockChoice | None]:
+              model: Model | None = None) -> tuple[Estimate, BlockChoice | None]:
     """The estimate of a call and its passes: ``(estimate, None)`` when the whole call fits
     ``budget`` (or there is none), else the passes of `choose_blocks` (which raises
-    `BudgetError` when none fit). ``array``: out_type "array" (see `blocked`). ``grad``: a
-    call that records gradients, estimated with its backward (`unblocked_grad`,
-    `blocked_grad`): the budget then bounds the forward and the backward together."""
-    if grad:
-        whole = unblocked_grad(st, B, N, Np, s, out_bytes, chunk_bytes, threads)
-    else:
-        whole = unblocked(st, B, Np, s, out_bytes, chunk_bytes, threads)
+    `BudgetError` when none fit). ``array``: out_type "array" (see `blocked`). ``model``:
+    the call's `Model` (default `FORWARD`, no gradient; `engine._s1d_grad.GRAD` for a call
+    that records gradients, forward + backward)."""
+    model = model or FORWARD
+    whole = model.whole(st, N, Np, B, s, out_bytes, chunk_bytes, threads)
     if budget is None or whole.peak <= budget:
         return whole, None
     choice = choose_blocks(st, N, Np, B, s, budget, out_bytes, chunk_bytes, threads, array,
-                           grad)
+                           model)
     return choice.estimate, choice
 
 
@@ -526,10 +455,10 @@ def as_cost(est: Estimate, st: Structure, N: int, Np: int, B: int, s: int, budge
                 budget)
 
 
-def plan_module(S, batch: int, dtype=None, grad: bool = False
+def plan_module(S, batch: int, dtype=None, model: Model | None = None
                 ) -> tuple[Estimate, BlockChoice | None]:
-    """`plan_call` for a built `engine.Scattering1D` ``S`` (its structure cached on it);
-    ``grad``: for a call that records gradients (forward + backward)."""
+    """`plan_call` for a built `engine.Scattering1D` ``S`` (its structure cached on it),
+    under ``model`` (see `plan_call`)."""
     ref = getattr(S, S._groups[0]["psi1"])
     s = ref.element_size() if dtype is None else (8 if dtype == torch.float64 else 4)
     st = S.__dict__.get("_structure")
@@ -538,7 +467,7 @@ def plan_module(S, batch: int, dtype=None, grad: bool = False
     N, Np = S.shape[0], S.N_padded
     out_bytes = batch * sum(output_lengths(st, N, Np)) * s
     return plan_call(st, N, Np, batch, s, S.memory_budget, out_bytes, S.chunk_bytes,
-                     max(1, torch.get_num_threads()), S.out_type == "array", grad)
+                     max(1, torch.get_num_threads()), S.out_type == "array", model)
 
 
 def runs_whole(S) -> bool:

@@ -21,10 +21,10 @@ step, without building a filter at the signal's length:
   choose_blocks`) plus the kept output. Compared with ``VmHWM`` growth in a fresh process
   (``tests/engine/test_cost.py``), within 1.5x;
 * with ``requires_grad``, the forward on top of the graph autograd keeps (each modulus's
-  input and output, the tasks' outputs: `engine._s1d_model.graph_bytes`), then the backward
+  input and output, the tasks' outputs: `engine._s1d_grad.graph_bytes`), then the backward
   (the graph, the output's and the input's gradients, the transients of the tasks running);
   under a budget, the backward of one recomputed pass plus the output and the gradients
-  (`engine._s1d_model.blocked_grad`). Checked against fwd + bwd ``VmHWM`` growth in
+  (`engine._s1d_grad.blocked_grad`). Checked against fwd + bwd ``VmHWM`` growth in
   ``tests/engine/test_grad_budget.py``;
 * time is the transform's FFT and fold work in flops divided by a rate
   measured once on the development machine (2 cores; see the constant): rough, a factor
@@ -39,7 +39,7 @@ from functools import lru_cache
 
 import torch
 
-from engine import _params, _s1d_model
+from engine import _params, _s1d_grad, _s1d_model
 from engine._costs import BudgetError, Cost
 from engine._s1d_model import DEFAULT_BUDGET, padded_length_fast, parse_budget
 
@@ -163,5 +163,6 @@ def _scattering1d_cost(N, B, budget, dtype, params, grad=False) -> Cost:
     chunk_bytes = int(params.get("chunk_bytes", 8 * 2**20))
     est = _s1d_model.plan_call(st, N, Np, B, s, budget, out_bytes, chunk_bytes,
                                max(1, torch.get_num_threads()),
-                               params.get("out_type", "array") == "array", grad)[0]
+                               params.get("out_type", "array") == "array",
+                               _s1d_grad.GRAD if grad else None)[0]
     return Cost(est.peak, int(out_bytes), out_shape, est.seconds, budget)

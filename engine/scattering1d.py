@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from engine import _params, _s1d_model
+from engine import _params, _s1d_grad, _s1d_model
 from engine._blocked import needs_grad, scatter_in_passes
 from engine._fold import apply_fold, apply_folds, fold_plan, fold_shape, modulus_, rfft
 from engine._kymatio_compat import KymatioAttributes, scattering_meta
@@ -390,7 +390,8 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
         records gradients, forward + backward): ``(estimate, passes)``, ``passes`` None for
         the whole call at once, else an `engine._s1d_model.BlockChoice`. Raises
         `engine.BudgetError` when no schedule fits. Arithmetic only."""
-        return _s1d_model.plan_module(self, batch, dtype, grad)
+        return (_s1d_grad.plan_module_grad if grad else _s1d_model.plan_module)(self, batch,
+                                                                                  dtype)
 
     def forward(self, x) -> torch.Tensor | list | dict:
         """Scatter ``x`` of shape ``(..., N)``; see the class docstring for the output."""

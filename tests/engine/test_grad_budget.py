@@ -1,7 +1,7 @@
 """Scattering1D with gradients under a memory budget: forward + backward within the budget.
 
 A call that records gradients and would not fit ``memory_budget`` (forward and backward
-together, `engine._s1d_model.unblocked_grad`) runs in passes whose backward recomputes them
+together, `engine._s1d_grad.unblocked_grad`) runs in passes whose backward recomputes them
 one at a time (`engine._blocked._Recomputed`). Its gradients must equal the unbudgeted
 call's (``memory_budget=math.inf``, plain autograd), and its measured fwd + bwd memory
 growth (``tests/engine/gradprobe.py``, forked children, ``VmHWM``) stay within 1.5x of the
