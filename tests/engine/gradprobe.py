@@ -78,7 +78,7 @@ def _measure(pt: dict) -> dict:
     peak = _status("VmHWM") - base
     return {**pt, "peak": peak, "wall": wall, "cpu": cpu, "losses": losses,
             "threads": torch.get_num_threads(), "pred_peak": cost.peak_bytes,
-            "out_bytes": cost.output_bytes, "passes": passes is not None,
+            "pred_seconds": cost.seconds, "out_bytes": cost.output_bytes, "passes": passes is not None,
             "rows": None if passes is None else passes.rows,
             "L": None if passes is None else passes.L}
 
