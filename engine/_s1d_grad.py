@@ -25,8 +25,8 @@ from engine._s1d_model import (
 __all__ = ["GRAD", "graph_bytes", "unblocked_grad", "blocked_grad", "plan_module_grad"]
 
 
-#: The backward's transient tensors, in units of the largest task's largest complex
-#: intermediate (per worker running one): the gradients of a modulus (``grad / u``, real,
+#: The backward's transient tensors, in units of the largest complex intermediate of each
+#: task running (the largest tasks, one per worker): the gradients of a modulus (``grad / u``, real,
 #: and ``z * scale``, complex), of its inverse FFT and of its fold, alive together.
 #: Calibrated with `GRAD_FACTOR` on measured VmHWM growth of forward + backward (see
 #: ``tests/engine/test_grad_budget.py``).
@@ -37,7 +37,7 @@ BACKWARD_TRANSIENTS = 3
 #: the backward's, and the gradient buffers autograd accumulates in. Calibrated on whole
 #: calls, J=6..10, N=2^13..2^16, batch 1 and 8, both dtypes: the prediction is then 1.0x to
 #: 1.2x the measured growth (2 threads, a loaded machine).
-GRAD_FACTOR = 1.1
+GRAD_FACTOR = 1.25
 
 #: The same for a call in passes, over one recomputed pass's tensors: the allocator also
 #: keeps part of the earlier passes' (as `engine._s1d_model.PASS_FACTOR` for the forward).
@@ -64,10 +64,17 @@ def graph_bytes(st: Structure, B: int, Np: int, s: int) -> int:
     return total
 
 
-def _largest_values(st: Structure, Np: int) -> int:
-    """The largest complex intermediate of one signal (values), over the groups."""
-    return max(max([g.n1 * (Np >> g.k1)] + [o.grid * ((Np >> g.k1) >> o.k2)
-                                            for o in g.order2]) for g in st.groups)
+def _task_values(st: Structure, B: int, Np: int, s: int, per_worker: int) -> list[int]:
+    """The largest complex intermediate (values) of each task, as
+    `engine.scattering1d.Scattering1D._scatter_blocks` cuts the groups into chunks of
+    signals, largest first."""
+    sizes = []
+    for g in st.groups:
+        m1 = Np >> g.k1
+        values = max([g.n1 * m1] + [o.grid * (m1 >> o.k2) for o in g.order2])
+        step = max(1, per_worker // (values * 2 * s))
+        sizes += [values * min(step, B - a) for a in range(0, B, step)]
+    return sorted(sizes, reverse=True)
 
 
 def unblocked_grad(st: Structure, N: int, Np: int, B: int, s: int, out_bytes: int,
@@ -80,9 +87,8 @@ def unblocked_grad(st: Structure, N: int, Np: int, B: int, s: int, out_bytes: in
     graph = graph_bytes(st, B, Np, s)
     workers = min(threads, B * len(st.groups)) if B * len(st.groups) > 1 else 1
     per_worker = chunk_bytes // workers
-    values = _largest_values(st, Np)
-    step = max(1, min(B, per_worker // (values * 2 * s)))
-    transients = BACKWARD_TRANSIENTS * workers * step * values * 2 * s
+    running = sum(_task_values(st, B, Np, s, per_worker)[:workers])   # the largest at once
+    transients = BACKWARD_TRANSIENTS * running * 2 * s
     during = max(fwd.during + graph,
                  graph + 2 * out_bytes + 3 * B * Np * s + B * N * s + transients)
     peak = GRAD_FACTOR * max(during, fwd.final + graph)
