@@ -25,8 +25,8 @@ from engine._s1d_model import (
 __all__ = ["GRAD", "graph_bytes", "unblocked_grad", "blocked_grad", "plan_module_grad"]
 
 
-#: The backward's transient tensors, in units of the largest complex intermediate of each
-#: task running (the largest tasks, one per worker): the gradients of a modulus (``grad / u``, real,
+#: The backward's transient tensors, in units of the largest task's largest complex
+#: intermediate, per worker: the gradients of a modulus (``grad / u``, real,
 #: and ``z * scale``, complex), of its inverse FFT and of its fold, alive together.
 #: Calibrated with `GRAD_FACTOR` on measured VmHWM growth of forward + backward (see
 #: ``tests/engine/test_grad_budget.py``).
@@ -87,8 +87,9 @@ def unblocked_grad(st: Structure, N: int, Np: int, B: int, s: int, out_bytes: in
     graph = graph_bytes(st, B, Np, s)
     workers = min(threads, B * len(st.groups)) if B * len(st.groups) > 1 else 1
     per_worker = chunk_bytes // workers
-    running = sum(_task_values(st, B, Np, s, per_worker)[:workers])   # the largest at once
-    transients = BACKWARD_TRANSIENTS * running * 2 * s
+    # every worker's task as large as the largest (measured: closer than the tasks' own sizes,
+    # since the backward's tasks overlap the recomputed forward's on the pool)
+    transients = BACKWARD_TRANSIENTS * workers * _task_values(st, B, Np, s, per_worker)[0] * 2 * s
     during = max(fwd.during + graph,
                  graph + 2 * out_bytes + 3 * B * Np * s + B * N * s + transients)
     peak = GRAD_FACTOR * max(during, fwd.final + graph)
