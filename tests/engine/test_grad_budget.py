@@ -188,7 +188,8 @@ def test_estimate_with_gradients():
 
 
 #: Measured points: (params, N, batch, dtype, budget): whole calls (no budget) and calls in
-#: passes (time blocks, groups of signals).
+#: passes (time blocks, groups of signals). Budgets of tens of MiB: below that the
+#: allocator's arenas (about 10 MiB, more or less from run to run) dominate the growth.
 MEASURED = [
     ({"J": 6, "Q": 8}, 2**14, 1, "float32", "inf"),
     ({"J": 8, "Q": 8}, 2**16, 1, "float64", "inf"),
@@ -196,7 +197,7 @@ MEASURED = [
     ({"J": 6, "Q": 16}, 2**18, 1, "float32", 64 * MiB),
     ({"J": 8, "Q": 8}, 2**18, 1, "float32", 64 * MiB),
     ({"J": 10, "Q": 16, "max_order": 1}, 2**18, 1, "float32", 128 * MiB),
-    ({"J": 6, "Q": 4}, 2**13, 64, "float32", 40 * MiB),
+    ({"J": 6, "Q": 4}, 2**13, 128, "float32", 96 * MiB),
 ]
 
 
