@@ -21,7 +21,7 @@ from engine._scratch import KEEP_BYTES
 from engine.filterbank import SIGMA0, gauss_1d, temporal_support
 
 __all__ = ["Structure", "structure_of", "padded_length_fast", "unblocked", "BlockChoice",
-           "choose_blocks", "reach", "Estimate"]
+           "choose_blocks", "reach", "Estimate", "Model", "FORWARD"]
 
 #: Fixed growth of a forward call beyond its tensors: the allocator's arenas for the worker
 #: threads, the FFT library's plans and work buffers, small tensors (measured as the growth of
@@ -364,9 +364,25 @@ def blocked(st: Structure, N: int, Np: int, B: int, s: int, L: int, R: int, rows
                     inner.seconds * passes, inner.n_tasks * passes)
 
 
+@dataclass(frozen=True)
+class Model:
+    """How a kind of call costs: ``whole(st, N, Np, B, s, out_bytes, chunk_bytes, threads)``
+    for the call at once, ``passes`` (`blocked`'s signature) for the call in passes, and
+    ``label`` for the error messages."""
+
+    whole: object
+    passes: object
+    label: str = ""
+
+
+#: A forward call without gradient.
+FORWARD = Model(lambda st, N, Np, B, s, out, chunk, threads:
+                unblocked(st, B, Np, s, out, chunk, threads), blocked)
+
+
 def choose_blocks(st: Structure, N: int, Np: int, B: int, s: int, budget: int,
-                  out_bytes: int, chunk_bytes: int, threads: int, array: bool = True
-                  ) -> BlockChoice:
+                  out_bytes: int, chunk_bytes: int, threads: int, array: bool = True,
+                  model: Model | None = None) -> BlockChoice:
     """The passes that keep the call under ``budget`` bytes: the longest blocks (time blocks
     only for local averaging, and only shorter than ``Np``; whole signals otherwise) with as
     many rows per pass as fit. Raises `BudgetError` with the smallest budget that works."""
@@ -385,7 +401,8 @@ def choose_blocks(st: Structure, N: int, Np: int, B: int, s: int, budget: int,
         total = B * nb
 
         def est(r, L=L, R=R):
-            return blocked(st, N, Np, B, s, L, R, r, out_bytes, chunk_bytes, threads, array)
+            return (model or FORWARD).passes(st, N, Np, B, s, L, R, r, out_bytes,
+                                             chunk_bytes, threads, array)
 
         one = est(1)
         minimum = one.peak if minimum is None else min(minimum, one.peak)
@@ -407,22 +424,27 @@ def choose_blocks(st: Structure, N: int, Np: int, B: int, s: int, budget: int,
             minimum_bytes=None)
     raise BudgetError(
         f"A memory budget of {budget / 2**20:.1f} MiB is too small for this transform on "
-        f"{B} x {N} samples: the smallest budget that works is {minimum} bytes "
+        f"{B} x {N} samples{(model or FORWARD).label}: the smallest budget that "
+        f"works is {minimum} bytes "
         f"({minimum / 2**20:.1f} MiB; it holds one block's working set and the output). "
         f"Raise memory_budget to at least that, or shorten the signals, the batch or J.",
         minimum_bytes=minimum)
 
 
 def plan_call(st: Structure, N: int, Np: int, B: int, s: int, budget: int | None,
-              out_bytes: int, chunk_bytes: int, threads: int, array: bool = True
-              ) -> tuple[Estimate, BlockChoice | None]:
+              out_bytes: int, chunk_bytes: int, threads: int, array: bool = True,
+              model: Model | None = None) -> tuple[Estimate, BlockChoice | None]:
     """The estimate of a call and its passes: ``(estimate, None)`` when the whole call fits
     ``budget`` (or there is none), else the passes of `choose_blocks` (which raises
-    `BudgetError` when none fit). ``array``: out_type "array" (see `blocked`)."""
-    whole = unblocked(st, B, Np, s, out_bytes, chunk_bytes, threads)
+    `BudgetError` when none fit). ``array``: out_type "array" (see `blocked`). ``model``:
+    the call's `Model` (default `FORWARD`, no gradient; `engine._s1d_grad.GRAD` for a call
+    that records gradients, forward + backward)."""
+    model = model or FORWARD
+    whole = model.whole(st, N, Np, B, s, out_bytes, chunk_bytes, threads)
     if budget is None or whole.peak <= budget:
         return whole, None
-    choice = choose_blocks(st, N, Np, B, s, budget, out_bytes, chunk_bytes, threads, array)
+    choice = choose_blocks(st, N, Np, B, s, budget, out_bytes, chunk_bytes, threads, array,
+                           model)
     return choice.estimate, choice
 
 
@@ -433,8 +455,10 @@ def as_cost(est: Estimate, st: Structure, N: int, Np: int, B: int, s: int, budge
                 budget)
 
 
-def plan_module(S, batch: int, dtype=None) -> tuple[Estimate, BlockChoice | None]:
-    """`plan_call` for a built `engine.Scattering1D` ``S`` (its structure cached on it)."""
+def plan_module(S, batch: int, dtype=None, model: Model | None = None
+                ) -> tuple[Estimate, BlockChoice | None]:
+    """`plan_call` for a built `engine.Scattering1D` ``S`` (its structure cached on it),
+    under ``model`` (see `plan_call`)."""
     ref = getattr(S, S._groups[0]["psi1"])
     s = ref.element_size() if dtype is None else (8 if dtype == torch.float64 else 4)
     st = S.__dict__.get("_structure")
@@ -443,7 +467,7 @@ def plan_module(S, batch: int, dtype=None) -> tuple[Estimate, BlockChoice | None
     N, Np = S.shape[0], S.N_padded
     out_bytes = batch * sum(output_lengths(st, N, Np)) * s
     return plan_call(st, N, Np, batch, s, S.memory_budget, out_bytes, S.chunk_bytes,
-                     max(1, torch.get_num_threads()), S.out_type == "array")
+                     max(1, torch.get_num_threads()), S.out_type == "array", model)
 
 
 def runs_whole(S) -> bool:

@@ -20,6 +20,12 @@ step, without building a filter at the signal's length:
   constants). Under a budget, the same for one pass of blocks (`engine._s1d_model.
   choose_blocks`) plus the kept output. Compared with ``VmHWM`` growth in a fresh process
   (``tests/engine/test_cost.py``), within 1.5x;
+* with ``requires_grad``, the forward on top of the graph autograd keeps (each modulus's
+  input and output, the tasks' outputs: `engine._s1d_grad.graph_bytes`), then the backward
+  (the graph, the output's and the input's gradients, the transients of the tasks running);
+  under a budget, the backward of one recomputed pass plus the output and the gradients
+  (`engine._s1d_grad.blocked_grad`). Checked against fwd + bwd ``VmHWM`` growth in
+  ``tests/engine/test_grad_budget.py``;
 * time is the transform's FFT and fold work in flops divided by a rate
   measured once on the development machine (2 cores; see the constant): rough, a factor
   of two either way on another machine or under load.
@@ -33,7 +39,7 @@ from functools import lru_cache
 
 import torch
 
-from engine import _params, _s1d_model
+from engine import _params, _s1d_grad, _s1d_model
 from engine._costs import BudgetError, Cost
 from engine._s1d_model import DEFAULT_BUDGET, padded_length_fast, parse_budget
 
@@ -48,8 +54,10 @@ _S1D_ARGS = ("J", "Q", "T", "stride", "max_order", "oversampling", "out_type", "
 
 
 def estimate_cost(kind: str, shape: int, batch: int = 1, *, memory_budget: int | None = None,
-                  dtype: torch.dtype = torch.float32, **params) -> Cost:
-    """Predict the cost of one forward call (no gradient) of a transform.
+                  dtype: torch.dtype = torch.float32, requires_grad: bool = False,
+                  **params) -> Cost:
+    """Predict the cost of one call of a transform: a forward without gradient, or with
+    ``requires_grad`` a forward that records gradients and its backward.
 
     Parameters
     ----------
@@ -66,6 +74,12 @@ def estimate_cost(kind: str, shape: int, batch: int = 1, *, memory_budget: int |
         transform's default (`DEFAULT_BUDGET`, 512 MiB); ``math.inf``: no budget.
     dtype : torch.float32 or torch.float64
         The transform's dtype.
+    requires_grad : bool
+        Scattering1D only: the call's input requires gradients, and the estimate is of the
+        forward and the backward together (``loss.backward()`` on the output; the peak is
+        the larger of the two). Under a budget, the call then runs in passes that the
+        backward recomputes one at a time (`engine._blocked`), sized so that the backward's
+        peak fits: the budget bounds forward + backward.
     **params
         The transform's constructor arguments (``J``, ``Q``, ``T``, ``max_order``,
         ``filterbank``, ... for Scattering1D; ``J``, ``J_fr``, ``Q``, ``Q_fr``, ``F``, ...
@@ -84,6 +98,9 @@ def estimate_cost(kind: str, shape: int, batch: int = 1, *, memory_budget: int |
     (1, 234, 256)
     """
     if kind == "jtfs":
+        if requires_grad:
+            raise NotImplementedError("estimate_cost('jtfs', requires_grad=True): the JTFS "
+                                      "model covers the forward only.")
         try:
             from engine.jtfs.cost import estimate_jtfs_cost
         except ImportError as e:   # the JTFS model lives with JTFS
@@ -93,7 +110,7 @@ def estimate_cost(kind: str, shape: int, batch: int = 1, *, memory_budget: int |
                                   **params)
     if kind != "scattering1d":
         raise ValueError(f"kind must be one of {', '.join(map(repr, KINDS))}; got {kind!r}.")
-    return _scattering1d_cost(shape, batch, memory_budget, dtype, params)
+    return _scattering1d_cost(shape, batch, memory_budget, dtype, params, bool(requires_grad))
 
 
 # --------------------------------------------------------------------------------------------
@@ -116,7 +133,7 @@ def _structure(J, Q, T, stride, max_order, oversampling, filterbank) -> _s1d_mod
     return _s1d_model.structure_of(S)
 
 
-def _scattering1d_cost(N, B, budget, dtype, params) -> Cost:
+def _scattering1d_cost(N, B, budget, dtype, params, grad=False) -> Cost:
     unknown = sorted(set(params) - set(_S1D_ARGS))
     if unknown:
         raise TypeError(f"Unknown Scattering1D argument(s) {unknown}; the constructor takes "
@@ -146,5 +163,6 @@ def _scattering1d_cost(N, B, budget, dtype, params) -> Cost:
     chunk_bytes = int(params.get("chunk_bytes", 8 * 2**20))
     est = _s1d_model.plan_call(st, N, Np, B, s, budget, out_bytes, chunk_bytes,
                                max(1, torch.get_num_threads()),
-                               params.get("out_type", "array") == "array")[0]
+                               params.get("out_type", "array") == "array",
+                               _s1d_grad.GRAD if grad else None)[0]
     return Cost(est.peak, int(out_bytes), out_shape, est.seconds, budget)

@@ -29,8 +29,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from engine import _params, _s1d_model
-from engine._blocked import scatter_in_passes
+from engine import _params, _s1d_grad, _s1d_model
+from engine._blocked import needs_grad, scatter_in_passes
 from engine._fold import apply_fold, apply_folds, fold_plan, fold_shape, modulus_, rfft
 from engine._kymatio_compat import KymatioAttributes, scattering_meta
 from engine._module import PlannedTransform, check_signal
@@ -86,7 +86,8 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
         Bytes a forward call may use (its working set and output; the input and this
         module's filters excluded), whatever the length and the batch. A call that would not
         fit runs in passes: overlapping time blocks of the signals, or groups of signals
-        (`engine._blocked`), equal to the whole call up to ``1e-8`` relative. None: the
+        (`engine._blocked`; with gradients, forward + backward together: the backward
+        recomputes the passes), equal to the whole call up to ``1e-8``. None: the
         default, 512 MiB; ``math.inf``: no budget. A budget too small for the configuration
         raises `engine.BudgetError` naming the smallest that works;
         ``engine.estimate_cost`` says the cost before the call.
@@ -384,17 +385,18 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
         x = check_signal(x, self.shape[0], getattr(self, self._groups[0]["psi1"]))
         return x.reshape(-1, self.shape[0]), x.shape[:-1]
 
-    def plan_call(self, batch: int, dtype: torch.dtype | None = None):
-        """How a call on ``batch`` signals runs under ``memory_budget``:
-        ``(estimate, passes)``, ``passes`` None for the whole call at once, else an
-        `engine._s1d_model.BlockChoice`. Raises `engine.BudgetError` when no schedule fits.
-        Arithmetic only (nothing of size ``N`` is allocated)."""
-        return _s1d_model.plan_module(self, batch, dtype)
+    def plan_call(self, batch: int, dtype: torch.dtype | None = None, grad: bool = False):
+        """How a call on ``batch`` signals runs under ``memory_budget`` (``grad``: one that
+        records gradients, forward + backward): ``(estimate, passes)``, ``passes`` None for
+        the whole call at once, else an `engine._s1d_model.BlockChoice`. Raises
+        `engine.BudgetError` when no schedule fits. Arithmetic only."""
+        return (_s1d_grad.plan_module_grad if grad else _s1d_model.plan_module)(self, batch,
+                                                                                  dtype)
 
     def forward(self, x) -> torch.Tensor | list | dict:
         """Scatter ``x`` of shape ``(..., N)``; see the class docstring for the output."""
         x, batch_shape = self._checked(x)
-        _, passes = self.plan_call(x.shape[0], x.dtype)
+        _, passes = self.plan_call(x.shape[0], x.dtype, needs_grad(x))
         if passes is None:
             blocks, _ = self._scatter_blocks(self._pad(x))
         elif self.out_type == "array":
@@ -456,10 +458,10 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
     #: Kymatio's name for the forward pass.
     scattering = forward
 
-    def estimate_cost(self, batch: int = 1):
-        """The predicted `engine.Cost` of a forward call on ``batch`` signals (see
-        `engine.estimate_cost`), under this module's ``memory_budget``."""
-        est, _ = self.plan_call(batch)
+    def estimate_cost(self, batch: int = 1, requires_grad: bool = False):
+        """The predicted `engine.Cost` of a call on ``batch`` signals (with ``requires_grad``,
+        forward + backward; see `engine.estimate_cost`), under this ``memory_budget``."""
+        est, _ = self.plan_call(batch, grad=requires_grad)
         s = getattr(self, self._groups[0]["psi1"]).element_size()
         return _s1d_model.as_cost(est, self.__dict__["_structure"], self.shape[0],
                                   self.N_padded, batch, s, self.memory_budget)
