@@ -24,6 +24,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
+import threading
 import time
 from functools import partial
 from pathlib import Path
@@ -49,7 +50,7 @@ from scatviz.views.energies import EnergyView
 from scatviz.views.filterbank import FilterBankView
 from scatviz.views.jtfs2d import JTFS2DView
 from scatviz.views.jtfs_animation import JTFSAnimationView
-from scatviz.views.nav import AppPage
+from scatviz.views.nav import AppPage, frozen_document, warming
 from scatviz.views.overview import RecordingOverview
 from scatviz.views.query import THEMES, parse_query
 from scatviz.views.scalogram import ScalogramView
@@ -340,6 +341,9 @@ class Dashboard(AppPage):
             from scatviz.server.service import get_service
 
             params["service"] = get_service()
+            if warming():       # `--warm`: the workers import torch while the pages warm up
+                threading.Thread(target=params["service"].pool.warm, daemon=True,
+                                 name="scatviz-warm-workers-early").start()
         try:
             d = cls(asset=q.asset or DEFAULT_ASSET, generator=q.generator,
                     settings=q.settings, theme=q.theme, notes=q.notes, hook=q.hook,
@@ -433,7 +437,8 @@ class Dashboard(AppPage):
     def servable(self, title: str | None = None, **kwargs):
         """Serve the page (`template`) in the current document, with the workarounds
         (`settle_text_panes` on load, `install_browser_fixes`)."""
-        tmpl = self.template().servable(title, **kwargs)
+        with frozen_document():             # one walk of the model graph, not one per root
+            tmpl = self.template().servable(title, **kwargs)
         if pn.state.curdoc is not None:
             live_text = [self.status_pane, self.busy, self.spin_view.verdict,
                          self.jtfs2d_view.time_label, self.jtfs_anim_view.time_label]

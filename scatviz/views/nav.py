@@ -15,6 +15,7 @@ theme follows the student from page to page. Subclasses give ``sidebar()`` and `
 
 from __future__ import annotations
 
+import contextlib
 import html
 from typing import ClassVar
 
@@ -25,7 +26,7 @@ from scatviz.pages import PAGES, served_pages
 from scatviz.views._workarounds import ServedTemplate, install_browser_fixes
 
 __all__ = ["AppPage", "THEMES", "ACCENT", "HEADER_BACKGROUND", "PAGE_FONTS", "nav_links",
-           "nav_header", "theme_from_query"]
+           "nav_header", "theme_from_query", "frozen_document", "warming"]
 
 #: Panel's themes; the first is the default (as `scatviz.views.query.THEMES`).
 THEMES = ("default", "dark")
@@ -82,6 +83,32 @@ def nav_header(current: str, theme: str) -> pn.pane.HTML:
                         sizing_mode="stretch_width")
 
 
+def warming() -> bool:
+    """True while ``panel serve --warm`` (`scatviz.cli.serve_command`) builds a page once
+    before the server listens: a session with no server behind it, whose document is thrown
+    away (a page starts no job for it)."""
+    ctx = getattr(pn.state.curdoc, "session_context", None)
+    return ctx is not None and getattr(ctx, "server_context", True) is None
+
+
+@contextlib.contextmanager
+def frozen_document(doc=None):
+    """Defer the Bokeh document's model-graph recomputation to the end of the block.
+
+    Panel adds a template's roots to the document one by one (the header, each sidebar
+    item, each card), and Bokeh walks the whole model graph again after every root, every
+    ``js_on_change`` and every theme hook: for the dashboard's ~1300 models that was 4-5 s
+    of the page's construction on the loaded 2-core machine, against 1-1.7 s frozen (one
+    walk at the end; `benchmarks/bench_pages.py`). Themes are applied as the models attach,
+    so the document is the same. Without a document (a notebook, a test): nothing."""
+    doc = doc if doc is not None else pn.state.curdoc
+    if doc is None:
+        yield
+        return
+    with doc.models.freeze():
+        yield
+
+
 class AppPage(pn.viewable.Viewer):
     """One page of the app (see the module's docstring). Subclasses set ``slug`` and
     ``title`` and give ``main()`` (and ``sidebar()``); ``Page.from_query(args).servable()``
@@ -132,8 +159,10 @@ class AppPage(pn.viewable.Viewer):
 
     def servable(self, title: str | None = None, **kwargs):
         """Serve the page (`template`) in the current document, with the browser fixes;
-        then `on_served` (periodic callbacks and the like need the document)."""
-        tmpl = self.template().servable(title or f"scatviz · {self.title}", **kwargs)
+        then `on_served` (periodic callbacks and the like need the document). The document's
+        model graph is computed once (`frozen_document`), not once per root."""
+        with frozen_document():
+            tmpl = self.template().servable(title or f"scatviz · {self.title}", **kwargs)
         if pn.state.curdoc is not None:
             install_browser_fixes(pn.state.curdoc)
             self.on_served()
