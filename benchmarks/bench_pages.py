@@ -49,7 +49,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 #: page -> (regular expression of its status line once its first picture is drawn, least
 #: number of Bokeh canvases); as `tests/apps/test_app_pages_browser.py`.
 FIRST_PICTURE = {
-    "dashboard": (r"#1 · .* (computed in|stored first picture)", 12),
+    "dashboard": (r"#1 · .* (computed in|first picture)", 4),
     "why_jtfs": (r"rising vs falling chirp: J=\d+.*\(stored first picture\)", 7),
     "reconstruction": (r"Adam iterations .*final loss .*\(stored first picture\)", 7),
     "digits": (r"Scattering1D: \d+\.\d% \(stored first picture\)", 3),

@@ -50,7 +50,7 @@ from scatviz.views.energies import EnergyView
 from scatviz.views.filterbank import FilterBankView
 from scatviz.views.jtfs2d import JTFS2DView
 from scatviz.views.jtfs_animation import JTFSAnimationView
-from scatviz.views.nav import AppPage, frozen_document, warming
+from scatviz.views.nav import AppPage, defer_below, frozen_document, warming
 from scatviz.views.overview import RecordingOverview
 from scatviz.views.query import THEMES, parse_query
 from scatviz.views.scalogram import ScalogramView
@@ -68,6 +68,10 @@ __all__ = ["Dashboard", "DEFAULT_ASSET", "ReleaseSlider", "install_browser_fixes
 _DEBUG = bool(os.environ.get("SCATVIZ_DEBUG"))
 
 DEFAULT_ASSET = "chirp_exp"
+#: Served, the main items sent with the page (the recording slot, the signal, the
+#: scalogram: the first picture); the other cards follow once it is drawn
+#: (`scatviz.views.nav.defer_below`).
+FIRST_CARDS = 3
 
 #: Shown above the status line while a transform computes. A still badge rather than an
 #: animated spinner (Panel's LoadingSpinner, also the template's default busy indicator): its
@@ -419,12 +423,21 @@ class Dashboard(AppPage):
     def template(self):
         """The served page: a FAST list template with the controls in its sidebar; system
         fonts (no web font: the page requests nothing from the internet)."""
+        main = self.main()
+        if _served():    # the signal and its scalogram first, the other cards once drawn
+            main = defer_below(main, FIRST_CARDS, on_filled=self._all_cards_sent)
+            if self.status:
+                self.status_pane.object = (f"#{self.generation} · {self.state.signal_name} · "
+                                           "first picture; drawing the other views…")
         return ServedTemplate(
             title="scatviz: wavelet scattering & JTFS", sidebar=self.sidebar(),
-            main=self.main(), sidebar_width=340, accent="#d6604d", theme=self.theme,
+            main=main, sidebar_width=340, accent="#d6604d", theme=self.theme,
             font=SYSTEM_FONTS, font_url="",
             header_background="#2b2d42", busy_indicator=None,   # see BUSY_BADGE
             header=[self.nav()])                 # links to the app's other pages
+
+    def _all_cards_sent(self) -> None:
+        self.status_pane.object = self.status
 
     def __panel__(self):
         """The controls beside the views, for a notebook (the server serves `template`)."""

@@ -21,12 +21,14 @@ from typing import ClassVar
 
 import panel as pn
 import param
+from panel.io import hold
 
 from scatviz.pages import PAGES, served_pages
 from scatviz.views._workarounds import ServedTemplate, install_browser_fixes
 
 __all__ = ["AppPage", "THEMES", "ACCENT", "HEADER_BACKGROUND", "PAGE_FONTS", "nav_links",
-           "nav_header", "theme_from_query", "frozen_document", "warming"]
+           "nav_header", "theme_from_query", "frozen_document", "warming",
+           "defer_below"]
 
 #: Panel's themes; the first is the default (as `scatviz.views.query.THEMES`).
 THEMES = ("default", "dark")
@@ -109,6 +111,30 @@ def frozen_document(doc=None):
         yield
 
 
+def defer_below(items: list, keep: int, on_filled=None) -> list:
+    """``items`` (a page's cards, top to bottom) with those after the first ``keep`` replaced
+    by empty placeholders, filled once the browser has drawn the page (``pn.state.onload``):
+    the first document the browser builds holds the first picture only, and the cards below
+    it follow in one message. ``on_filled()`` is called after the fill. Without a served
+    document (a notebook, a test), or with nothing to defer: ``items`` unchanged."""
+    doc = pn.state.curdoc
+    if doc is None or getattr(doc, "session_context", None) is None or len(items) <= keep:
+        return list(items)
+    later = list(items[keep:])
+    slots = [pn.Column(sizing_mode="stretch_width", name=f"deferred_{i}", margin=0)
+             for i in range(len(later))]
+
+    def fill() -> None:
+        with frozen_document(doc), hold(doc):
+            for slot, item in zip(slots, later):
+                slot.objects = [item]
+        if on_filled is not None:
+            on_filled()
+
+    pn.state.onload(fill)
+    return [*items[:keep], *slots]
+
+
 class AppPage(pn.viewable.Viewer):
     """One page of the app (see the module's docstring). Subclasses set ``slug`` and
     ``title`` and give ``main()`` (and ``sidebar()``); ``Page.from_query(args).servable()``
@@ -122,6 +148,9 @@ class AppPage(pn.viewable.Viewer):
     slug: ClassVar[str] = ""
     title: ClassVar[str] = ""
     sidebar_width: ClassVar[int] = 320
+    #: Served, the main cards after the first ``first_cards`` are sent once the first
+    #: picture is drawn (`defer_below`); None: all at once.
+    first_cards: ClassVar[int | None] = None
 
     theme = param.Selector(default=THEMES[0], objects=list(THEMES), doc="Panel's theme.")
     notes = param.List(default=[], item_type=str,
@@ -150,9 +179,12 @@ class AppPage(pn.viewable.Viewer):
     def template(self) -> ServedTemplate:
         """The served page: the app's template with the navigation in its header."""
         side = self.sidebar()
+        main = self.main()
+        if self.first_cards is not None:
+            main = defer_below(main, self.first_cards)
         return ServedTemplate(
             title=f"scatviz · {self.title}", header=[self.nav()],
-            sidebar=[self.url_notes(), *side], main=self.main(),
+            sidebar=[self.url_notes(), *side], main=main,
             sidebar_width=self.sidebar_width, accent=ACCENT, theme=self.theme,
             font=PAGE_FONTS, font_url="", header_background=HEADER_BACKGROUND,
             busy_indicator=None)
