@@ -60,7 +60,7 @@ FIRST_PICTURE = {
 #: below its first picture after it (`scatviz.views.nav.defer_below`); the others: as above.
 COMPLETE = {
     "dashboard": (r"#1 · .* computed in", 12),
-    "why_jtfs": (FIRST_PICTURE["why_jtfs"][0], 12),
+    "why_jtfs": (FIRST_PICTURE["why_jtfs"][0], 24),
 }
 
 # In the page: poll (every 25 ms) the whole text (shadow roots included) and the canvases
@@ -184,6 +184,7 @@ def visit(ctx, url: str, slug: str, timeout_s: float = 120.0) -> dict:
     try:
         resp = page.goto(url, wait_until="commit", timeout=timeout_s * 1000)
         t = page.evaluate(WAIT_JS, [pattern, n_canvas, timeout_s * 1000])
+        ws_bytes = received["ws"]                  # before the first picture
         done = t
         if slug in COMPLETE and t["picture"] >= 0:
             done = page.evaluate(WAIT_JS, [*COMPLETE[slug], timeout_s * 1000])
@@ -191,7 +192,6 @@ def visit(ctx, url: str, slug: str, timeout_s: float = 120.0) -> dict:
             received["html"] = len(resp.body())
         except Exception:                   # noqa: BLE001 (the body may be gone)
             received["html"] = -1
-        ws_bytes = received["ws"]
     finally:
         page.close()
     if t["picture"] < 0:
