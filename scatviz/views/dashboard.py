@@ -111,6 +111,16 @@ def _served() -> bool:
     return doc is not None and getattr(doc, "session_context", None) is not None
 
 
+def _start_workers(service) -> None:
+    """Start the service's workers early (``--warm``). A failure here (the server stopped
+    while they started) is left to the server's own start of them (`scatviz/serve_setup.py`)
+    and to their first use, which report it: this is only a head start."""
+    try:
+        service.pool.warm()
+    except Exception:       # noqa: BLE001
+        pass
+
+
 def _report_panel(state: ScatState):
     """A card body that builds the toolkit's filter bank validation report
     (`scatviz.report.validation_panel`) for the current setting on demand; None when the
@@ -346,8 +356,8 @@ class Dashboard(AppPage):
 
             params["service"] = get_service()
             if warming():       # `--warm`: the workers import torch while the pages warm up
-                threading.Thread(target=params["service"].pool.warm, daemon=True,
-                                 name="scatviz-warm-workers-early").start()
+                threading.Thread(target=_start_workers, args=(params["service"],),
+                                 daemon=True, name="scatviz-warm-workers-early").start()
         try:
             d = cls(asset=q.asset or DEFAULT_ASSET, generator=q.generator,
                     settings=q.settings, theme=q.theme, notes=q.notes, hook=q.hook,
