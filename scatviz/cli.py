@@ -78,7 +78,11 @@ def serve_command(address: str = "127.0.0.1", port: int = 5006, show: bool = Fal
            "--allow-websocket-origin", f"localhost:{port}",
            # uploads up to scatviz.server.uploads.MAX_UPLOAD_BYTES (200 MB) travel in one
            # websocket message: Bokeh's default limit is 20 MB
-           "--websocket-max-message-size", str(WEBSOCKET_MAX_BYTES)]
+           "--websocket-max-message-size", str(WEBSOCKET_MAX_BYTES),
+           # every page built once before the server listens (imports, templates, filter
+           # banks, stored pictures read): the first visitor does not pay for it
+           # (`benchmarks/bench_pages.py`)
+           "--warm"]
     if address not in ("127.0.0.1", "localhost"):
         cmd += ["--allow-websocket-origin", f"{address}:{port}"]
     if show:

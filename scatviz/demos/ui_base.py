@@ -20,7 +20,7 @@ import param
 
 from scatviz.demos import precompute, store
 from scatviz.demos.jobs import Job
-from scatviz.views.nav import AppPage
+from scatviz.views.nav import AppPage, warming
 
 __all__ = ["DemoPage", "POLL_MS"]
 
@@ -62,7 +62,7 @@ class DemoPage(AppPage):
         res = precompute.load_first(self.demo, first)
         if res is not None:
             self._show(res, first, "stored first picture")
-        elif compute_first:
+        elif compute_first and not warming():
             self.status = "Computing the first picture (not stored yet for this code)…"
             self.run(first)
 

@@ -42,6 +42,7 @@ class WhyJTFSPage(DemoPage):
     """``/why_jtfs``."""
 
     slug, title, demo = "why_jtfs", "Why JTFS", "why_jtfs"
+    first_cards = 2      # the spin inspectors (below the fold) follow the first picture
 
     def _build(self) -> None:
         self.w_pair = pn.widgets.Select(label="pair", options=[*PAIRS, UPLOADED],

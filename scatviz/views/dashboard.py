@@ -24,6 +24,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
+import threading
 import time
 from functools import partial
 from pathlib import Path
@@ -49,7 +50,7 @@ from scatviz.views.energies import EnergyView
 from scatviz.views.filterbank import FilterBankView
 from scatviz.views.jtfs2d import JTFS2DView
 from scatviz.views.jtfs_animation import JTFSAnimationView
-from scatviz.views.nav import AppPage
+from scatviz.views.nav import AppPage, defer_below, frozen_document, warming
 from scatviz.views.overview import RecordingOverview
 from scatviz.views.query import THEMES, parse_query
 from scatviz.views.scalogram import ScalogramView
@@ -67,6 +68,10 @@ __all__ = ["Dashboard", "DEFAULT_ASSET", "ReleaseSlider", "install_browser_fixes
 _DEBUG = bool(os.environ.get("SCATVIZ_DEBUG"))
 
 DEFAULT_ASSET = "chirp_exp"
+#: Served, the main items sent with the page (the recording slot, the signal, the
+#: scalogram: the first picture); the other cards follow once it is drawn
+#: (`scatviz.views.nav.defer_below`).
+FIRST_CARDS = 3
 
 #: Shown above the status line while a transform computes. A still badge rather than an
 #: animated spinner (Panel's LoadingSpinner, also the template's default busy indicator): its
@@ -104,6 +109,16 @@ def _served() -> bool:
     """True inside a session of ``panel serve`` (not in a notebook or a test)."""
     doc = pn.state.curdoc
     return doc is not None and getattr(doc, "session_context", None) is not None
+
+
+def _start_workers(service) -> None:
+    """Start the service's workers early (``--warm``). A failure here (the server stopped
+    while they started) is left to the server's own start of them (`scatviz/serve_setup.py`)
+    and to their first use, which report it: this is only a head start."""
+    try:
+        service.pool.warm()
+    except Exception:       # noqa: BLE001
+        pass
 
 
 def _report_panel(state: ScatState):
@@ -340,6 +355,9 @@ class Dashboard(AppPage):
             from scatviz.server.service import get_service
 
             params["service"] = get_service()
+            if warming():       # `--warm`: the workers import torch while the pages warm up
+                threading.Thread(target=_start_workers, args=(params["service"],),
+                                 daemon=True, name="scatviz-warm-workers-early").start()
         try:
             d = cls(asset=q.asset or DEFAULT_ASSET, generator=q.generator,
                     settings=q.settings, theme=q.theme, notes=q.notes, hook=q.hook,
@@ -415,12 +433,21 @@ class Dashboard(AppPage):
     def template(self):
         """The served page: a FAST list template with the controls in its sidebar; system
         fonts (no web font: the page requests nothing from the internet)."""
+        main = self.main()
+        if _served():    # the signal and its scalogram first, the other cards once drawn
+            main = defer_below(main, FIRST_CARDS, on_filled=self._all_cards_sent)
+            if self.status:
+                self.status_pane.object = (f"#{self.generation} · {self.state.signal_name} · "
+                                           "first picture; drawing the other views…")
         return ServedTemplate(
             title="scatviz: wavelet scattering & JTFS", sidebar=self.sidebar(),
-            main=self.main(), sidebar_width=340, accent="#d6604d", theme=self.theme,
+            main=main, sidebar_width=340, accent="#d6604d", theme=self.theme,
             font=SYSTEM_FONTS, font_url="",
             header_background="#2b2d42", busy_indicator=None,   # see BUSY_BADGE
             header=[self.nav()])                 # links to the app's other pages
+
+    def _all_cards_sent(self) -> None:
+        self.status_pane.object = self.status
 
     def __panel__(self):
         """The controls beside the views, for a notebook (the server serves `template`)."""
@@ -433,7 +460,8 @@ class Dashboard(AppPage):
     def servable(self, title: str | None = None, **kwargs):
         """Serve the page (`template`) in the current document, with the workarounds
         (`settle_text_panes` on load, `install_browser_fixes`)."""
-        tmpl = self.template().servable(title, **kwargs)
+        with frozen_document():             # one walk of the model graph, not one per root
+            tmpl = self.template().servable(title, **kwargs)
         if pn.state.curdoc is not None:
             live_text = [self.status_pane, self.busy, self.spin_view.verdict,
                          self.jtfs2d_view.time_label, self.jtfs_anim_view.time_label]

@@ -15,17 +15,20 @@ theme follows the student from page to page. Subclasses give ``sidebar()`` and `
 
 from __future__ import annotations
 
+import contextlib
 import html
 from typing import ClassVar
 
 import panel as pn
 import param
+from panel.io import hold
 
 from scatviz.pages import PAGES, served_pages
 from scatviz.views._workarounds import ServedTemplate, install_browser_fixes
 
 __all__ = ["AppPage", "THEMES", "ACCENT", "HEADER_BACKGROUND", "PAGE_FONTS", "nav_links",
-           "nav_header", "theme_from_query"]
+           "nav_header", "theme_from_query", "frozen_document", "warming",
+           "defer_below"]
 
 #: Panel's themes; the first is the default (as `scatviz.views.query.THEMES`).
 THEMES = ("default", "dark")
@@ -82,6 +85,56 @@ def nav_header(current: str, theme: str) -> pn.pane.HTML:
                         sizing_mode="stretch_width")
 
 
+def warming() -> bool:
+    """True while ``panel serve --warm`` (`scatviz.cli.serve_command`) builds a page once
+    before the server listens: a session with no server behind it, whose document is thrown
+    away (a page starts no job for it)."""
+    ctx = getattr(pn.state.curdoc, "session_context", None)
+    return ctx is not None and getattr(ctx, "server_context", True) is None
+
+
+@contextlib.contextmanager
+def frozen_document(doc=None):
+    """Defer the Bokeh document's model-graph recomputation to the end of the block.
+
+    Panel adds a template's roots to the document one by one (the header, each sidebar
+    item, each card), and Bokeh walks the whole model graph again after every root, every
+    ``js_on_change`` and every theme hook: for the dashboard's ~1300 models that was 4-5 s
+    of the page's construction on the loaded 2-core machine, against 1-1.7 s frozen (one
+    walk at the end; `benchmarks/bench_pages.py`). Themes are applied as the models attach,
+    so the document is the same. Without a document (a notebook, a test): nothing."""
+    doc = doc if doc is not None else pn.state.curdoc
+    if doc is None:
+        yield
+        return
+    with doc.models.freeze():
+        yield
+
+
+def defer_below(items: list, keep: int, on_filled=None) -> list:
+    """``items`` (a page's cards, top to bottom) with those after the first ``keep`` replaced
+    by empty placeholders, filled once the browser has drawn the page (``pn.state.onload``):
+    the first document the browser builds holds the first picture only, and the cards below
+    it follow in one message. ``on_filled()`` is called after the fill. Without a served
+    document (a notebook, a test), or with nothing to defer: ``items`` unchanged."""
+    doc = pn.state.curdoc
+    if doc is None or getattr(doc, "session_context", None) is None or len(items) <= keep:
+        return list(items)
+    later = list(items[keep:])
+    slots = [pn.Column(sizing_mode="stretch_width", name=f"deferred_{i}", margin=0)
+             for i in range(len(later))]
+
+    def fill() -> None:
+        with frozen_document(doc), hold(doc):
+            for slot, item in zip(slots, later):
+                slot.objects = [item]
+        if on_filled is not None:
+            on_filled()
+
+    pn.state.onload(fill)
+    return [*items[:keep], *slots]
+
+
 class AppPage(pn.viewable.Viewer):
     """One page of the app (see the module's docstring). Subclasses set ``slug`` and
     ``title`` and give ``main()`` (and ``sidebar()``); ``Page.from_query(args).servable()``
@@ -95,6 +148,9 @@ class AppPage(pn.viewable.Viewer):
     slug: ClassVar[str] = ""
     title: ClassVar[str] = ""
     sidebar_width: ClassVar[int] = 320
+    #: Served, the main cards after the first ``first_cards`` are sent once the first
+    #: picture is drawn (`defer_below`); None: all at once.
+    first_cards: ClassVar[int | None] = None
 
     theme = param.Selector(default=THEMES[0], objects=list(THEMES), doc="Panel's theme.")
     notes = param.List(default=[], item_type=str,
@@ -123,17 +179,22 @@ class AppPage(pn.viewable.Viewer):
     def template(self) -> ServedTemplate:
         """The served page: the app's template with the navigation in its header."""
         side = self.sidebar()
+        main = self.main()
+        if self.first_cards is not None:
+            main = defer_below(main, self.first_cards)
         return ServedTemplate(
             title=f"scatviz · {self.title}", header=[self.nav()],
-            sidebar=[self.url_notes(), *side], main=self.main(),
+            sidebar=[self.url_notes(), *side], main=main,
             sidebar_width=self.sidebar_width, accent=ACCENT, theme=self.theme,
             font=PAGE_FONTS, font_url="", header_background=HEADER_BACKGROUND,
             busy_indicator=None)
 
     def servable(self, title: str | None = None, **kwargs):
         """Serve the page (`template`) in the current document, with the browser fixes;
-        then `on_served` (periodic callbacks and the like need the document)."""
-        tmpl = self.template().servable(title or f"scatviz · {self.title}", **kwargs)
+        then `on_served` (periodic callbacks and the like need the document). The document's
+        model graph is computed once (`frozen_document`), not once per root."""
+        with frozen_document():
+            tmpl = self.template().servable(title or f"scatviz · {self.title}", **kwargs)
         if pn.state.curdoc is not None:
             install_browser_fixes(pn.state.curdoc)
             self.on_served()
