@@ -50,6 +50,10 @@ SECONDS_PER_BYTE = 2.0e-9
 #: not all coincide (fitted on the grid of the test: 0.6).
 CONCURRENT = 0.6
 
+#: A task's fixed growth (bytes) beyond its arrays: FFT plans and workspaces, the allocator's
+#: slack (measured 7-14 MiB on the small psi_t branches, one thread, N = 2^15 to 2^17).
+TASK_BYTES = 8 * 2**20
+
 
 class _Skeleton(TimeFrequencyScattering):
     """`TimeFrequencyScattering`'s parameters and plan sizes, without its time filters at
@@ -153,33 +157,32 @@ def _branch_bytes(sk: _Skeleton, o: SecondOrderPath, b: int, rs: int) -> tuple[i
     sp = o.stream
     if sp is not None and (2 * b * rows_max * M_full * rs > sk.memory_budget // STREAM_SHARE
                            or sk._force_stream):
-        # Streamed (engine.jtfs.stream): per block of P samples, the block of Y2 and its
-        # masked copy, one chunk of the pointwise stage, the rows and their rfft; the
-        # decimated rows of the blocks so far, their concatenation, then their rfft.
-        P, D = sp.P, 2**sp.d
-        m = min(step, P)
-        block = b * P * (2 * o.n * c + 2 * rows * rs) + \
-            m * b * (2 * plan.L * c + 2 * widest * c + rows * rs)
+        # Streamed (engine.jtfs.stream), ``sp.batch`` signals at a time: per block of P
+        # samples, the block of Y2 and its masked copy, the pointwise stage's chunks and
+        # their concatenation (or one chunk's work), then the rows' rfft; the decimated rows
+        # of the blocks so far, their concatenation, then their rfft.
+        P, D, bs = sp.P, 2**sp.d, min(b, sp.batch)
+        per_t_s = bs * (2 * plan.L + 4 * plan.cols) * 2 * rs
+        m = min(max(1, sk.chunk_bytes // per_t_s), P)
+        v_blk = bs * P * rows * rs
+        work_s = m * bs * (2 * plan.L * c + 2 * widest * c + rows * rs)
+        block = bs * P * 2 * o.n * c + max(v_blk + work_s, 2 * v_blk)
         w = b * rows * (M_full // D) * rs
-        freq = y2 + max(w + block, 2 * w, 3 * w)
+        freq = y2 + max(w + block, 3 * w)
         blocks = -(-M_full // (P - 2 * sp.R))
         written = y2 * 2 + blocks * b * P * ((plan.L + plan.cols) * c + 3 * rows * rs)
-        return max(pre, freq), written
-    chunks = -(-M // step)
+        return TASK_BYTES + max(pre, freq), written
     v_M = b * rows * M * rs
     v_full = b * rows * M_full * rs
     # One chunk of time samples: the n1 spectrum (and its circular extension), the largest
     # group's products and their inverse FFT, every group's moduli.
     work = min(step, M) * b * (2 * plan.L * c + 2 * widest * c + rows * rs)
-    # The chunks and their concatenation, then (windowed) the rows padded to the whole time
-    # axis, then their rfft (the chunks are still held; the rfft takes its output and, as
-    # measured, a buffer of the same size).
-    cat = v_M if chunks > 1 else 0
-    padded = v_full if o.crop else cat
-    freq = y2 + max(v_M + work, v_M + cat + (v_full if o.crop else 0),
-                    v_M + padded + 2 * v_full)
+    # The rows (written chunk by chunk into one array), then (windowed) the rows padded to
+    # the whole time axis, then the padded rows and their rfft (measured: no other buffer).
+    padded = v_full if o.crop else 0
+    freq = y2 + max(v_M + work, v_M + padded, 2 * v_full)
     written = y2 * 2 + b * M * (plan.L + plan.cols) * c + v_full * 3
-    return max(pre, freq), written
+    return TASK_BYTES + max(pre, freq), written
 
 
 def _peak_bytes(sk: _Skeleton, B: int, rs: int) -> tuple[int, int]:

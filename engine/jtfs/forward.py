@@ -77,10 +77,16 @@ class _ForwardPass:
         if sp is not None:
             # Time blocks (engine.jtfs.stream): the rows prefiltered and decimated by 2**d,
             # then the same time averaging at resolution 2**(level + d).
+            # The batch in groups of sp.batch signals: a block's intermediates grow with the
+            # signals in it, and its length is already the shortest its margins allow.
             def pointwise(part):
-                v = self._pointwise(part, plan, late, step)
-                return v.flatten(2)
-            w = streamed_rows(pointwise, y_full, window, sp, self._buffer(sp.H))
+                n_step = max(1, self.chunk_bytes // (part.shape[0] * per_t // B))
+                return self._pointwise(part, plan, late, n_step).flatten(2)
+            H = self._buffer(sp.H)
+            ws = [streamed_rows(pointwise, y_full[i:i + sp.batch], window, sp, H)
+                  for i in range(0, B, sp.batch)]
+            w = torch.cat(ws) if len(ws) > 1 else ws[0]
+            del ws
             if not late:
                 w = w.unflatten(1, (-1, self.F_bins))
             v = self._time_average(w, level + sp.d)
@@ -105,6 +111,10 @@ class _ForwardPass:
                       default=0)
         chunks = []
         grad = yt.requires_grad
+        # Without gradients each chunk's rows are written into one output array: no
+        # concatenation at the end (which held the rows twice), and the chunks' temporaries
+        # are reused from one chunk to the next instead of accumulating.
+        out, a = None, 0
         # (split, not slices: a slice's backward writes a zero tensor of the whole input)
         for part in yt.split(step, dim=1):
             yf = torch.fft.fft(part, n=L, dim=-1).reshape(-1, L)                 # (Bm, L)
@@ -130,7 +140,17 @@ class _ForwardPass:
                 u = modulus_(torch.fft.ifft(g, dim=-1))                  # (Bm, nf, Lk)
                 vs.append(u.reshape(Bm, nf * Lk) if late else self._fr_average(u, grp))
             v = torch.cat(vs, dim=1) if len(vs) > 1 else vs[0]
-            chunks.append(v.reshape(B, -1, *v.shape[1:]))
+            v = v.reshape(B, -1, *v.shape[1:])
+            if grad or step >= yt.shape[1]:
+                chunks.append(v)
+                continue
+            if out is None:
+                out = v.new_empty((B, yt.shape[1], *v.shape[2:]))
+            out[:, a:a + v.shape[1]].copy_(v)
+            a += v.shape[1]
+            del v, vs
+        if out is not None:
+            return out
         return torch.cat(chunks, dim=1) if len(chunks) > 1 else chunks[0]
 
     def _fr_average(self, u: torch.Tensor, grp: FrGroup) -> torch.Tensor:

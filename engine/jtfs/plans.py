@@ -214,7 +214,7 @@ class _Planner:
         name = self.register_plan(f"stream_{k2}_{P}", prefilter_bins(
             self._phi_cutoff() * 2**k2, d, P))
         self._phi_plan(k2 + d)
-        return StreamPlan(d, R, P, name)
+        return StreamPlan(d, R, P, name, max(1, self.memory_budget // 8 // (P * per_sample)))
 
     def _time_window(self, n2: int, k2: int) -> tuple[int, int] | None:
         """Samples ``[c0, c1)`` of ``Y2[n2]`` (at resolution ``2**k2``) that the output can
