@@ -39,8 +39,9 @@ _SKELETON_LENGTH = 15
 
 #: Fixed growth of a forward call (bytes): the worker threads' first allocations, FFT plans,
 #: the Python objects of the plans' results. Calibrated on the grid of
-#: ``tests/engine/test_jtfs_cost.py`` (measured 25-35 MiB in all at N = 2**13, batch 1).
-FIXED_BYTES = 8 * 2**20
+#: ``tests/engine/test_jtfs_cost.py`` (measured 22-37 MiB in all at N = 2**13, batch 1, of
+#: which about 12 MiB for the largest task: `TASK_BYTES` counts the rest but about 1 MiB).
+FIXED_BYTES = 2**20
 
 #: Rough CPU throughput (seconds per byte of intermediates written), calibrated on the same
 #: grid on two cores; a time estimate within a factor of two or three, load permitting.
@@ -51,13 +52,21 @@ SECONDS_PER_BYTE = 2.0e-9
 CONCURRENT = 0.6
 
 #: A task's fixed growth (bytes) beyond its arrays: FFT plans and workspaces, the allocator's
-#: slack (measured 7-14 MiB on the small psi_t branches, one thread, N = 2^15 to 2^17).
+#: slack (measured 7-14 MiB on the small psi_t branches, one thread, N = 2^15 to 2^17), at
+#: most half of its arrays (a task of a few MiB grows by 1.2-2 times them).
 TASK_BYTES = 8 * 2**20
+
+
+def _task(arrays: float) -> float:
+    """A task's growth from the peak of its arrays."""
+    return arrays + min(TASK_BYTES, arrays / 2)
 
 
 class _Skeleton(TimeFrequencyScattering):
     """`TimeFrequencyScattering`'s parameters and plan sizes, without its time filters at
     full size (see the module docstring). Not callable."""
+
+    _enforce_budget = False            # the skeleton is what checks a transform's budget
 
     def _padded_length(self, N: int) -> int:
         # The low-pass's support at criterion 1e-3 is that of its first crossing: the same
@@ -171,7 +180,7 @@ def _branch_bytes(sk: _Skeleton, o: SecondOrderPath, b: int, rs: int) -> tuple[i
         freq = y2 + max(w + block, 3 * w)
         blocks = -(-M_full // (P - 2 * sp.R))
         written = y2 * 2 + blocks * b * P * ((plan.L + plan.cols) * c + 3 * rows * rs)
-        return TASK_BYTES + max(pre, freq), written
+        return _task(max(pre, freq)), written
     v_M = b * rows * M * rs
     v_full = b * rows * M_full * rs
     # One chunk of time samples: the n1 spectrum (and its circular extension), the largest
@@ -182,7 +191,7 @@ def _branch_bytes(sk: _Skeleton, o: SecondOrderPath, b: int, rs: int) -> tuple[i
     padded = v_full if o.crop else 0
     freq = y2 + max(v_M + work, v_M + padded, 2 * v_full)
     written = y2 * 2 + b * M * (plan.L + plan.cols) * c + v_full * 3
-    return TASK_BYTES + max(pre, freq), written
+    return _task(max(pre, freq)), written
 
 
 def _peak_bytes(sk: _Skeleton, B: int, rs: int) -> tuple[int, int]:
@@ -302,7 +311,11 @@ def estimate_jtfs_cost(shape: int, batch: int = 1, *, memory_budget=None,
                 break
             need = math.ceil(p2)
         raise BudgetError(f"JTFS at N={shape}, batch {batch} needs about {peak:.0f} bytes "
-                          f"of working memory, over memory_budget={memory_budget}; raise "
-                          f"the budget to at least {need} or lower the batch.",
+                          f"({peak / 2**20:.0f} MiB) of working memory, over memory_budget="
+                          f"{memory_budget}; raise the budget to at least {need} "
+                          f"({need / 2**20:.0f} MiB), or lower the batch.",
                           minimum_bytes=need)
     return cost
+
+
+TimeFrequencyScattering._cost_model = staticmethod(estimate_jtfs_cost)

@@ -251,6 +251,8 @@ class _ForwardPass:
             "phi_0" if "phi_0" in self._buffers else self._plans["g0_psi1"][1]))
         batch_shape = x.shape[:-1]
         x = x.reshape(-1, 1, self.shape[0])
+        if self._budget_set and self._enforce_budget:
+            self.estimate_cost(x.shape[0], x.dtype)       # BudgetError before computing
         mode = "reflect" if self.pad_mode == "reflect" else "constant"
         xp = nn.functional.pad(x, (self.pad_left, self.pad_right), mode=mode)[:, 0]
         B = xp.shape[0]

@@ -22,7 +22,6 @@ import numpy as np
 import torch
 
 from engine._fold import fold_plan
-from engine.filterbank import periodise
 from engine.jtfs.frequential import (
     FR_ALIAS_GUARD,
     FR_MIN_LENGTH,
@@ -133,7 +132,7 @@ class _Planner:
         if name not in self._plans:
             # A half-spectrum plan (engine._fold): blocks above Nyquist are read as mirrored
             # slices of the rfft, no full spectrum is built.
-            plan = fold_plan([periodise(self.bank.phi.response, level)],
+            plan = fold_plan([self.bank.phi.compact[0].periodise(level)],
                              self.N_padded >> self.log2_stride, half=True)
             self._plans[name] = (plan, self.register_plan(name, plan.weights))
         return name
@@ -151,7 +150,7 @@ class _Planner:
         for k1 in sorted(set(k1s)):
             n1s = [n for n, k in enumerate(k1s) if k == k1]
             g = len(self._groups)
-            plan = fold_plan([bank.psi1[n].response for n in n1s], Np >> k1, half=False)
+            plan = fold_plan([bank.psi1[n].compact[0] for n in n1s], Np >> k1, half=False)
             self._plans[f"g{g}_psi1"] = (plan, self.register_plan(f"g{g}_psi1", plan.weights))
             self._groups.append(TimeGroup(k1, n1s, f"g{g}_psi1", self._phi_plan(k1)))
 
@@ -171,7 +170,7 @@ class _Planner:
                 count = sum(valid(j1s[n], psi2.j) for n in grp.n1)
                 if count == 0:
                     continue
-                plan = fold_plan([periodise(psi2.response, grp.k1)], Np >> k2, half=False)
+                plan = fold_plan([psi2.compact[0].periodise(grp.k1)], Np >> k2, half=False)
                 name = f"o2_{n2}_g{g}"
                 self._plans[name] = (plan, self.register_plan(name, plan.weights))
                 parts.append(SecondOrderPart(g, count, name))
