@@ -205,16 +205,19 @@ def _peak_bytes(sk: _Skeleton, B: int, rs: int) -> tuple[int, int]:
     b = -(-B // 2) if B >= 2 else B
     base = B * Np * rs + B * (Np // 2 + 1) * c
     s1 = B * sk.N1 * (Np >> sk.log2_stride) * rs if sk._t_mode == "local" else 0
-    # First order: per group task, the fold and its ifft (complex), then kept rfft(U1).
-    tasks1, kept1 = [], 0
-    for g in sk._groups:
+    # First order: per group task, the fold and its ifft (complex), then kept rfft(U1); with
+    # local averaging (no gradient) a group is filtered `_first_order_rows` wavelets at a time.
+    tasks1, kept1, written = [], 0, 0
+    for i, g in enumerate(sk._groups):
         m1 = Np >> g.k1
-        G = len(g.n1)
-        tasks1 += [2 * b * G * m1 * c] * (2 if B >= 2 else 1)
+        G = rows = len(g.n1)
+        if sk.average and sk._t_mode == "local":
+            rows = min(G, sk._first_order_rows(i, b))
+        tasks1 += [2 * b * rows * m1 * c] * (2 if B >= 2 else 1)
         kept1 += B * G * (m1 // 2 + 1) * c
+        written += 4 * B * G * m1 * c
     tasks1.sort(reverse=True)
     stage1 = base + max(kept1 + tasks1[0] + CONCURRENT * sum(tasks1[1:W]), 2 * kept1) + s1
-    written = sum(tasks1) * 2
     # Second order: per n2 (and half batch) a branch.
     branch = []
     for o in sk._order2:

@@ -205,6 +205,10 @@ class _ForwardPass:
         """Group ``g``'s first order from half spectra ``spec0`` ``(b, N_padded//2+1)``:
         ``[rfft(U1), S1 on the padded axis]`` (and ``U1`` itself without averaging)."""
         grp = self._groups[g]
+        rows = self._first_order_rows(g, spec0.shape[0])
+        if rows < len(grp.n1) and self.average and self._t_mode == "local" \
+                and not spec0.requires_grad:
+            return self._first_order_chunked(g, spec0, rows)
         u1 = modulus_(torch.fft.ifft(self._fold(spec0, grp.psi1)))     # (b, G, m1)
         spec1 = rfft(u1)
         if self._t_mode == "global":
@@ -213,6 +217,36 @@ class _ForwardPass:
         else:
             s1 = self._lowpass(spec1, grp.k1)
         return [spec1, s1] + ([] if self.average else [u1])
+
+    def _first_order_rows(self, g: int, b: int) -> int:
+        """Wavelets of group ``g`` filtered at once for ``b`` signals: as many as keep one
+        complex intermediate ``(b, rows, m1)`` under ``chunk_bytes`` (at least one)."""
+        m1 = self.N_padded >> self._groups[g].k1
+        return max(1, self.chunk_bytes // (b * m1 * 16))
+
+    def _first_order_chunked(self, g: int, spec0: torch.Tensor, rows: int
+                             ) -> list[torch.Tensor]:
+        """`_first_order` (local averaging, no gradient) ``rows`` wavelets at a time: the
+        group's fold and its inverse FFT, complex and at full resolution, are held for
+        those rows only (at N = 2^20 the finest group's were 2 x 272 MiB). Each row is
+        computed as in one piece (the same fold weights, the same operations)."""
+        grp = self._groups[g]
+        plan, buf = self._plans[grp.psi1]
+        weights = self._buffer(buf)
+        b, G = spec0.shape[0], len(grp.n1)
+        spec1 = s1 = None
+        for r in range(0, G, rows):
+            u1 = modulus_(torch.fft.ifft(apply_fold(spec0, plan, weights[r:r + rows])))
+            part = rfft(u1)
+            del u1
+            low = self._lowpass(part, grp.k1)
+            if spec1 is None:
+                spec1 = part.new_empty((b, G, part.shape[-1]))
+                s1 = low.new_empty((b, G, low.shape[-1]))
+            spec1[:, r:r + rows].copy_(part)
+            s1[:, r:r + rows].copy_(low)
+            del part, low
+        return [spec1, s1]
 
     def _branch_cost(self, i: int) -> int:
         o = self._order2[i]

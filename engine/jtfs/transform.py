@@ -89,7 +89,8 @@ class TimeFrequencyScattering(_ForwardPass, _Planner, _Meta, PlannedTransform):
     pad_mode : "reflect" or "zero"
         Time padding (default "zero"; "reflect" as Kymatio). Along ``n1`` the padding is zero.
     chunk_bytes : int, optional
-        Upper bound on one batched complex intermediate of the frequential stage; default
+        Upper bound on one batched complex intermediate of the frequential stage, and of
+        the first order's (its wavelets are filtered a few at a time at long ``N``); default
         ``min(32 MiB, memory_budget / 16)``.
     memory_budget : int, optional
         Working-memory budget in bytes (None: 512 MiB, not enforced). A psi_t branch whose

@@ -100,3 +100,22 @@ def test_prefilter_is_one_on_the_pass_band_and_short_in_time():
     R = _margin(0.01, 0.05)
     assert 50 < R < 2000                         # decays fast: a few hundred samples
     assert prefilter_bins(0.01, 3, 1024).shape == (1024 // 16 + 1,)
+
+
+@pytest.mark.parametrize("filterbank", ["tight", "kymatio"])
+def test_first_order_in_chunks_of_wavelets_equals_whole(filterbank):
+    """At long N the first order filters a group's wavelets a few at a time (one complex
+    intermediate under chunk_bytes): the same spectra and S1, bit for bit."""
+    S = TimeFrequencyScattering(shape=2**13, filterbank=filterbank, **SMALL)
+    x = torch.randn(2, 2**13, generator=torch.Generator().manual_seed(3))
+    spec0 = torch.fft.rfft(torch.nn.functional.pad(x, (S.pad_left, S.pad_right)))
+    g = 0
+    assert len(S._groups[g].n1) > 2
+    with torch.no_grad():
+        whole = S._first_order(g, spec0)
+        for rows in (1, 2):
+            parts = S._first_order_chunked(g, spec0, rows)
+            assert all(torch.equal(a, b) for a, b in zip(whole, parts))
+        S.chunk_bytes = 2**10                   # the call takes the chunked path itself
+        assert S._first_order_rows(g, 2) == 1
+        assert all(torch.equal(a, b) for a, b in zip(whole, S._first_order(g, spec0)))
