@@ -67,6 +67,7 @@ construction), `engine.jtfs.forward` (the forward pass), `engine.jtfs.meta` (``m
 `engine.jtfs.transform` (the module and its parameters), `engine.jtfs.pairs` (the pair names).
 """
 
+from engine.jtfs import cost as _cost  # noqa: F401  (sets the transform's cost model)
 from engine.jtfs.frequential import (
     FR_ALIAS_GUARD,
     FR_MIN_LENGTH,

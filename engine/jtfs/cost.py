@@ -39,8 +39,9 @@ _SKELETON_LENGTH = 15
 
 #: Fixed growth of a forward call (bytes): the worker threads' first allocations, FFT plans,
 #: the Python objects of the plans' results. Calibrated on the grid of
-#: ``tests/engine/test_jtfs_cost.py`` (measured 25-35 MiB in all at N = 2**13, batch 1).
-FIXED_BYTES = 8 * 2**20
+#: ``tests/engine/test_jtfs_cost.py`` (measured 22-37 MiB in all at N = 2**13, batch 1, of
+#: which about 12 MiB for the largest task: `TASK_BYTES` counts the rest but about 1 MiB).
+FIXED_BYTES = 2**20
 
 #: Rough CPU throughput (seconds per byte of intermediates written), calibrated on the same
 #: grid on two cores; a time estimate within a factor of two or three, load permitting.
@@ -50,10 +51,22 @@ SECONDS_PER_BYTE = 2.0e-9
 #: not all coincide (fitted on the grid of the test: 0.6).
 CONCURRENT = 0.6
 
+#: A task's fixed growth (bytes) beyond its arrays: FFT plans and workspaces, the allocator's
+#: slack (measured 7-14 MiB on the small psi_t branches, one thread, N = 2^15 to 2^17), at
+#: most half of its arrays (a task of a few MiB grows by 1.2-2 times them).
+TASK_BYTES = 8 * 2**20
+
+
+def _task(arrays: float) -> float:
+    """A task's growth from the peak of its arrays."""
+    return arrays + min(TASK_BYTES, arrays / 2)
+
 
 class _Skeleton(TimeFrequencyScattering):
     """`TimeFrequencyScattering`'s parameters and plan sizes, without its time filters at
     full size (see the module docstring). Not callable."""
+
+    _enforce_budget = False            # the skeleton is what checks a transform's budget
 
     def _padded_length(self, N: int) -> int:
         # The low-pass's support at criterion 1e-3 is that of its first crossing: the same
@@ -153,33 +166,32 @@ def _branch_bytes(sk: _Skeleton, o: SecondOrderPath, b: int, rs: int) -> tuple[i
     sp = o.stream
     if sp is not None and (2 * b * rows_max * M_full * rs > sk.memory_budget // STREAM_SHARE
                            or sk._force_stream):
-        # Streamed (engine.jtfs.stream): per block of P samples, the block of Y2 and its
-        # masked copy, one chunk of the pointwise stage, the rows and their rfft; the
-        # decimated rows of the blocks so far, their concatenation, then their rfft.
-        P, D = sp.P, 2**sp.d
-        m = min(step, P)
-        block = b * P * (2 * o.n * c + 2 * rows * rs) + \
-            m * b * (2 * plan.L * c + 2 * widest * c + rows * rs)
+        # Streamed (engine.jtfs.stream), ``sp.batch`` signals at a time: per block of P
+        # samples, the block of Y2 and its masked copy, the pointwise stage's chunks and
+        # their concatenation (or one chunk's work), then the rows' rfft; the decimated rows
+        # of the blocks so far, their concatenation, then their rfft.
+        P, D, bs = sp.P, 2**sp.d, min(b, sp.batch)
+        per_t_s = bs * (2 * plan.L + 4 * plan.cols) * 2 * rs
+        m = min(max(1, sk.chunk_bytes // per_t_s), P)
+        v_blk = bs * P * rows * rs
+        work_s = m * bs * (2 * plan.L * c + 2 * widest * c + rows * rs)
+        block = bs * P * 2 * o.n * c + max(v_blk + work_s, 2 * v_blk)
         w = b * rows * (M_full // D) * rs
-        freq = y2 + max(w + block, 2 * w, 3 * w)
+        freq = y2 + max(w + block, 3 * w)
         blocks = -(-M_full // (P - 2 * sp.R))
         written = y2 * 2 + blocks * b * P * ((plan.L + plan.cols) * c + 3 * rows * rs)
-        return max(pre, freq), written
-    chunks = -(-M // step)
+        return _task(max(pre, freq)), written
     v_M = b * rows * M * rs
     v_full = b * rows * M_full * rs
     # One chunk of time samples: the n1 spectrum (and its circular extension), the largest
     # group's products and their inverse FFT, every group's moduli.
     work = min(step, M) * b * (2 * plan.L * c + 2 * widest * c + rows * rs)
-    # The chunks and their concatenation, then (windowed) the rows padded to the whole time
-    # axis, then their rfft (the chunks are still held; the rfft takes its output and, as
-    # measured, a buffer of the same size).
-    cat = v_M if chunks > 1 else 0
-    padded = v_full if o.crop else cat
-    freq = y2 + max(v_M + work, v_M + cat + (v_full if o.crop else 0),
-                    v_M + padded + 2 * v_full)
+    # The rows (written chunk by chunk into one array), then (windowed) the rows padded to
+    # the whole time axis, then the padded rows and their rfft (measured: no other buffer).
+    padded = v_full if o.crop else 0
+    freq = y2 + max(v_M + work, v_M + padded, 2 * v_full)
     written = y2 * 2 + b * M * (plan.L + plan.cols) * c + v_full * 3
-    return max(pre, freq), written
+    return _task(max(pre, freq)), written
 
 
 def _peak_bytes(sk: _Skeleton, B: int, rs: int) -> tuple[int, int]:
@@ -193,16 +205,19 @@ def _peak_bytes(sk: _Skeleton, B: int, rs: int) -> tuple[int, int]:
     b = -(-B // 2) if B >= 2 else B
     base = B * Np * rs + B * (Np // 2 + 1) * c
     s1 = B * sk.N1 * (Np >> sk.log2_stride) * rs if sk._t_mode == "local" else 0
-    # First order: per group task, the fold and its ifft (complex), then kept rfft(U1).
-    tasks1, kept1 = [], 0
-    for g in sk._groups:
+    # First order: per group task, the fold and its ifft (complex), then kept rfft(U1); with
+    # local averaging (no gradient) a group is filtered `_first_order_rows` wavelets at a time.
+    tasks1, kept1, written = [], 0, 0
+    for i, g in enumerate(sk._groups):
         m1 = Np >> g.k1
-        G = len(g.n1)
-        tasks1 += [2 * b * G * m1 * c] * (2 if B >= 2 else 1)
+        G = rows = len(g.n1)
+        if sk.average and sk._t_mode == "local":
+            rows = min(G, sk._first_order_rows(i, b))
+        tasks1 += [2 * b * rows * m1 * c] * (2 if B >= 2 else 1)
         kept1 += B * G * (m1 // 2 + 1) * c
+        written += 4 * B * G * m1 * c
     tasks1.sort(reverse=True)
     stage1 = base + max(kept1 + tasks1[0] + CONCURRENT * sum(tasks1[1:W]), 2 * kept1) + s1
-    written = sum(tasks1) * 2
     # Second order: per n2 (and half batch) a branch.
     branch = []
     for o in sk._order2:
@@ -299,7 +314,11 @@ def estimate_jtfs_cost(shape: int, batch: int = 1, *, memory_budget=None,
                 break
             need = math.ceil(p2)
         raise BudgetError(f"JTFS at N={shape}, batch {batch} needs about {peak:.0f} bytes "
-                          f"of working memory, over memory_budget={memory_budget}; raise "
-                          f"the budget to at least {need} or lower the batch.",
+                          f"({peak / 2**20:.0f} MiB) of working memory, over memory_budget="
+                          f"{memory_budget}; raise the budget to at least {need} "
+                          f"({need / 2**20:.0f} MiB), or lower the batch.",
                           minimum_bytes=need)
     return cost
+
+
+TimeFrequencyScattering._cost_model = staticmethod(estimate_jtfs_cost)

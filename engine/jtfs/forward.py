@@ -77,10 +77,16 @@ class _ForwardPass:
         if sp is not None:
             # Time blocks (engine.jtfs.stream): the rows prefiltered and decimated by 2**d,
             # then the same time averaging at resolution 2**(level + d).
+            # The batch in groups of sp.batch signals: a block's intermediates grow with the
+            # signals in it, and its length is already the shortest its margins allow.
             def pointwise(part):
-                v = self._pointwise(part, plan, late, step)
-                return v.flatten(2)
-            w = streamed_rows(pointwise, y_full, window, sp, self._buffer(sp.H))
+                n_step = max(1, self.chunk_bytes // (part.shape[0] * per_t // B))
+                return self._pointwise(part, plan, late, n_step).flatten(2)
+            H = self._buffer(sp.H)
+            ws = [streamed_rows(pointwise, y_full[i:i + sp.batch], window, sp, H)
+                  for i in range(0, B, sp.batch)]
+            w = torch.cat(ws) if len(ws) > 1 else ws[0]
+            del ws
             if not late:
                 w = w.unflatten(1, (-1, self.F_bins))
             v = self._time_average(w, level + sp.d)
@@ -105,6 +111,10 @@ class _ForwardPass:
                       default=0)
         chunks = []
         grad = yt.requires_grad
+        # Without gradients each chunk's rows are written into one output array: no
+        # concatenation at the end (which held the rows twice), and the chunks' temporaries
+        # are reused from one chunk to the next instead of accumulating.
+        out, a = None, 0
         # (split, not slices: a slice's backward writes a zero tensor of the whole input)
         for part in yt.split(step, dim=1):
             yf = torch.fft.fft(part, n=L, dim=-1).reshape(-1, L)                 # (Bm, L)
@@ -130,7 +140,17 @@ class _ForwardPass:
                 u = modulus_(torch.fft.ifft(g, dim=-1))                  # (Bm, nf, Lk)
                 vs.append(u.reshape(Bm, nf * Lk) if late else self._fr_average(u, grp))
             v = torch.cat(vs, dim=1) if len(vs) > 1 else vs[0]
-            chunks.append(v.reshape(B, -1, *v.shape[1:]))
+            v = v.reshape(B, -1, *v.shape[1:])
+            if grad or step >= yt.shape[1]:
+                chunks.append(v)
+                continue
+            if out is None:
+                out = v.new_empty((B, yt.shape[1], *v.shape[2:]))
+            out[:, a:a + v.shape[1]].copy_(v)
+            a += v.shape[1]
+            del v, vs
+        if out is not None:
+            return out
         return torch.cat(chunks, dim=1) if len(chunks) > 1 else chunks[0]
 
     def _fr_average(self, u: torch.Tensor, grp: FrGroup) -> torch.Tensor:
@@ -185,6 +205,10 @@ class _ForwardPass:
         """Group ``g``'s first order from half spectra ``spec0`` ``(b, N_padded//2+1)``:
         ``[rfft(U1), S1 on the padded axis]`` (and ``U1`` itself without averaging)."""
         grp = self._groups[g]
+        rows = self._first_order_rows(g, spec0.shape[0])
+        if rows < len(grp.n1) and self.average and self._t_mode == "local" \
+                and not spec0.requires_grad:
+            return self._first_order_chunked(g, spec0, rows)
         u1 = modulus_(torch.fft.ifft(self._fold(spec0, grp.psi1)))     # (b, G, m1)
         spec1 = rfft(u1)
         if self._t_mode == "global":
@@ -193,6 +217,36 @@ class _ForwardPass:
         else:
             s1 = self._lowpass(spec1, grp.k1)
         return [spec1, s1] + ([] if self.average else [u1])
+
+    def _first_order_rows(self, g: int, b: int) -> int:
+        """Wavelets of group ``g`` filtered at once for ``b`` signals: as many as keep one
+        complex intermediate ``(b, rows, m1)`` under ``chunk_bytes`` (at least one)."""
+        m1 = self.N_padded >> self._groups[g].k1
+        return max(1, self.chunk_bytes // (b * m1 * 16))
+
+    def _first_order_chunked(self, g: int, spec0: torch.Tensor, rows: int
+                             ) -> list[torch.Tensor]:
+        """`_first_order` (local averaging, no gradient) ``rows`` wavelets at a time: the
+        group's fold and its inverse FFT, complex and at full resolution, are held for
+        those rows only (at N = 2^20 the finest group's were 2 x 272 MiB). Each row is
+        computed as in one piece (the same fold weights, the same operations)."""
+        grp = self._groups[g]
+        plan, buf = self._plans[grp.psi1]
+        weights = self._buffer(buf)
+        b, G = spec0.shape[0], len(grp.n1)
+        spec1 = s1 = None
+        for r in range(0, G, rows):
+            u1 = modulus_(torch.fft.ifft(apply_fold(spec0, plan, weights[r:r + rows])))
+            part = rfft(u1)
+            del u1
+            low = self._lowpass(part, grp.k1)
+            if spec1 is None:
+                spec1 = part.new_empty((b, G, part.shape[-1]))
+                s1 = low.new_empty((b, G, low.shape[-1]))
+            spec1[:, r:r + rows].copy_(part)
+            s1[:, r:r + rows].copy_(low)
+            del part, low
+        return [spec1, s1]
 
     def _branch_cost(self, i: int) -> int:
         o = self._order2[i]
@@ -231,6 +285,8 @@ class _ForwardPass:
             "phi_0" if "phi_0" in self._buffers else self._plans["g0_psi1"][1]))
         batch_shape = x.shape[:-1]
         x = x.reshape(-1, 1, self.shape[0])
+        if self._budget_set and self._enforce_budget:
+            self.estimate_cost(x.shape[0], x.dtype)       # BudgetError before computing
         mode = "reflect" if self.pad_mode == "reflect" else "constant"
         xp = nn.functional.pad(x, (self.pad_left, self.pad_right), mode=mode)[:, 0]
         B = xp.shape[0]

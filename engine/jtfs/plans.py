@@ -22,7 +22,6 @@ import numpy as np
 import torch
 
 from engine._fold import fold_plan
-from engine.filterbank import periodise
 from engine.jtfs.frequential import (
     FR_ALIAS_GUARD,
     FR_MIN_LENGTH,
@@ -133,7 +132,7 @@ class _Planner:
         if name not in self._plans:
             # A half-spectrum plan (engine._fold): blocks above Nyquist are read as mirrored
             # slices of the rfft, no full spectrum is built.
-            plan = fold_plan([periodise(self.bank.phi.response, level)],
+            plan = fold_plan([self.bank.phi.compact[0].periodise(level)],
                              self.N_padded >> self.log2_stride, half=True)
             self._plans[name] = (plan, self.register_plan(name, plan.weights))
         return name
@@ -151,7 +150,7 @@ class _Planner:
         for k1 in sorted(set(k1s)):
             n1s = [n for n, k in enumerate(k1s) if k == k1]
             g = len(self._groups)
-            plan = fold_plan([bank.psi1[n].response for n in n1s], Np >> k1, half=False)
+            plan = fold_plan([bank.psi1[n].compact[0] for n in n1s], Np >> k1, half=False)
             self._plans[f"g{g}_psi1"] = (plan, self.register_plan(f"g{g}_psi1", plan.weights))
             self._groups.append(TimeGroup(k1, n1s, f"g{g}_psi1", self._phi_plan(k1)))
 
@@ -171,7 +170,7 @@ class _Planner:
                 count = sum(valid(j1s[n], psi2.j) for n in grp.n1)
                 if count == 0:
                     continue
-                plan = fold_plan([periodise(psi2.response, grp.k1)], Np >> k2, half=False)
+                plan = fold_plan([psi2.compact[0].periodise(grp.k1)], Np >> k2, half=False)
                 name = f"o2_{n2}_g{g}"
                 self._plans[name] = (plan, self.register_plan(name, plan.weights))
                 parts.append(SecondOrderPart(g, count, name))
@@ -214,7 +213,7 @@ class _Planner:
         name = self.register_plan(f"stream_{k2}_{P}", prefilter_bins(
             self._phi_cutoff() * 2**k2, d, P))
         self._phi_plan(k2 + d)
-        return StreamPlan(d, R, P, name)
+        return StreamPlan(d, R, P, name, max(1, self.memory_budget // 8 // (P * per_sample)))
 
     def _time_window(self, n2: int, k2: int) -> tuple[int, int] | None:
         """Samples ``[c0, c1)`` of ``Y2[n2]`` (at resolution ``2**k2``) that the output can

@@ -52,12 +52,16 @@ BLOCK_MARGINS = 8
 class StreamPlan:
     """How a psi_t branch at resolution ``2**k2`` is streamed: decimation ``2**d``, margin
     ``R`` and block length ``P`` (samples at ``2**k2``), ``H`` the name of the prefilter's
-    buffer (``P // (2 D) + 1`` bins of the block's half spectrum, over ``D``)."""
+    buffer (``P // (2 D) + 1`` bins of the block's half spectrum, over ``D``), ``batch`` the
+    signals streamed together (a block's intermediates grow with them: a call streams its
+    batch in groups of ``batch`` signals, so that a block stays within the share of the
+    budget it was sized for, whatever the call's batch)."""
 
     d: int
     R: int
     P: int
     H: str
+    batch: int = 1
 
 
 def _smooth_step(x: np.ndarray) -> np.ndarray:

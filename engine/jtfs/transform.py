@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 import numbers
 
+import torch
+
 from engine import _params
 from engine._module import PlannedTransform
 from engine.design import Design
@@ -87,14 +89,18 @@ class TimeFrequencyScattering(_ForwardPass, _Planner, _Meta, PlannedTransform):
     pad_mode : "reflect" or "zero"
         Time padding (default "zero"; "reflect" as Kymatio). Along ``n1`` the padding is zero.
     chunk_bytes : int, optional
-        Upper bound on one batched complex intermediate of the frequential stage; default
+        Upper bound on one batched complex intermediate of the frequential stage, and of
+        the first order's (its wavelets are filtered a few at a time at long ``N``); default
         ``min(32 MiB, memory_budget / 16)``.
-    memory_budget : int
-        Working-memory budget in bytes (default 512 MiB). A psi_t branch whose frequential
-        stage would hold more than half of it at full length is computed in time
+    memory_budget : int, optional
+        Working-memory budget in bytes (None: 512 MiB, not enforced). A psi_t branch whose
+        frequential stage would hold more than half of it at full length is computed in time
         blocks of about a sixteenth of it (`engine.jtfs.stream`: the same results, to 1e-10);
         the other stages keep their full-length arrays (see ``engine.jtfs.cost`` for what a
-        call needs).
+        call needs). A budget given is enforced: when the cost model
+        (`estimate_cost`) predicts more, the constructor (for one signal, before building
+        the filters) or the call (for its batch, before computing) raises
+        `engine.BudgetError` naming the smallest budget that works.
     sample_rate : float, optional
         Hz; ``meta()`` then gives frequencies in Hz without an argument.
 
@@ -144,7 +150,7 @@ class TimeFrequencyScattering(_ForwardPass, _Planner, _Meta, PlannedTransform):
                  F=None, stride_fr=None, out_type: str = "array", format: str = "time",
                  filterbank: str = "tight", average: bool = True, average_fr: bool = True,
                  pad_mode: str = "zero", chunk_bytes: int | None = None,
-                 sample_rate: float | None = None, memory_budget: int = MEMORY_BUDGET):
+                 sample_rate: float | None = None, memory_budget: int | None = None):
         super().__init__()
         N = _params.parse_shape(shape)
         self.J = _params.parse_J(J, N)
@@ -158,12 +164,24 @@ class TimeFrequencyScattering(_ForwardPass, _Planner, _Meta, PlannedTransform):
         if average not in (True, False) or average_fr not in (True, False):
             raise TypeError("average and average_fr must be True or False.")
         self.shape, self.Q = (N,), _params.parse_Q(Q)
+        self._budget_set = memory_budget is not None        # enforced only when given
+        if memory_budget is None:
+            memory_budget = MEMORY_BUDGET
         if isinstance(memory_budget, bool) or not isinstance(memory_budget, numbers.Integral) \
                 or memory_budget < 2**20:
             raise ValueError(f"memory_budget must be an integer number of bytes, at least "
                              f"2**20 (1 MiB); got {memory_budget!r}. The default is "
                              f"{MEMORY_BUDGET} (512 MiB).")
         self.memory_budget = int(memory_budget)
+        # The parameters of the cost model (engine.jtfs.cost), which checks a given budget
+        # here for one signal, before any filter is built, and at each call for its batch.
+        self._cost_params = dict(J=J, J_fr=J_fr, Q=Q, T=T, stride=stride, Q_fr=Q_fr, F=F,
+                                 stride_fr=stride_fr, out_type=out_type, format=format,
+                                 filterbank=filterbank, average=average,
+                                 average_fr=average_fr, pad_mode=pad_mode,
+                                 chunk_bytes=chunk_bytes, sample_rate=sample_rate)
+        if self._budget_set and self._enforce_budget:
+            self.estimate_cost(1)
         if chunk_bytes is None:
             chunk_bytes = min(32 * 2**20, self.memory_budget // 16)
         self.filterbank, self.chunk_bytes = filterbank, int(chunk_bytes)
@@ -231,6 +249,26 @@ class TimeFrequencyScattering(_ForwardPass, _Planner, _Meta, PlannedTransform):
             self.F_bins = -(-self.N1 // 2**self.log2_stride_fr)
 
         self._build()
+
+    #: Whether a given ``memory_budget`` is enforced (False: the cost model's skeleton, and
+    #: tests that stream with tiny blocks).
+    _enforce_budget = True
+    #: `engine.jtfs.cost.estimate_jtfs_cost`, set when that module is imported (by
+    #: `engine.jtfs`): it subclasses this module, so this module does not import it.
+    _cost_model = None
+
+    def estimate_cost(self, batch: int = 1, dtype: torch.dtype = torch.float32):
+        """The predicted cost of a forward call on ``batch`` signals
+        (`engine.jtfs.cost.estimate_jtfs_cost`: peak working memory, output, rough time),
+        without allocating anything of size ``N``. When ``memory_budget`` was given, a
+        predicted peak over it raises `engine.BudgetError` naming the smallest budget that
+        works (``minimum_bytes``; None when no budget would: the signal is too long for this
+        machine's memory)."""
+        return self._cost_model(
+            self.shape[0], batch, memory_budget=self.memory_budget if self._budget_set
+            else None, dtype=torch.float64 if dtype == torch.float64 else torch.float32,
+            **dict(self._cost_params, out_type=getattr(self, "_out_type",
+                                                       self._cost_params["out_type"])))
 
     def _padded_length(self, N: int) -> int:
         """The padded time length: a power of two holding ``N`` plus three supports of

@@ -14,10 +14,16 @@ SMALL = dict(J=8, Q=8, J_fr=4, Q_fr=1, F=8)
 ISSUE = dict(J=12, Q=16, J_fr=5, Q_fr=2, F=16)
 
 
+class _Unchecked(TimeFrequencyScattering):
+    """A transform whose budget only sizes its blocks (not enforced: a tiny one here)."""
+
+    _enforce_budget = False
+
+
 def _both(params, N, grad=False, seed=0):
     """Outputs (and input gradients of a random projection) unstreamed and streamed."""
     # (a small budget: several blocks even at these lengths)
-    S = TimeFrequencyScattering(shape=N, out_type="pairs", memory_budget=2**22,
+    S = _Unchecked(shape=N, out_type="pairs", memory_budget=2**22,
                                 chunk_bytes=2**25, **params).double()
     assert any(o.stream is not None for o in S._order2)
     g = torch.Generator().manual_seed(seed)
@@ -59,13 +65,25 @@ def test_streamed_equal_unstreamed_long_signal():
 def test_default_budget_streams_long_signals_only():
     S = TimeFrequencyScattering(shape=2**13, **SMALL)
     assert S.memory_budget == 512 * 2**20 and S.chunk_bytes == 32 * 2**20
-    assert TimeFrequencyScattering(shape=2**13, memory_budget=2**24, **SMALL).chunk_bytes \
-        == 2**20
+    assert _Unchecked(shape=2**13, memory_budget=2**24, **SMALL).chunk_bytes == 2**20
     x = torch.randn(1, 2**13)
     y2 = torch.zeros(1, 1, 2**13)
     assert all(S._stream_for(o, y2) is None for o in S._order2)     # small: today's path
     with torch.no_grad():
         assert S(x).shape[0] == 1
+
+
+def test_a_batch_streams_in_groups_of_its_plan():
+    """A streamed branch runs its batch StreamPlan.batch signals at a time (a block is sized
+    for them): the same output as one signal at a time."""
+    S = _Unchecked(shape=2**14, memory_budget=2**22, chunk_bytes=2**25, **SMALL).double()
+    S._force_stream = True
+    assert all(o.stream.batch == 1 for o in S._order2 if o.stream is not None)
+    x = torch.randn(3, 2**14, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        whole = S(x)
+        one = torch.cat([S(x[i:i + 1]) for i in range(3)])
+    assert _rel(whole, one) < 1e-12
 
 
 @pytest.mark.parametrize("bad", [0, 1000, 2.5, True, "512M"])
@@ -82,3 +100,22 @@ def test_prefilter_is_one_on_the_pass_band_and_short_in_time():
     R = _margin(0.01, 0.05)
     assert 50 < R < 2000                         # decays fast: a few hundred samples
     assert prefilter_bins(0.01, 3, 1024).shape == (1024 // 16 + 1,)
+
+
+@pytest.mark.parametrize("filterbank", ["tight", "kymatio"])
+def test_first_order_in_chunks_of_wavelets_equals_whole(filterbank):
+    """At long N the first order filters a group's wavelets a few at a time (one complex
+    intermediate under chunk_bytes): the same spectra and S1, bit for bit."""
+    S = TimeFrequencyScattering(shape=2**13, filterbank=filterbank, **SMALL)
+    x = torch.randn(2, 2**13, generator=torch.Generator().manual_seed(3))
+    spec0 = torch.fft.rfft(torch.nn.functional.pad(x, (S.pad_left, S.pad_right)))
+    g = 0
+    assert len(S._groups[g].n1) > 2
+    with torch.no_grad():
+        whole = S._first_order(g, spec0)
+        for rows in (1, 2):
+            parts = S._first_order_chunked(g, spec0, rows)
+            assert all(torch.equal(a, b) for a, b in zip(whole, parts))
+        S.chunk_bytes = 2**10                   # the call takes the chunked path itself
+        assert S._first_order_rows(g, 2) == 1
+        assert all(torch.equal(a, b) for a, b in zip(whole, S._first_order(g, spec0)))
