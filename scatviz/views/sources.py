@@ -14,8 +14,8 @@ stop every other page of the server for that long. Meanwhile the page says what 
 document (``doc.add_next_tick_callback``, the one Bokeh call safe from another thread). A
 newer upload supersedes an older one still in flight, and a closed page's upload is dropped
 (its decoded signal freed, so `scatviz.server.holdings` stops counting it); the decode already
-running finishes first. Without a served document (a notebook, a test) `load_upload` does the
-same work synchronously.
+running finishes first, an overview stops at its next block. Without a served document (a
+notebook, a test) `load_upload` does the same work synchronously.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import panel as pn
 import param
 
 from scatviz import signals_io
+from scatviz.longrec.overview import OverviewStopped
 from scatviz.longrec.session import LongRecording, is_long
 from scatviz.server import uploads
 from scatviz.signals_io import LoadedSignal, SignalLoadError
@@ -173,6 +174,7 @@ class SignalSources(pn.viewable.Viewer):
         newer one, or the page closed)."""
         self._upload_token += 1
         token = self._upload_token
+        self.upload_msg.visible = False            # the last upload's error, if any
         self._set_status(token, f"Decoding {filename} ({len(data) / 1e6:.1f} MB)…")
         return upload_threads().submit(self._work, token, data, filename, post)
 
@@ -195,6 +197,8 @@ class SignalSources(pn.viewable.Viewer):
             outcome = self._prepare(data, filename, progress=lambda msg: on_page(
                 self._set_status, msg), keep=lambda: self._current(token))
             err = ""
+        except OverviewStopped:        # dropped while its overview was being computed
+            return False
         except (SignalLoadError, ValueError) as exc:   # the loader's, or the holdings' refusal
             outcome, err = None, str(exc)
         except Exception as exc:       # never into the server: a message on the page
@@ -208,7 +212,7 @@ class SignalSources(pn.viewable.Viewer):
     def _prepare(self, data: bytes, filename: str, progress=None, keep=None):
         """Decode and, for a long recording, build its `LongRecording` and overview (the slow
         parts, safe in a thread): ``("long", rec)`` or ``("short", sig)``; None when ``keep()``
-        turned False between the two."""
+        turned False after decoding (`OverviewStopped` while computing the overview)."""
         sig = uploads.load_upload(data, filename, max_decoded_bytes=self.state.request_budget())
         if self.on_long is None or not is_long(sig.x.shape[-1], sig.sample_rate,
                                                settings=self.state.settings()):
@@ -219,7 +223,7 @@ class SignalSources(pn.viewable.Viewer):
             progress(f"Computing the overview of {sig.name} ({len(sig.x) / sig.sample_rate:.1f} "
                      f"s at {sig.sample_rate:g} Hz)…")
         rec = LongRecording(self.state, sig.x, sig.sample_rate, name=sig.name)
-        rec.overview()
+        rec.overview(stop=None if keep is None else (lambda: not keep()))
         return "long", rec
 
     def _finish_posted(self, token: int, outcome, err: str) -> None:

@@ -130,3 +130,29 @@ def test_a_closed_page_or_a_newer_upload_drops_the_one_in_flight(gated):
     del fut
     gc.collect()
     assert holdings.held_bytes == 8000 * 4             # only the shown upload is still held
+
+
+def test_a_page_closed_while_its_overview_computes_stops_it(gated, monkeypatch):
+    gate, _, holdings = gated
+    gate.set()
+    d = Dashboard(live=False)
+    real, stopped = sources_mod.LongRecording.overview, []
+
+    def closing_first(rec, stop=None):
+        d.sources.close()                              # closed once the overview has begun
+        try:
+            return real(rec, stop=stop)
+        except sources_mod.OverviewStopped:
+            stopped.append(True)
+            raise
+
+    monkeypatch.setattr(sources_mod.LongRecording, "overview", closing_first)
+    post = _Posted()
+    long = (0.3 * np.random.default_rng(1).standard_normal(16_000 * 60)).astype(np.float32)
+    fut = d.sources.start_upload(_wav(long, 16_000), "minute.wav", post)
+    assert fut.result(timeout=120) is False and stopped == [True]
+    assert len(post.calls) == 1                        # only the "computing the overview"
+    assert d.recording_view is None
+    del fut
+    gc.collect()
+    assert holdings.held_bytes == 0                    # the decoded minute was freed
