@@ -70,7 +70,7 @@ from engine import BlockTransform, Scattering1D
 from scatviz.longrec.bands import BandAccumulator
 from scatviz.signals_io import signal_digest
 
-__all__ = ["Overview", "RecordingInfo", "compute_overview", "recording_info",
+__all__ = ["Overview", "RecordingInfo", "compute_overview", "recording_info", "OverviewStopped",
            "overview_settings", "OVERVIEW_CACHE", "READ_BLOCK", "DEFAULT_COLUMNS"]
 
 #: Pixel columns of the envelope (and the most frames of the scalogram) by default: about a
@@ -285,10 +285,15 @@ def _block_transform(J: int, Q: int, T: int) -> BlockTransform:
 # The passes
 # --------------------------------------------------------------------------------------------
 
-def _envelope(source, n: int, spc: int, bands: BandAccumulator | None = None
+class OverviewStopped(Exception):
+    """`compute_overview` stopped between two blocks because its ``stop()`` said so (the
+    page that wanted it was closed, or a newer upload replaced it)."""
+
+
+def _envelope(source, n: int, spc: int, bands: BandAccumulator | None = None, stop=None
               ) -> tuple[np.ndarray, np.ndarray]:
     """Min and max of each column of ``spc`` samples, reading whole columns at a time (and
-    feeding ``bands`` the same blocks)."""
+    feeding ``bands`` the same blocks); ``stop()`` True before a block: `OverviewStopped`."""
     W = -(-n // spc)
     lo = np.empty(W, np.float32)
     hi = np.empty(W, np.float32)
@@ -296,6 +301,8 @@ def _envelope(source, n: int, spc: int, bands: BandAccumulator | None = None
     c = 0
     seen = 0
     for x in _read_blocks(source, per_block):
+        if stop is not None and stop():
+            raise OverviewStopped(f"overview stopped after {seen} of {n} samples")
         if bands is not None:
             bands.feed(x, last=seen + len(x) >= n)
         seen += len(x)
@@ -379,7 +386,7 @@ OVERVIEW_CACHE = _OverviewCache()
 def compute_overview(source, sample_rate: float | None = None, *,
                      columns: int = DEFAULT_COLUMNS, Q: int = DEFAULT_Q, T: int | None = None,
                      fmin: float = DEFAULT_FMIN, method: str = "bands",
-                     name: str | None = None, cache: bool = True) -> Overview:
+                     name: str | None = None, cache: bool = True, stop=None) -> Overview:
     """The `Overview` of a recording: a path (WAV, FLAC, OGG: anything soundfile reads) or
     an array ``(N,)`` with its ``sample_rate`` (Hz).
 
@@ -407,13 +414,13 @@ def compute_overview(source, sample_rate: float | None = None, *,
     starts = None
     if st["method"] == "bands":
         bands = BandAccumulator(n, spc, st["frame"], st["J"], st["Q"], sr)
-        lo, hi = _envelope(source, n, spc, bands)
+        lo, hi = _envelope(source, n, spc, bands, stop)
         mag, freqs = bands.result(), bands.freqs
         starts = np.arange(len(lo)) * spc / sr
         times = np.minimum(starts + spc / 2 / sr, n / sr)
         settings = dict(st)
     else:
-        lo, hi = _envelope(source, n, spc)
+        lo, hi = _envelope(source, n, spc, stop=stop)
         mag, freqs, times, bt = _scalogram(source, n, sr, st["J"], st["Q"], st["T"])
         settings = dict(st, block=bt.block, overlap=bt.overlap, stride=bt.stride)
         starts = np.arange(len(lo)) * spc / sr

@@ -111,12 +111,13 @@ class LongRecording:
     def sample_rate(self) -> float:
         return self.info.sample_rate
 
-    def overview(self) -> Overview:
-        """The whole recording's overview (computed once, in bounded memory)."""
+    def overview(self, stop: Callable | None = None) -> Overview:
+        """The whole recording's overview (computed once, in bounded memory). ``stop``: see
+        `compute_overview` (raises `scatviz.longrec.overview.OverviewStopped`)."""
         if self._overview is None:
             self._overview = compute_overview(
                 self.source, None if isinstance(self.source, str) else self.sample_rate,
-                name=self.name, **self._overview_kwargs)
+                name=self.name, stop=stop, **self._overview_kwargs)
             self._hold_small(self._overview.env_min, self._overview.env_max,
                              self._overview.env_times, self._overview.scal_mag)
         return self._overview

@@ -310,12 +310,10 @@ class Dashboard(AppPage):
         self._recording_slot.visible = True
         return view
 
-    def _open_long(self, sig: LoadedSignal) -> None:
-        """An upload too long for one change: its overview and a detail window."""
-        from scatviz.longrec.session import LongRecording
-
-        self._show_recording(RecordingOverview.for_recording(
-            LongRecording(self.state, sig.x, sig.sample_rate, name=sig.name)))
+    def _open_long(self, rec) -> None:
+        """An upload too long for one change (its `LongRecording`, overview computed off the
+        event loop by `SignalSources`): its overview and a detail window."""
+        self._show_recording(RecordingOverview.for_recording(rec))
 
     def _close_recording(self) -> None:
         """A signal analysed whole replaces the long recording: hide its overview."""

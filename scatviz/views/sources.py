@@ -5,22 +5,71 @@ to ``state.set_signal``; a file or a generator that fails shows its message besi
 controls and leaves the state (and the page's last picture) as it was. Uploads follow the
 server's policy (`scatviz.server.uploads`: up to 10 minutes at 8-192 kHz, 200 MB); what of a
 long one is analysed is the cost policy's (the state's ``notice`` says when it was reduced).
+
+**Off the event loop.** In a served page an upload is decoded, and a long recording's overview
+computed, in a thread of `upload_threads` (`SignalSources.start_upload`), not in the Bokeh
+callback that received the file: a 10-minute file takes seconds, and in the callback it would
+stop every other page of the server for that long. Meanwhile the page says what it is doing
+(``upload_status``); the result (or the loader's message) is handed back on the page's
+document (``doc.add_next_tick_callback``, the one Bokeh call safe from another thread). A
+newer upload supersedes an older one still in flight, and a closed page's upload is dropped
+(its decoded signal freed, so `scatviz.server.holdings` stops counting it); the decode already
+running finishes first, an overview stops at its next block. Without a served document (a
+notebook, a test) `load_upload` does the same work synchronously.
 """
 
 from __future__ import annotations
+
+import os
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 
 import numpy as np
 import panel as pn
 import param
 
 from scatviz import signals_io
-from scatviz.longrec.session import is_long
+from scatviz.longrec.overview import OverviewStopped
+from scatviz.longrec.session import LongRecording, is_long
 from scatviz.server import uploads
 from scatviz.signals_io import LoadedSignal, SignalLoadError
 from scatviz.state import ScatState
 from scatviz.views.query import GEN_LENGTHS, GEN_RATES
 
-__all__ = ["SignalSources", "generators"]
+__all__ = ["SignalSources", "generators", "upload_threads", "UPLOAD_GATE_ENV"]
+
+#: Test-only (with ``SCATVIZ_TEST_HOOKS=1``): an upload's decoding thread waits until the file
+#: this names exists (at most `_GATE_WAIT_S`), so that a test can hold an upload in flight.
+UPLOAD_GATE_ENV = "SCATVIZ_TEST_UPLOAD_GATE"
+_GATE_WAIT_S = 300.0
+
+_THREADS: ThreadPoolExecutor | None = None
+_THREADS_LOCK = threading.Lock()
+
+
+def upload_threads() -> ThreadPoolExecutor:
+    """The process's threads that decode uploads and compute overviews (two: one page's
+    upload does not queue another's behind it; the decoded sizes are bounded by the server's
+    signal holdings)."""
+    global _THREADS
+    with _THREADS_LOCK:
+        if _THREADS is None:
+            _THREADS = ThreadPoolExecutor(2, thread_name_prefix="scatviz-uploads")
+        return _THREADS
+
+
+def _test_gate() -> None:
+    """`UPLOAD_GATE_ENV`'s wait (only in a process started with the test hooks enabled)."""
+    from scatviz.server.workers import hooks_enabled
+
+    gate = os.environ.get(UPLOAD_GATE_ENV)
+    if not (gate and hooks_enabled()):
+        return
+    deadline = time.monotonic() + _GATE_WAIT_S
+    while not os.path.exists(gate) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def generators() -> dict:
@@ -42,9 +91,10 @@ class SignalSources(pn.viewable.Viewer):
 
     state = param.ClassSelector(class_=ScatState, constant=True)
 
-    #: ``on_long(sig)``: called instead of analysing an upload too long for one change
-    #: (`scatviz.longrec.session.is_long`); None: every upload is analysed whole (the cost
-    #: policy may still reduce it). ``on_short()``: called before a signal is analysed whole.
+    #: ``on_long(rec)``: called instead of analysing an upload too long for one change
+    #: (`scatviz.longrec.session.is_long`), with its `LongRecording` (overview computed);
+    #: None: every upload is analysed whole (the cost policy may still reduce it).
+    #: ``on_short()``: called before a signal is analysed whole.
     on_long = None
     on_short = None
 
@@ -74,13 +124,20 @@ class SignalSources(pn.viewable.Viewer):
         self.upload.param.watch(self._on_upload, "value")
         self.upload_msg = pn.pane.Alert("", alert_type="danger", visible=False,
                                         name="upload_error", sizing_mode="stretch_width")
+        #: What an upload in flight is doing ("Decoding…", "Computing the overview…").
+        self.upload_status = pn.pane.Alert("", alert_type="info", visible=False,
+                                           name="upload_status", sizing_mode="stretch_width")
+        self._upload_token = 0          # the latest upload; older ones in flight are dropped
+        self._closed = False            # the page was closed: drop what is in flight
+        self._watching_close = False
         self.policy = pn.pane.Markdown(f"<small>{uploads.upload_policy()}</small>",
                                        margin=(0, 10), name="upload_policy")
         self._layout = pn.Column(
             pn.pane.Markdown("### Signal"), self.asset_select,
             pn.Card(self.gen_kind, self.gen_N, self.gen_sr, self.gen_button,
                     title="Generator", collapsed=True, sizing_mode="stretch_width"),
-            self.upload, self.policy, self.upload_msg, sizing_mode="stretch_width", margin=0)
+            self.upload, self.policy, self.upload_status, self.upload_msg,
+            sizing_mode="stretch_width", margin=0)
 
     def generated(self) -> LoadedSignal:
         """The generator's signal at the selected length and rate (raises its errors)."""
@@ -98,21 +155,102 @@ class SignalSources(pn.viewable.Viewer):
         self.use(sig)
 
     def load_upload(self, data: bytes, filename: str) -> bool:
-        """Use an uploaded file; on failure show why beside the upload control."""
+        """Use an uploaded file now (decoded here, not in a thread: see `start_upload`); on
+        failure show why beside the upload control."""
         try:
-            sig = uploads.load_upload(data, filename,
-                                      max_decoded_bytes=self.state.request_budget())
+            outcome = self._prepare(data, filename)
         except SignalLoadError as exc:
             self.show_error(str(exc))
             return False
+        self._finish(self._upload_token, outcome, "")
+        return True
+
+    def start_upload(self, data: bytes, filename: str, post) -> Future:
+        """Decode ``data`` (and compute a long recording's overview) in `upload_threads`;
+        returns at once, the page saying what is being done. ``post(fn)`` runs ``fn`` on the
+        page's document (a served page: ``doc.add_next_tick_callback``): the progress and the
+        result (or the failure's message) go through it. The future's result is True when the
+        outcome was handed to ``post``, False when the upload was dropped (superseded by a
+        newer one, or the page closed)."""
+        self._upload_token += 1
+        token = self._upload_token
+        self.upload_msg.visible = False            # the last upload's error, if any
+        self._set_status(token, f"Decoding {filename} ({len(data) / 1e6:.1f} MB)…")
+        return upload_threads().submit(self._work, token, data, filename, post)
+
+    def _current(self, token: int) -> bool:
+        return token == self._upload_token and not self._closed
+
+    def _work(self, token: int, data: bytes, filename: str, post) -> bool:
+        """The thread's part of `start_upload`."""
+        def on_page(fn, *args) -> bool:
+            if not self._current(token):
+                return False
+            try:
+                post(partial(fn, token, *args))
+            except Exception:          # the document went away with its session
+                return False
+            return True
+
+        try:
+            _test_gate()
+            outcome = self._prepare(data, filename, progress=lambda msg: on_page(
+                self._set_status, msg), keep=lambda: self._current(token))
+            err = ""
+        except OverviewStopped:        # dropped while its overview was being computed
+            return False
+        except (SignalLoadError, ValueError) as exc:   # the loader's, or the holdings' refusal
+            outcome, err = None, str(exc)
+        except Exception as exc:       # never into the server: a message on the page
+            outcome, err = None, (f"Could not open {filename}: internal error "
+                                  f"({type(exc).__name__}: {exc}). The page keeps its signal.")
+        if outcome is None and not err:
+            return False               # dropped while in flight
+        # False: dropped, and the decoded signal is freed with ``outcome``
+        return on_page(self._finish_posted, outcome, err)
+
+    def _prepare(self, data: bytes, filename: str, progress=None, keep=None):
+        """Decode and, for a long recording, build its `LongRecording` and overview (the slow
+        parts, safe in a thread): ``("long", rec)`` or ``("short", sig)``; None when ``keep()``
+        turned False after decoding (`OverviewStopped` while computing the overview)."""
+        sig = uploads.load_upload(data, filename, max_decoded_bytes=self.state.request_budget())
+        if self.on_long is None or not is_long(sig.x.shape[-1], sig.sample_rate,
+                                               settings=self.state.settings()):
+            return "short", sig
+        if keep is not None and not keep():
+            return None
+        if progress is not None:
+            progress(f"Computing the overview of {sig.name} ({len(sig.x) / sig.sample_rate:.1f} "
+                     f"s at {sig.sample_rate:g} Hz)…")
+        rec = LongRecording(self.state, sig.x, sig.sample_rate, name=sig.name)
+        rec.overview(stop=None if keep is None else (lambda: not keep()))
+        return "long", rec
+
+    def _finish_posted(self, token: int, outcome, err: str) -> None:
+        if self._current(token):
+            self._finish(token, outcome, err)
+
+    def _finish(self, token: int, outcome, err: str) -> None:
+        """On the page: show the upload (`on_long` or `use`) or the failure's message."""
+        self._set_status(token, "")
+        if err:
+            self.show_error(err)
+            return
         self.upload_msg.visible = False
         self.upload_msg.object = ""
-        if self.on_long is not None and is_long(sig.x.shape[-1], sig.sample_rate,
-                                                settings=self.state.settings()):
-            self.on_long(sig)       # an overview plus a detail window (the dashboard's)
+        kind, obj = outcome
+        if kind == "long":
+            self.on_long(obj)           # an overview plus a detail window (the dashboard's)
         else:
-            self.use(sig)
-        return True
+            self.use(obj)
+
+    def _set_status(self, token: int, msg: str) -> None:
+        if token == self._upload_token:
+            self.upload_status.param.update(object=msg, visible=bool(msg))
+
+    def close(self) -> None:
+        """The page was closed: an upload in flight is dropped (not shown, its signal freed)."""
+        self._closed = True
 
     def use(self, sig: LoadedSignal) -> None:
         """Analyse ``sig`` whole."""
@@ -133,8 +271,17 @@ class SignalSources(pn.viewable.Viewer):
             self.show_error(str(exc))
 
     def _on_upload(self, event) -> None:
-        if event.new is not None:
-            self.load_upload(event.new, self.upload.filename or "upload")
+        if event.new is None:
+            return
+        name = self.upload.filename or "upload"
+        doc = pn.state.curdoc
+        if doc is None or getattr(doc, "session_context", None) is None:
+            self.load_upload(event.new, name)          # a notebook, a test: here and now
+            return
+        if not self._watching_close:
+            self._watching_close = True
+            doc.on_session_destroyed(lambda ctx: self.close())
+        self.start_upload(event.new, name, doc.add_next_tick_callback)
 
     def __panel__(self):
         return self._layout

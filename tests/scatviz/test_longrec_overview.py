@@ -221,3 +221,22 @@ def test_ogg_and_wav_sources_read_in_blocks(tmp_path):
         assert ov.info.n_samples == sf.info(path).frames and ov.info.sample_rate == SR
         assert np.isfinite(ov.scal_mag).all() and ov.env_max.max() > 0.25
         assert np.abs(ov.env_max.max() - x.max()) < 0.05
+
+
+def test_an_overview_asked_to_stop_stops_between_blocks_and_caches_nothing():
+    """What a closed page's upload uses: ``stop()`` is read before each block."""
+    from scatviz.longrec.overview import READ_BLOCK, OverviewStopped
+
+    x = (0.1 * np.random.default_rng(3).standard_normal(3 * READ_BLOCK)).astype(np.float32)
+    asked = []
+
+    def stop():
+        asked.append(1)
+        return len(asked) > 1                       # the first block, then stop
+
+    OVERVIEW_CACHE.clear()
+    with pytest.raises(OverviewStopped, match="stopped after"):
+        compute_overview(x, 8000, stop=stop)
+    assert len(asked) == 2 and len(OVERVIEW_CACHE) == 0
+    ov = compute_overview(x, 8000, stop=lambda: False)
+    assert ov.info.n_samples == len(x) and len(OVERVIEW_CACHE) == 1
