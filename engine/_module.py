@@ -11,29 +11,63 @@ class PlannedTransform(nn.Module):
     """An ``nn.Module`` whose filter plans are float arrays designed in float64 numpy.
 
     Plans are registered as non-persistent buffers (float32 by default: derived from the
-    constructor's arguments, they need no checkpoint). Each keeps its float64 master, so that
-    ``.double()`` (or ``.to(torch.float64)``) gives the exact values instead of upcast float32
-    ones; ``.to(device)`` moves them as any buffer.
+    constructor's arguments, they need no checkpoint). ``.double()`` (or
+    ``.to(torch.float64)``) gives their exact float64 values, not upcast float32 ones;
+    ``.to(device)`` moves them as any buffer. The exact values come from one of:
+
+    * a *recipe* (``register_plan(..., recipe=(method, args, key))``): nothing float64 is
+      kept; a cast to float64 calls ``getattr(self, method)(*args)`` again (``[key]`` of
+      its result unless ``key`` is None), which must give the same array bit for bit (a
+      deterministic design from what the module keeps anyway, e.g. its compact filter bank);
+    * otherwise its float64 master, kept in ``_masters``.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self._masters: dict[str, np.ndarray] = {}
+        self._recipes: dict[str, tuple] = {}
 
-    def register_plan(self, name: str, array: np.ndarray) -> str:
-        """Register float ``array`` as buffer ``name``; returns ``name``."""
+    def register_plan(self, name: str, array: np.ndarray, recipe: tuple | None = None
+                      ) -> str:
+        """Register float ``array`` as buffer ``name``; returns ``name``. With ``recipe``
+        ``(method, args, key)`` (``args`` a hashable tuple) the float64 array is rebuilt on
+        a cast to float64 instead of kept (see the class docstring)."""
         array = np.ascontiguousarray(array, dtype=np.float64)
-        self._masters[name] = array
+        if recipe is None:
+            self._masters[name] = array
+        else:
+            method, args, key = recipe
+            self.__dict__.setdefault("_recipes", {})[name] = (method, tuple(args), key)
         self.register_buffer(name, torch.as_tensor(array).to(torch.get_default_dtype()),
                              persistent=False)
         return name
 
     def _apply(self, fn, recurse=True):
+        recipes = self.__dict__.get("_recipes", {})
+        exact = {n for n in recipes if self._buffers[n].dtype == torch.float64}
         super()._apply(fn, recurse)
         for name, master in self._masters.items():
             buf = getattr(self, name)
             if buf.dtype == torch.float64:
                 setattr(self, name, torch.as_tensor(master, device=buf.device))
+        # Recipes: rebuilt once per (method, args) in this cast, for the buffers that just
+        # became float64 (those that were float64 already are exact, only moved).
+        made: dict = {}
+        for name, (method, args, key) in recipes.items():
+            buf = self._buffers[name]
+            if buf.dtype != torch.float64 or name in exact:
+                continue
+            if key is None:
+                value = getattr(self, method)(*args)
+            else:
+                if (method, args) not in made:
+                    made[(method, args)] = getattr(self, method)(*args)
+                value = made[(method, args)][key]
+            value = np.ascontiguousarray(value, dtype=np.float64)
+            if value.shape != tuple(buf.shape):
+                raise RuntimeError(f"plan {name!r} rebuilt with shape {value.shape}, "
+                                   f"registered with {tuple(buf.shape)}")
+            self._buffers[name] = torch.as_tensor(value, device=buf.device)
         return self
 
 

@@ -260,12 +260,32 @@ class _ForwardPass:
         if i is None:
             return [self._frequential(s1_pad, self._fr_s1, None)]      # (b, 1+K, Fb, t)
         o = self._order2[i]
-        ys = [torch.fft.ifft(self._fold(spec1s[p.g][:, :p.count], p.plan, True))
-              for p in o.parts]
-        y2 = torch.cat(ys, dim=1) if len(ys) > 1 else ys[0]            # (b, n, M2)
-        del ys
+        if len(o.parts) > 1 and not any(s.requires_grad for s in spec1s):
+            y2 = self._second_order_into(o, spec1s)
+        else:
+            ys = [torch.fft.ifft(self._fold(spec1s[p.g][:, :p.count], p.plan, True))
+                  for p in o.parts]
+            y2 = torch.cat(ys, dim=1) if len(ys) > 1 else ys[0]        # (b, n, M2)
+            del ys
         return [self._frequential(y2, o.fr, o.k2, o.crop,
                                   self._stream_for(o, y2))]        # (b, 1+2K, Fb, t)
+
+    def _second_order_into(self, o, spec1s) -> torch.Tensor:
+        """``Y2`` ``(b, n, M2)`` of path ``o`` without gradients, its parts folded and
+        inverse-transformed straight into one array: one part's inverse FFT is held beside
+        it, not all of them before their concatenation (at N = 2^20 the finest branch's
+        parts held 132 MiB). Each part is computed as in `_branch`'s other path."""
+        first = spec1s[o.parts[0].g]
+        b, M2 = first.shape[0], self._plans[o.parts[0].plan][0].cols
+        y2 = torch.empty((b, o.n, M2), dtype=first.dtype, device=first.device)
+        a = 0
+        for p in o.parts:
+            plan, buf = self._plans[p.plan]
+            part = y2[:, a:a + p.count]
+            apply_fold(spec1s[p.g][:, :p.count], plan, self._buffer(buf), True, out=part)
+            part.copy_(torch.fft.ifft(part))
+            a += p.count
+        return y2
 
     def _stream_for(self, o, y2: torch.Tensor):
         """The branch's `StreamPlan` when its unstreamed rows (``b x rows x M`` reals,

@@ -16,7 +16,7 @@ plan names them (fields typed ``str``), and the forward pass reads them with
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -132,10 +132,32 @@ class _Planner:
         if name not in self._plans:
             # A half-spectrum plan (engine._fold): blocks above Nyquist are read as mirrored
             # slices of the rfft, no full spectrum is built.
-            plan = fold_plan([self.bank.phi.compact[0].periodise(level)],
-                             self.N_padded >> self.log2_stride, half=True)
-            self._plans[name] = (plan, self.register_plan(name, plan.weights))
+            self._time_fold(name, ("phi", level), self.N_padded >> self.log2_stride, True)
         return name
+
+    def _time_filters(self, which: tuple) -> list:
+        """The compact time filters of a fold plan: ``("phi", level)``, ``("psi1", n1s)``
+        or ``("psi2", n2, k1)`` (``psi2[n2]`` periodised to resolution ``2**k1``)."""
+        bank = self.bank
+        if which[0] == "phi":
+            return [bank.phi.compact[0].periodise(which[1])]
+        if which[0] == "psi1":
+            return [bank.psi1[n].compact[0] for n in which[1]]
+        return [bank.psi2[which[1]].compact[0].periodise(which[2])]
+
+    def _time_fold_weights(self, which: tuple, m_out: int, half: bool) -> np.ndarray:
+        """The float64 weights of the fold plan of `_time_filters` ``(which)``: the exact
+        values of its buffer, rebuilt on a cast to float64 (`PlannedTransform`)."""
+        return fold_plan(self._time_filters(which), m_out, half).weights
+
+    def _time_fold(self, name: str, which: tuple, m_out: int, half: bool) -> None:
+        """Build the fold plan ``name`` of `_time_filters` ``(which)`` and register its
+        weights, float64 ones rebuilt from the filter bank on demand (not kept: the plan
+        in ``_plans`` has ``weights=None``; the buffer holds them)."""
+        plan = fold_plan(self._time_filters(which), m_out, half)
+        buf = self.register_plan(name, plan.weights,
+                                 recipe=("_time_fold_weights", (which, m_out, half), None))
+        self._plans[name] = (replace(plan, weights=None), buf)
 
     def _build(self) -> None:
         bank, Np = self.bank, self.N_padded
@@ -150,8 +172,7 @@ class _Planner:
         for k1 in sorted(set(k1s)):
             n1s = [n for n, k in enumerate(k1s) if k == k1]
             g = len(self._groups)
-            plan = fold_plan([bank.psi1[n].compact[0] for n in n1s], Np >> k1, half=False)
-            self._plans[f"g{g}_psi1"] = (plan, self.register_plan(f"g{g}_psi1", plan.weights))
+            self._time_fold(f"g{g}_psi1", ("psi1", tuple(n1s)), Np >> k1, False)
             self._groups.append(TimeGroup(k1, n1s, f"g{g}_psi1", self._phi_plan(k1)))
 
         # Second order: for each n2, the prefix n1 < n1_max with j1 < j2, gathered per group.
@@ -170,9 +191,8 @@ class _Planner:
                 count = sum(valid(j1s[n], psi2.j) for n in grp.n1)
                 if count == 0:
                     continue
-                plan = fold_plan([psi2.compact[0].periodise(grp.k1)], Np >> k2, half=False)
                 name = f"o2_{n2}_g{g}"
-                self._plans[name] = (plan, self.register_plan(name, plan.weights))
+                self._time_fold(name, ("psi2", n2, grp.k1), Np >> k2, False)
                 parts.append(SecondOrderPart(g, count, name))
             phi = self._phi_plan(k2)
             fr = self._fr_plan(f"fr{n2}", n_valid, spinned=True)
@@ -210,10 +230,14 @@ class _Planner:
         if got is None:
             return None
         d, R, P = got
-        name = self.register_plan(f"stream_{k2}_{P}", prefilter_bins(
-            self._phi_cutoff() * 2**k2, d, P))
+        name = self.register_plan(f"stream_{k2}_{P}", self._stream_prefilter(k2, d, P),
+                                  recipe=("_stream_prefilter", (k2, d, P), None))
         self._phi_plan(k2 + d)
         return StreamPlan(d, R, P, name, max(1, self.memory_budget // 8 // (P * per_sample)))
+
+    def _stream_prefilter(self, k2: int, d: int, P: int) -> np.ndarray:
+        """`prefilter_bins` of a streamed branch at resolution ``2**k2`` (float64)."""
+        return prefilter_bins(self._phi_cutoff() * 2**k2, d, P)
 
     def _time_window(self, n2: int, k2: int) -> tuple[int, int] | None:
         """Samples ``[c0, c1)`` of ``Y2[n2]`` (at resolution ``2**k2``) that the output can
@@ -297,15 +321,11 @@ class _Planner:
             k += 1
         return k
 
-    def _fr_plan(self, prefix: str, n: int, spinned: bool) -> FrPlan:
-        """Frequential plan for an input of ``n`` rows ``n1 = 0..n-1``, zero-padded to a
-        circular grid of ``L`` rows (`_fr_length`). Filters sharing a subsampling ``k`` form a
-        group with ``w``, the responses over ``2**k``, and ``A`` ``(nf, Lk, F_bins)``, the
-        frequential averaging of the ``Lk = L / 2**k`` subsampled rows onto the output bins.
-        When every filter of a subsampled group is zero outside a circular window of ``Lk``
-        bins (compact support, `Design.compact`), ``starts`` holds each window's first bin and
-        ``w`` is ``(nf, Lk)``: the fold is a slice. Otherwise ``starts`` is None, ``w`` is
-        ``(nf, L)`` and the product is folded by summing its ``2**k`` blocks."""
+    def _fr_design(self, n: int, spinned: bool):
+        """The float64 design of `_fr_plan` (``n`` rows): ``(L, filters, groups)``, a group
+        a dict of its ``k``, filter indices ``idx``, ``Lk``, ``starts`` (None: not
+        windowed) and its arrays ``w``, ``A`` (``(F_bins, Lk)``) and ``g`` (``(nf, 1)``, None
+        when all gains are 1)."""
         L = self._fr_length(n)
         meta, resp = frequential_bank(self.design, self.J_fr, self.Q_fr, L)
         keep = [i for i, f in enumerate(meta) if spinned or f["spin"] >= 0]
@@ -321,7 +341,7 @@ class _Planner:
                 j = max(j, self._fr_window_subsampling(resp[i]))
             k = {"local": min(j, s_fr), "global": j, "none": 0}[self._f_mode]
             by_k.setdefault(k, []).append(i)
-        groups, order, cols = [], [], 0
+        groups = []
         for k, idx in sorted(by_k.items()):
             r, Lk = 2**k, L >> k
             # Each filter's non-zero bins, if they fit in a circular window of Lk bins: the
@@ -353,11 +373,41 @@ class _Planner:
                 A[:, 0] = r / N1
             else:
                 A[np.arange(Lk), p - self.bin_start] = 1.0
-            name = f"{prefix}_k{k}"
-            w_name = self.register_plan(name + "_w", w)
-            A_name = self.register_plan(name + "_A", A.T)
-            g_name = self.register_plan(name + "_g", gains[:, None]) \
-                if np.any(gains != 1.0) else None
+            groups.append(dict(k=k, idx=idx, Lk=Lk, starts=starts if windowed else None,
+                               w=w, A=A.T, g=gains[:, None] if np.any(gains != 1.0)
+                               else None))
+        return L, filters, groups
+
+    def _fr_arrays(self, n: int, spinned: bool) -> dict:
+        """`_fr_design`'s arrays by buffer suffix (``k{k}_w``, ``k{k}_A``, ``k{k}_g``): the
+        exact values of `_fr_plan`'s buffers, rebuilt on a cast to float64."""
+        out = {}
+        for grp in self._fr_design(n, spinned)[2]:
+            for a in ("w", "A", "g"):
+                if grp[a] is not None:
+                    out[f"k{grp['k']}_{a}"] = grp[a]
+        return out
+
+    def _fr_plan(self, prefix: str, n: int, spinned: bool) -> FrPlan:
+        """Frequential plan for an input of ``n`` rows ``n1 = 0..n-1``, zero-padded to a
+        circular grid of ``L`` rows (`_fr_length`). Filters sharing a subsampling ``k`` form a
+        group with ``w``, the responses over ``2**k``, and ``A`` ``(nf, Lk, F_bins)``, the
+        frequential averaging of the ``Lk = L / 2**k`` subsampled rows onto the output bins.
+        When every filter of a subsampled group is zero outside a circular window of ``Lk``
+        bins (compact support, `Design.compact`), ``starts`` holds each window's first bin and
+        ``w`` is ``(nf, Lk)``: the fold is a slice. Otherwise ``starts`` is None, ``w`` is
+        ``(nf, L)`` and the product is folded by summing its ``2**k`` blocks."""
+        L, filters, design = self._fr_design(n, spinned)
+        groups, order, cols = [], [], 0
+        for grp in design:
+            k, idx, Lk, starts = grp["k"], grp["idx"], grp["Lk"], grp["starts"]
+            windowed, name, names = starts is not None, f"{prefix}_k{k}", {}
+            for a in ("w", "A", "g"):
+                if grp[a] is not None:
+                    names[a] = self.register_plan(
+                        f"{name}_{a}", grp[a],
+                        recipe=("_fr_arrays", (n, spinned), f"k{k}_{a}"))
+            w_name, A_name, g_name = names["w"], names["A"], names.get("g")
             bins_name = None
             if windowed:   # the windows' bins, for a one-buffer gather when differentiating
                 bins = (np.array(starts)[:, None] + np.arange(Lk)) % L
@@ -365,7 +415,7 @@ class _Planner:
                 self.register_buffer(bins_name, torch.as_tensor(bins.ravel()),
                                      persistent=False)
             groups.append(FrGroup(k, len(idx), Lk, starts, w_name, A_name, g_name, bins_name))
-            cols += w.size
+            cols += grp["w"].size
             order += idx
         inverse = np.argsort(order)
         self.register_buffer(prefix + "_order", torch.as_tensor(inverse), persistent=False)
