@@ -6,8 +6,9 @@ of the session served least recently (round robin; a newcomer first), so one ses
 submits many jobs never holds back another's. A job starts when a slot is free and the
 memory of every job in flight plus its own stays within the budget (a job alone always
 starts: `scatviz.server.costing` refused the ones larger than a request may be).
-`FairScheduler.cancel_session` cancels a session's queued jobs (a closed page); a job
-already running finishes and its result is dropped.
+`FairScheduler.cancel_session` cancels a session's queued jobs (a closed page), and
+`FairScheduler.cancel` one queued job (superseded by a newer change); a job already running
+finishes and its result is dropped.
 
 The scheduler only decides *when*; ``start(slot, job) -> concurrent.futures.Future`` runs a
 job (in a `scatviz.server.workers.WorkerPool`, or a thread in tests).
@@ -105,6 +106,21 @@ class FairScheduler:
             job.state = "cancelled"
             job.future.cancel()
         return len(line)
+
+    def cancel(self, job: Job) -> bool:
+        """Cancel ``job`` if it is still queued (e.g. a newer change of its page superseded
+        it); returns True when it was. A running or finished job is left alone (its worker
+        finishes it; whoever submitted it drops the result)."""
+        with self._lock:
+            line = self._lines.get(job.session)
+            if job.state != "queued" or line is None or job not in line:
+                return False
+            line.remove(job)
+            if not line:
+                del self._lines[job.session]
+            job.state = "cancelled"
+        job.future.cancel()
+        return True
 
     def queued(self, session: Hashable | None = None) -> int:
         with self._lock:

@@ -217,6 +217,13 @@ class TransformService:
     def position(self, job: Job) -> int:
         return self.scheduler.position(getattr(job, "_inner", job))
 
+    def cancel(self, job: Job) -> bool:
+        """Cancel ``job`` (from `submit`) if it is still queued: a newer change of its page
+        superseded it. True when it was cancelled; a running job finishes in its worker (its
+        result goes to the shared cache, the page does not show it)."""
+        inner = getattr(job, "_inner", None)
+        return inner is not None and self.scheduler.cancel(inner)
+
     def cancel_session(self, session: Hashable) -> int:
         """Cancel a closed page's queued work."""
         return self.scheduler.cancel_session(session)
