@@ -50,6 +50,9 @@ class Job:
     future: Future = field(default_factory=Future)
     state: str = "queued"
     id: int = field(default_factory=lambda: next(_ids))
+    #: Jobs of one ``group`` (not None) run one at a time: a job whose group has one running
+    #: waits, and its session's line with it, while the other sessions' go on.
+    group: Hashable | None = None
 
 
 class FairScheduler:
@@ -75,10 +78,11 @@ class FairScheduler:
     # ---- public ----------------------------------------------------------------------------
 
     def submit(self, session: Hashable, payload: Any, cost_bytes: int = 0,
-               slot: int | None = None) -> Job:
+               slot: int | None = None, group: Hashable | None = None) -> Job:
         """Queue a job for ``session``; it starts as soon as its turn, a slot and the memory
-        allow. Returns the `Job` (``job.future`` gives its result)."""
-        job = Job(session, payload, int(cost_bytes), slot)
+        allow (and no other job of its ``group`` runs). Returns the `Job` (``job.future``
+        gives its result)."""
+        job = Job(session, payload, int(cost_bytes), slot, group=group)
         with self._lock:
             self._lines.setdefault(session, deque()).append(job)
         self._dispatch()
@@ -154,9 +158,11 @@ class FairScheduler:
                 line.popleft()
             if not line:
                 del self._lines[session]
-        if not self._lines:
+        busy = {j.group for j in self._running.values() if j.group is not None}
+        ready = [s for s, q in self._lines.items() if q[0].group not in busy]
+        if not ready:
             return None
-        session = min(self._lines, key=lambda s: self._served.get(s, 0))
+        session = min(ready, key=lambda s: self._served.get(s, 0))
         line = self._lines[session]
         job = line[0]
         slot = self._free_slot(job)

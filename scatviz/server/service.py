@@ -174,7 +174,12 @@ class TransformService:
         payload.estimate_s = estimate_s
         bank_key = self._bank_key(plan.samples, sample_rate, settings)
         payload.bank = self.cache.get(bank_key)     # held: the worker need not send it back
-        job = self.scheduler.submit(session, payload, cost_bytes=cost, slot=slot)
+        # A session's JTFS jobs run one at a time: a superseded one still running keeps
+        # its worker, the newer change's JTFS waits for it (and is cancelled there when a
+        # change supersedes it too), and the other worker stays free for base views.
+        group = ((session, "jtfs") if stage == "all" and settings.get("with_jtfs", True)
+                 else None)
+        job = self.scheduler.submit(session, payload, cost_bytes=cost, slot=slot, group=group)
         out: Future = Future()
 
         def done(f: Future) -> None:

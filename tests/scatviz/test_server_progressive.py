@@ -149,3 +149,50 @@ def test_cancel_of_a_queued_job_and_not_of_a_running_one():
     assert svc.scheduler.queued() == 0 and not svc.cancel(queued)
     gates.gates["base"].set()
     assert running.future.result(timeout=60).jtfs_pending
+
+
+def test_rapid_changes_keep_one_jtfs_per_page_and_a_worker_free_for_the_base_views():
+    """Changes faster than JTFS: the superseded JTFS that runs keeps its worker, the newer
+    change's JTFS waits for it rather than taking the other worker (which stays free for the
+    next change's base views), and a third change cancels that waiting JTFS."""
+    gates = StageGates()
+    svc = _service(2, gates)
+    st = _state(svc, 7)
+    seen = _published(st)
+    with ThreadPoolExecutor(1) as pool:
+        fut = pool.submit(asyncio.run, st.refresh_async())
+        assert _wait_until(lambda: (st.session, "all", 5) in gates.started)
+        st.J = 6
+        assert _wait_until(lambda: svc.scheduler.queued(st.session) == 1)   # JTFS of J=6
+        assert any(r.key[1] == 6 and r.jtfs_pending for r in seen)
+        assert (st.session, "all", 6) not in gates.started
+        st.J = 4                                   # a third change, base views at once
+        assert _wait_until(lambda: any(r.key[1] == 4 for r in seen))
+        assert st.jtfs_cancelled == 1 and not fut.done()
+        gates.gates["all"].set()
+        res = fut.result(timeout=60)
+    assert res.key[1] == 4 and res.jtfs is not None
+    assert (st.session, "all", 6) not in gates.started
+    assert [r.key[1] for r in seen if r.jtfs is not None] == [4]
+    assert st.jtfs_superseded == 2
+
+
+def test_a_pages_waiting_jtfs_does_not_hold_back_another_pages_job():
+    gates = StageGates(base_open=False)
+    svc = _service(2, gates)
+    a, b = _state(svc, 8), _state(svc, 9)
+    first = a._submit("all", a.plan())
+    assert _wait_until(lambda: svc.state_of(first) == "running")
+    second = a._submit("all", _plan_at_J6(a))     # same page, JTFS: waits
+    other = b._submit("base", b.plan())                      # another page: starts
+    assert _wait_until(lambda: svc.state_of(other) == "running")
+    assert svc.state_of(second) == "queued"
+    gates.gates["base"].set()
+    gates.gates["all"].set()
+    for job in (first, second, other):
+        assert job.future.result(timeout=60) is not None
+
+
+def _plan_at_J6(st):
+    st.J = 6
+    return st.plan()
