@@ -196,3 +196,19 @@ def test_a_pages_waiting_jtfs_does_not_hold_back_another_pages_job():
 def _plan_at_J6(st):
     st.J = 6
     return st.plan()
+
+
+def test_the_page_says_jtfs_is_computing_until_it_arrives():
+    from scatviz.pipeline import TRANSFORM_CACHE
+    from scatviz.views.dashboard import Dashboard
+
+    d = Dashboard(live=False)
+    shown = d.state.result
+    TRANSFORM_CACHE.clear()                        # this setting's JTFS is to compute again
+    base = d.state.compute("base")
+    assert base.jtfs_pending
+    d.state.apply(base)
+    assert "JTFS computing…" in d.status_pane.object
+    assert d.state.result.scalogram is base.scalogram and shown.jtfs is not None
+    d.state.apply(d.state.compute("all"))
+    assert "all views updated" in d.status_pane.object and d.state.result.jtfs is not None
