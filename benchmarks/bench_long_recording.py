@@ -38,6 +38,7 @@ the server process tree's peak RSS): ``benchmarks/bench_long_browser.py --pages 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import statistics
@@ -96,6 +97,11 @@ def main(argv=None) -> dict:
     ap.add_argument("--served", action="store_true",
                     help="changes through the server's TransformService and its workers")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--progressive", choices=("off", "settled", "rapid"), default="off",
+                    help="--served: drive the changes with `refresh_async` as a served page "
+                         "does (its first views, then JTFS) and time both; 'settled': the "
+                         "next change once every view of the last one is updated; 'rapid': "
+                         "once its first views are (JTFS still computing)")
     ap.add_argument("--window-from-cost", action="store_true",
                     help="--served: let the engine's cost estimate choose the window (as the "
                          "dashboard does: `choose_window`), --window being the request")
@@ -196,6 +202,16 @@ def served(args) -> dict:
                         cost=None if args.window_from_cost else (lambda *a, **k: _free()))
     rng = np.random.default_rng(1)
     positions = rng.uniform(0, info.duration - args.window / args.rate, size=args.changes)
+    if args.progressive != "off":
+        out = _progressive(args, st, rec, positions)
+        out.update(mode=f"served, progressive {args.progressive}", workers=args.workers,
+                   window=rec.choice.length, workers_start_s=round(t_warm, 2),
+                   server_peak_rss_mib=round(vm() / 2**20),
+                   worker_peak_rss_mib=[round(_proc_hwm(p) / 2**20) for p in svc.pool.pids()
+                                        if p],
+                   loadavg_start=[round(v, 2) for v in load0],
+                   loadavg_end=[round(v, 2) for v in os.getloadavg()])
+        return _emit(args, out, svc)
     times, kinds = [], []
     for i, pos in enumerate(positions):
         t1 = time.perf_counter()
@@ -222,12 +238,70 @@ def served(args) -> dict:
                worker_peak_rss_mib=[round(_proc_hwm(p) / 2**20) for p in svc.pool.pids() if p],
                loadavg_start=[round(v, 2) for v in load0],
                loadavg_end=[round(v, 2) for v in load1])
+    return _emit(args, out, svc)
+
+
+def _emit(args, out: dict, svc) -> dict:
     svc.shutdown()
     print(json.dumps(out, indent=1))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(out, indent=1))
     return out
+
+
+def _progressive(args, st, rec, positions) -> dict:
+    """``--progressive``: the changes driven by `ScatState.refresh_async` on an event loop, as
+    the dashboard drives them (one refresh loop at a time; a change made while it runs is
+    picked up by it). For each change: the seconds to its first publication (the first views:
+    the Scattering1D ones when JTFS is pending) and to the one with JTFS (all views)."""
+    pubs: list[tuple[float, bool]] = []
+    st.param.watch(lambda e: pubs.append((time.perf_counter(), e.new.jtfs_pending))
+                   if e.new is not None else None, "result")
+
+    async def drive():
+        marks, kinds, task = [], [], None
+        for i, pos in enumerate(positions):
+            n0 = len(pubs)
+            marks.append((time.perf_counter(), n0))
+            if i % 3 == 2:
+                st.J = 7 if st.J == 6 else 6
+                kinds.append("slider J")
+            else:
+                rec.apply_window(float(pos))
+                kinds.append("window moved")
+            if task is None or task.done():
+                task = asyncio.ensure_future(st.refresh_async())
+            for _ in range(60_000):            # bounded: 10 min
+                new = pubs[n0:]
+                if (args.progressive == "rapid" and new) or any(not p for _, p in new) \
+                        or (task.done() and i == len(positions) - 1):
+                    break
+                if task.done():                # a failure: nothing more will come
+                    if st.error:
+                        raise SystemExit(f"the transform failed: {st.error}")
+                    task = asyncio.ensure_future(st.refresh_async())
+                await asyncio.sleep(0.005)
+        await task
+        return marks, kinds
+
+    marks, kinds = asyncio.run(drive())
+    first, full = [], []
+    for j, (t, n0) in enumerate(marks):
+        n1 = marks[j + 1][1] if j + 1 < len(marks) else len(pubs)
+        mine = pubs[n0:n1]
+        first.append(mine[0][0] - t if mine else float("nan"))
+        done = [tp for tp, pending in mine if not pending]
+        full.append(done[0] - t if done else float("nan"))
+    def med(v):
+        v = [x for x in v if x == x]           # a change with no publication: nan, left out
+        return round(statistics.median(v), 3) if v else None
+
+    return dict(first_views_s=[round(v, 3) for v in first],
+                all_views_s=[round(v, 3) for v in full], kinds=kinds,
+                median_first_views_s=med(first[1:]), median_all_views_s=med(full[1:]),
+                jtfs_superseded=getattr(st, "jtfs_superseded", None),
+                jtfs_cancelled=getattr(st, "jtfs_cancelled", None))
 
 
 def _free():

@@ -82,6 +82,11 @@ SYNC_TIMEOUT = 300.0
 #: in the middle of the transform, on the same two cores.
 BUSY_AFTER = 0.2
 
+#: While the JTFS of a change computes (its Scattering1D views published), `refresh_async`
+#: looks this often (seconds) whether a newer change superseded it: then the newer one
+#: starts at once and the stale JTFS is cancelled if still queued (never shown).
+SUPERSEDE_POLL = 0.025
+
 
 @lru_cache(maxsize=1)
 def _default_budget() -> ServerBudget:
@@ -153,6 +158,10 @@ class ScatState(param.Parameterized):
         self.service = None
         self.session = id(self)
         self.hook = None
+        #: JTFS computations a newer change superseded before they were shown (with how
+        #: many of them were still queued, hence cancelled): see `refresh_async`.
+        self.jtfs_superseded = 0
+        self.jtfs_cancelled = 0
         designs = list(available_designs())
         super().__init__(**params)
         self.param.design.objects = designs
@@ -273,7 +282,11 @@ class ScatState(param.Parameterized):
         """Recompute in a worker thread until the parameters stop changing, then publish.
 
         ``hold`` is a context manager factory (e.g. ``panel.io.hold``) that batches every view
-        update into one message.
+        update into one message. When JTFS is slow (`PROGRESSIVE_ABOVE`) the Scattering1D
+        views are published first (``jtfs_pending``, ``busy``), then the JTFS ones; a change
+        made meanwhile supersedes that JTFS: it is cancelled if still queued in the service,
+        never shown, and the newer change starts at once (``jtfs_superseded``,
+        ``jtfs_cancelled`` count them).
         """
         loop = asyncio.get_running_loop()
 
@@ -329,8 +342,13 @@ class ScatState(param.Parameterized):
                     return res
                 # JTFS starts before the Scattering1D views are published, so that it
                 # computes while this thread builds their update and the browser draws it
-                _, pending = start("all", plan)
+                job, pending = start("all", plan)
                 publish(res, err, busy=True)
+                if await self._superseded(key, pending):
+                    self.jtfs_superseded += 1
+                    if job is not None and self.service.cancel(job):
+                        self.jtfs_cancelled += 1
+                    continue               # the newer change, its base views first
                 try:
                     res = await pending
                 except (asyncio.CancelledError, CancelledError):
@@ -345,6 +363,19 @@ class ScatState(param.Parameterized):
         finally:
             self.busy = False
             self.waiting = ""
+
+    async def _superseded(self, key: tuple, pending) -> bool:
+        """Wait for ``pending`` (a change's JTFS) unless the parameters change first: True
+        when they did (a newer change: the caller drops ``pending``, whose eventual result or
+        failure is then read here, never shown)."""
+        pending.add_done_callback(lambda f: f.cancelled() or f.exception())
+        for _ in range(int(4 * SYNC_TIMEOUT / SUPERSEDE_POLL)):       # bounded
+            done, _ = await asyncio.wait({pending}, timeout=SUPERSEDE_POLL)
+            if done:
+                return False
+            if key != self.key():
+                return True
+        return False
 
     def _on_input(self, *events) -> None:
         if self.auto and self.signal is not None:

@@ -6,8 +6,9 @@ of the session served least recently (round robin; a newcomer first), so one ses
 submits many jobs never holds back another's. A job starts when a slot is free and the
 memory of every job in flight plus its own stays within the budget (a job alone always
 starts: `scatviz.server.costing` refused the ones larger than a request may be).
-`FairScheduler.cancel_session` cancels a session's queued jobs (a closed page); a job
-already running finishes and its result is dropped.
+`FairScheduler.cancel_session` cancels a session's queued jobs (a closed page), and
+`FairScheduler.cancel` one queued job (superseded by a newer change); a job already running
+finishes and its result is dropped.
 
 The scheduler only decides *when*; ``start(slot, job) -> concurrent.futures.Future`` runs a
 job (in a `scatviz.server.workers.WorkerPool`, or a thread in tests).
@@ -49,6 +50,9 @@ class Job:
     future: Future = field(default_factory=Future)
     state: str = "queued"
     id: int = field(default_factory=lambda: next(_ids))
+    #: Jobs of one ``group`` (not None) run one at a time: a job whose group has one running
+    #: waits, and its session's line with it, while the other sessions' go on.
+    group: Hashable | None = None
 
 
 class FairScheduler:
@@ -74,10 +78,11 @@ class FairScheduler:
     # ---- public ----------------------------------------------------------------------------
 
     def submit(self, session: Hashable, payload: Any, cost_bytes: int = 0,
-               slot: int | None = None) -> Job:
+               slot: int | None = None, group: Hashable | None = None) -> Job:
         """Queue a job for ``session``; it starts as soon as its turn, a slot and the memory
-        allow. Returns the `Job` (``job.future`` gives its result)."""
-        job = Job(session, payload, int(cost_bytes), slot)
+        allow (and no other job of its ``group`` runs). Returns the `Job` (``job.future``
+        gives its result)."""
+        job = Job(session, payload, int(cost_bytes), slot, group=group)
         with self._lock:
             self._lines.setdefault(session, deque()).append(job)
         self._dispatch()
@@ -105,6 +110,21 @@ class FairScheduler:
             job.state = "cancelled"
             job.future.cancel()
         return len(line)
+
+    def cancel(self, job: Job) -> bool:
+        """Cancel ``job`` if it is still queued (e.g. a newer change of its page superseded
+        it); returns True when it was. A running or finished job is left alone (its worker
+        finishes it; whoever submitted it drops the result)."""
+        with self._lock:
+            line = self._lines.get(job.session)
+            if job.state != "queued" or line is None or job not in line:
+                return False
+            line.remove(job)
+            if not line:
+                del self._lines[job.session]
+            job.state = "cancelled"
+        job.future.cancel()
+        return True
 
     def queued(self, session: Hashable | None = None) -> int:
         with self._lock:
@@ -138,9 +158,11 @@ class FairScheduler:
                 line.popleft()
             if not line:
                 del self._lines[session]
-        if not self._lines:
+        busy = {j.group for j in self._running.values() if j.group is not None}
+        ready = [s for s, q in self._lines.items() if q[0].group not in busy]
+        if not ready:
             return None
-        session = min(self._lines, key=lambda s: self._served.get(s, 0))
+        session = min(ready, key=lambda s: self._served.get(s, 0))
         line = self._lines[session]
         job = line[0]
         slot = self._free_slot(job)

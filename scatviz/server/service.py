@@ -174,7 +174,12 @@ class TransformService:
         payload.estimate_s = estimate_s
         bank_key = self._bank_key(plan.samples, sample_rate, settings)
         payload.bank = self.cache.get(bank_key)     # held: the worker need not send it back
-        job = self.scheduler.submit(session, payload, cost_bytes=cost, slot=slot)
+        # A session's JTFS jobs run one at a time: a superseded one still running keeps
+        # its worker, the newer change's JTFS waits for it (and is cancelled there when a
+        # change supersedes it too), and the other worker stays free for base views.
+        group = ((session, "jtfs") if stage == "all" and settings.get("with_jtfs", True)
+                 else None)
+        job = self.scheduler.submit(session, payload, cost_bytes=cost, slot=slot, group=group)
         out: Future = Future()
 
         def done(f: Future) -> None:
@@ -216,6 +221,13 @@ class TransformService:
 
     def position(self, job: Job) -> int:
         return self.scheduler.position(getattr(job, "_inner", job))
+
+    def cancel(self, job: Job) -> bool:
+        """Cancel ``job`` (from `submit`) if it is still queued: a newer change of its page
+        superseded it. True when it was cancelled; a running job finishes in its worker (its
+        result goes to the shared cache, the page does not show it)."""
+        inner = getattr(job, "_inner", None)
+        return inner is not None and self.scheduler.cancel(inner)
 
     def cancel_session(self, session: Hashable) -> int:
         """Cancel a closed page's queued work."""

@@ -371,9 +371,16 @@ class Dashboard(AppPage):
     def open_file(self, path: str) -> None:
         """Analyse the recording at ``path`` (the server operator's, `scatviz serve --open`):
         as an overview plus a detail window when one change cannot afford it whole. A file
-        that cannot be read leaves the bundled signal, with the reason beside the upload."""
+        that cannot be read leaves the bundled signal, with the reason beside the upload.
+        In a served page it is read, and its overview computed, off the event loop
+        (`SignalSources.start_open`): the page loads with the bundled signal meanwhile."""
         from scatviz.longrec.session import is_long
 
+        doc = pn.state.curdoc
+        if doc is not None and getattr(doc, "session_context", None) is not None:
+            self.sources.watch_close(doc)
+            self.sources.start_open(path, doc.add_next_tick_callback)
+            return
         try:
             info = sf.info(path)
             if is_long(info.frames, info.samplerate, settings=self.state.settings()):

@@ -176,13 +176,50 @@ class SignalSources(pn.viewable.Viewer):
         token = self._upload_token
         self.upload_msg.visible = False            # the last upload's error, if any
         self._set_status(token, f"Decoding {filename} ({len(data) / 1e6:.1f} MB)…")
-        return upload_threads().submit(self._work, token, data, filename, post)
+        return upload_threads().submit(self._work, token, filename, post,
+                                       partial(self._prepare, data, filename))
+
+    def start_open(self, path: str, post) -> Future:
+        """Open the recording at ``path`` (the server operator's, `scatviz serve --open
+        FILE`) as `start_upload` does an upload: read it and, for a long one, compute its
+        overview in `upload_threads`, the page saying so; ``post`` and the future as there.
+        A file that cannot be read leaves the page's signal, with the reason beside the
+        upload control."""
+        self._upload_token += 1
+        token = self._upload_token
+        name = os.path.basename(str(path))
+        self.upload_msg.visible = False
+        self._set_status(token, f"Opening {name}…")
+        #: The future of the last `start_open` (what `scatviz serve --open` started).
+        self.opening = upload_threads().submit(self._work, token, name, post,
+                                               partial(self._prepare_path, str(path)))
+        return self.opening
+
+    def _prepare_path(self, path: str, progress=None, keep=None):
+        """`_prepare` for a file on the server's disk (no size limit but the holdings')."""
+        import soundfile as sf
+
+        name = os.path.basename(path)
+        try:
+            info = sf.info(path)
+            if self.on_long is None or not is_long(info.frames, info.samplerate,
+                                                   settings=self.state.settings()):
+                return "short", signals_io.load_path(path)
+            if progress is not None:
+                progress(f"Computing the overview of {name} ({info.duration:.1f} s at "
+                         f"{info.samplerate:g} Hz)…")
+            rec = LongRecording(self.state, path)
+            rec.overview(stop=None if keep is None else (lambda: not keep()))
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise SignalLoadError(f"Could not open {name}: {exc}") from exc
+        return "long", rec
 
     def _current(self, token: int) -> bool:
         return token == self._upload_token and not self._closed
 
-    def _work(self, token: int, data: bytes, filename: str, post) -> bool:
-        """The thread's part of `start_upload`."""
+    def _work(self, token: int, filename: str, post, prepare) -> bool:
+        """The thread's part of `start_upload` and `start_open`: ``prepare(progress, keep)``
+        (`_prepare`, `_prepare_path`), its outcome or failure posted to the page."""
         def on_page(fn, *args) -> bool:
             if not self._current(token):
                 return False
@@ -194,8 +231,8 @@ class SignalSources(pn.viewable.Viewer):
 
         try:
             _test_gate()
-            outcome = self._prepare(data, filename, progress=lambda msg: on_page(
-                self._set_status, msg), keep=lambda: self._current(token))
+            outcome = prepare(progress=lambda msg: on_page(self._set_status, msg),
+                              keep=lambda: self._current(token))
             err = ""
         except OverviewStopped:        # dropped while its overview was being computed
             return False
@@ -278,10 +315,14 @@ class SignalSources(pn.viewable.Viewer):
         if doc is None or getattr(doc, "session_context", None) is None:
             self.load_upload(event.new, name)          # a notebook, a test: here and now
             return
+        self.watch_close(doc)
+        self.start_upload(event.new, name, doc.add_next_tick_callback)
+
+    def watch_close(self, doc) -> None:
+        """Drop what is in flight when ``doc``'s session ends (once per page)."""
         if not self._watching_close:
             self._watching_close = True
             doc.on_session_destroyed(lambda ctx: self.close())
-        self.start_upload(event.new, name, doc.add_next_tick_callback)
 
     def __panel__(self):
         return self._layout

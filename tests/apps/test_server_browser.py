@@ -252,3 +252,28 @@ def test_200_changes_in_one_session_grow_the_servers_rss_by_less_than_300_mb(
     grown = rss_bytes(proc.pid) - rss0
     assert grown < 300 * 2**20, f"RSS grew by {grown / 2**20:.0f} MiB over 200 changes"
     assert alive(base)
+
+
+@pytest.fixture
+def open_file_server(tmp_path_factory):
+    """A server started as `scatviz serve --open night.flac` hands it on (90 s at 16 kHz:
+    a long recording for the served default's window)."""
+    path = tmp_path_factory.mktemp("open_file") / "night.flac"
+    rng = np.random.default_rng(5)
+    with sf.SoundFile(path, "w", 16_000, 1) as f:                       # in blocks
+        for _ in range(90):
+            f.write((0.1 * rng.standard_normal(16_000)).astype(np.float32))
+    yield from _serve(tmp_path_factory, SCATVIZ_OPEN_FILE=str(path))
+
+
+@slow
+def test_serve_open_file_draws_the_page_then_the_recordings_overview(open_file_server,
+                                                                     page: Page):
+    """`--open FILE` in a served page (read, and its overview computed, off the event loop:
+    `SignalSources.start_open`, tests/scatviz/test_views_sources_open.py): the page draws,
+    then shows the recording's overview and its detail window."""
+    base, proc, _ = open_file_server
+    open_page(page, f"{base}/dashboard")                # the first picture: bundled signal
+    status_matches(page, r"night.*90\.0 s at 16000 Hz", 180_000)           # the overview
+    status_matches(page, r"#\d+ · night(\.flac)? @ ", 180_000)             # the window
+    assert alive(base) and proc.poll() is None
