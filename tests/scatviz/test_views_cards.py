@@ -55,3 +55,20 @@ def test_pitch_toggle_on_the_page():
     assert d.context.settings.pitch
     labels = d.scalogram_view.figure.yaxis[0].major_label_overrides.values()
     assert all(lbl[0] in "ABCDEFG" for lbl in labels)
+
+
+def test_a_collapsed_cards_figures_join_the_page_when_first_opened():
+    from scatviz.views.cards import card_holds_view
+
+    d = Dashboard(live=False)
+    cards = _cards(d)
+    s2 = d.extra_views["scattering2"]
+    card = cards[s2.title]
+    assert not card_holds_view(card)
+    root = pn.Column(*d.main()).get_root()                 # the page's first document
+    names = {m.name for m in root.references()}
+    assert "s2_image" not in names and "scalogram" in names
+    card.collapsed = False
+    assert card_holds_view(card) and s2.n_updates == 1
+    card.collapsed = True                                   # kept once sent
+    assert card_holds_view(card) and not s2.active
