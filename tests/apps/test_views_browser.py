@@ -61,8 +61,9 @@ def test_new_cards_open_draw_and_follow_the_scalogram(page: Page, dashboard_url)
     page.get_by_text("JTFS energy per first-order frequency", exact=True).first.click()
     if jtfs_available():
         page.wait_for_function(
-            f"() => {_DOC}.get_model_by_name('energy_profile').renderers"
-            ".some(r => r.data_source.data['xs'] && r.data_source.data['xs'].length > 3)",
+            f"() => {{ const m = {_DOC}.get_model_by_name('energy_profile');"    # sent on open
+            " return m && m.renderers"
+            ".some(r => r.data_source.data['xs'] && r.data_source.data['xs'].length > 3); }",
             timeout=30_000)
     # a click on a row of the scalogram chooses that wavelet for the second-order view
     title = f"() => {_DOC}.get_model_by_name('s2_scattergram').title.text"
