@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import panel as pn
+import pytest
 
 from scatviz.views.dashboard import Dashboard
 
@@ -72,3 +73,18 @@ def test_a_collapsed_cards_figures_join_the_page_when_first_opened():
     assert card_holds_view(card) and s2.n_updates == 1
     card.collapsed = True                                   # kept once sent
     assert card_holds_view(card) and not s2.active
+
+
+def test_collapsed_cards_views_are_built_when_first_opened():
+    d = Dashboard(live=False)
+    assert d.extra_views.built() == []                      # the page's construction: none
+    assert set(d.views) >= set(d.extra_views) and d.extra_views.built() == []
+    cards = {c.title: c for c in d.main() if isinstance(c, pn.Card) and c.collapsed}
+    jw_title = d.extra_views.title("joint_wavelets")
+    cards[jw_title].collapsed = False
+    assert d.extra_views.built() == ["joint_wavelets"]
+    jw = d.extra_views["joint_wavelets"]
+    assert jw.active and jw.n_updates == 1 and jw.title == jw_title
+    assert d.views["joint_wavelets"] is jw
+    with pytest.raises(KeyError, match="scattering2"):
+        d.extra_views["nope"]
