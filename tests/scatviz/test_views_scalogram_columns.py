@@ -56,3 +56,13 @@ def test_reconstruction_page_decimates_its_three_scalograms(monkeypatch, tmp_pat
     scalograms = [scal for _sig, scal in page.views.values()]
     assert len(scalograms) == 3
     assert all(v.max_columns == SCALOGRAM_COLUMNS for v in scalograms)
+
+
+def test_why_jtfs_page_decimates_its_two_scalograms(monkeypatch, tmp_path):
+    monkeypatch.setenv("SCATVIZ_DEMO_PROFILE", "quick")
+    monkeypatch.setenv("SCATVIZ_DEMO_CACHE", str(tmp_path / "cache"))
+    from scatviz.demos.ui_why_jtfs import SCALOGRAM_COLUMNS, WhyJTFSPage
+
+    page = WhyJTFSPage(compute_first=False)
+    assert len(page.scalograms) == 2
+    assert all(v.max_columns == SCALOGRAM_COLUMNS for v in page.scalograms)
