@@ -3,14 +3,14 @@ filter banks as heatmaps and of the energy per n1: collapsed, and computing noth
 opened.
 
 The views themselves are built the first time they are asked for (`LazyViews`: opening a
-card asks for its view): the four views are 9 of the dashboard's 21 figures, about a third
+card asks for its view): the four views are 7 of the dashboard's 21 figures, about a third
 of the page's construction on the server (`Dashboard(live=False)` profiled: 0.7 of 2.3 s).
 Each view is built inactive (``active=False``: it neither draws nor computes when results
 arrive); opening its card makes it active, and it draws the current result once; closing
 it makes it wait again. A closed card holds an empty placeholder: the view's figures join
 the page's document (and are sent to the browser) the first time the card is opened, and
-stay there after, so that the page's first document is not the bigger for them (the
-dashboard's four cards: 9 of its 21 figures; `benchmarks/bench_pages.py`).
+stay there after: neither the page's document nor the cards sent after its first picture
+(`scatviz.views.nav.defer_below`) carry them until then (`benchmarks/bench_pages.py`).
 
 >>> views = extra_views(state, context)                        # doctest: +SKIP
 >>> cards = [lazy_card(views.getter(n), views.title(n)) for n in views]   # doctest: +SKIP
