@@ -24,6 +24,11 @@ Usage (repository root; needs /usr/bin/chromium and playwright, never `playwrigh
 
 ``--settle S`` waits S seconds after ``/liveness`` before the first visit (0: at once, the
 worst case: what the server still starts competes with the first visitor).
+
+``--block PART`` (repeatable) answers every request whose URL contains PART with an empty
+script instead of the file, in the browser: what a page's script costs it (e.g.
+``--block bokeh-mathjax``), provided the page still draws without it (page errors are
+printed).
 """
 
 from __future__ import annotations
@@ -201,8 +206,21 @@ def visit(ctx, url: str, slug: str, timeout_s: float = 120.0) -> dict:
                 phases={k: t[k] / 1000 for k in ("html", "doc", "canvas")})
 
 
+def _block(ctx, parts: list[str]) -> None:
+    """Answer requests whose URL contains one of ``parts`` with an empty script."""
+    if not parts:
+        return
+
+    def handle(route):
+        if any(p in route.request.url for p in parts):
+            route.fulfill(status=200, content_type="application/javascript", body="")
+        else:
+            route.continue_()
+    ctx.route("**/*", handle)
+
+
 def run(pages: list[str], runs: int, profile: str, settle: float, env_extra: dict,
-        workdir: Path) -> dict:
+        workdir: Path, block: list[str] | None = None) -> dict:
     from playwright.sync_api import sync_playwright
 
     cache = workdir / "cache"
@@ -224,6 +242,7 @@ def run(pages: list[str], runs: int, profile: str, settle: float, env_extra: dic
                     if settle:
                         time.sleep(settle)
                     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+                    _block(ctx, block or [])
                     try:
                         first = visit(ctx, f"{server.base}/{slug}", slug)
                         second = visit(ctx, f"{server.base}/{slug}", slug)
@@ -263,7 +282,8 @@ def report(out: dict, args, load_before, load_after) -> str:
              f"load average before {load_before[0]:.1f}, after {load_after[0]:.1f}.",
              f"Profile {args.profile!r}, stored first pictures, {args.runs} run(s) per page, "
              f"a fresh server per page and run, first visit {args.settle:g} s after "
-             "`/liveness`.", "",
+             "`/liveness`." + (f" Scripts answered empty: {args.block}." if args.block
+                                else ""), "",
              "| page | first visit (median) | second visit (median) | first visits | "
              "first visit: HTML received, document built, every card drawn | server start | "
              "HTML | websocket before the picture |",
@@ -286,6 +306,8 @@ def main(argv=None) -> int:
     ap.add_argument("--settle", type=float, default=0.0)
     ap.add_argument("--env", action="append", default=[],
                     help="NAME=VALUE for the server's environment (repeatable)")
+    ap.add_argument("--block", action="append", default=[],
+                    help="URL part: such requests get an empty script (repeatable)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "_out" / "pages.md"))
     args = ap.parse_args(argv)
     pages = [p for p in args.pages.split(",") if p]
@@ -295,7 +317,7 @@ def main(argv=None) -> int:
     extra = dict(kv.split("=", 1) for kv in args.env)
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bench_pages_") as tmp:
-        out = run(pages, args.runs, args.profile, args.settle, extra, Path(tmp))
+        out = run(pages, args.runs, args.profile, args.settle, extra, Path(tmp), args.block)
     text = report(out, args, load_before, os.getloadavg())
     print(text)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

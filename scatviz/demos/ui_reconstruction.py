@@ -26,6 +26,10 @@ from scatviz.views.signal import SignalView
 
 __all__ = ["ReconstructionPage"]
 
+#: Columns sent per scalogram: three sit side by side, each about 400 pixels wide on a
+#: 1920-pixel screen, so Kymatio's 1024-sample signal is sent as 342 columns (the maximum of
+#: three samples each, `decimate_columns`), not 1024 (~311 kB each before).
+SCALOGRAM_COLUMNS = 400
 #: The scalograms' setting (the dashboard's defaults, without JTFS).
 VIEW_SETTING = dict(J=6, Q1=8, with_jtfs=False)
 COLOURS = {"Scattering1D": CATEGORICAL[0], "JTFS": CATEGORICAL[3]}
@@ -63,7 +67,8 @@ class ReconstructionPage(DemoPage):
             st = ScatState(**VIEW_SETTING)
             self.states[name] = st
             self.views[name] = (SignalView(st, context=self.context, height=150),
-                                ScalogramView(st, context=self.context, height=240))
+                                ScalogramView(st, context=self.context, height=240,
+                                              max_columns=SCALOGRAM_COLUMNS))
         self.titles = {name: pn.pane.Markdown(f"### {name}", margin=(0, 10))
                        for name in self.states}
 

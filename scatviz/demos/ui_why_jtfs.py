@@ -33,6 +33,10 @@ from scatviz.views.spin import SpinInspectorView
 __all__ = ["WhyJTFSPage", "UPLOADED"]
 
 UPLOADED = "two uploaded files"
+#: Columns sent per scalogram: the two sit side by side, each under ~650 pixels wide on a
+#: 1920-pixel screen, so a 4096-sample pair is sent as 586 columns each (the maximum of 7
+#: samples, `decimate_columns`: an impulse stays one bright column), not 4096.
+SCALOGRAM_COLUMNS = 640
 #: The views' setting: the dashboard's defaults (time-resolved JTFS for the spin inspector).
 VIEW_SETTING = dict(J=6, Q1=8, J_fr=3, F=1, with_jtfs=True)
 DISTANCES = ("time scattering", "JTFS (spinned pairs)", "JTFS (all)")
@@ -80,7 +84,8 @@ class WhyJTFSPage(DemoPage):
         self.labels = [pn.pane.Markdown("", margin=(0, 10)) for _ in range(2)]
         self.signal_views = [SignalView(st, context=self.context, height=130)
                              for st in self.states]
-        self.scalograms = [ScalogramView(st, context=self.context, height=230)
+        self.scalograms = [ScalogramView(st, context=self.context, height=230,
+                                         max_columns=SCALOGRAM_COLUMNS)
                            for st in self.states]
         self.spin_views = [SpinInspectorView(st, context=self.context) for st in self.states]
 

@@ -26,6 +26,7 @@ import os
 import sys
 import threading
 import time
+from collections import ChainMap
 from functools import partial
 from pathlib import Path
 
@@ -225,10 +226,10 @@ class Dashboard(AppPage):
                       "filterbank": self.filterbank_view, "energies": self.energy_view,
                       "jtfs2d": self.jtfs2d_view, "jtfs_animation": self.jtfs_anim_view,
                       "spin": self.spin_view}
-        #: The views of the collapsed cards (`scatviz.views.cards`): nothing computed
-        #: until their card is opened.
+        #: The views of the collapsed cards (`scatviz.views.cards.LazyViews`): nothing
+        #: built or computed until their card is opened (or the view is asked for here).
         self.extra_views = extra_views(st, ctx)
-        self.views.update(self.extra_views)
+        self.views = ChainMap(self.views, self.extra_views)
         self.report = _report_panel(st)
 
     # ---- controls --------------------------------------------------------------------------
@@ -428,7 +429,8 @@ class Dashboard(AppPage):
             card(self.jtfs_anim_view, "JTFS 4D animation"),
             card(self.spin_view, "Spin inspector"),
             pitch_toggle(self.context),
-            *(lazy_card(v, v.title) for v in self.extra_views.values()),
+            *(lazy_card(self.extra_views.getter(n), self.extra_views.title(n))
+              for n in self.extra_views),
         ]
         if self.report is not None:
             cards.append(pn.Card(self.report, title="Filter bank validation report",

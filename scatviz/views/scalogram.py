@@ -22,7 +22,7 @@ from scatviz.theme import SEQUENTIAL, style_figure
 from scatviz.views.base import BaseView, set_fixed_ticks, set_range
 from scatviz.views.image import ServerImage
 
-__all__ = ["ScalogramView", "scalogram_db", "frequency_ticks"]
+__all__ = ["ScalogramView", "scalogram_db", "frequency_ticks", "decimate_columns"]
 
 #: Floor added before taking dB of a magnitude (relative to its maximum).
 DB_FLOOR = 1e-12
@@ -32,6 +32,23 @@ def scalogram_db(mag: np.ndarray) -> np.ndarray:
     """``20 log10 |U1|`` (float32), with a floor 240 dB under the maximum."""
     peak = float(np.max(mag)) if mag.size else 1.0
     return (20 * np.log10(np.maximum(mag, max(peak, DB_FLOOR) * DB_FLOOR))).astype(np.float32)
+
+
+def decimate_columns(db: np.ndarray, max_columns: int | None) -> np.ndarray:
+    """``db`` ``(rows, W)`` with at most ``max_columns`` columns: each kept column is the
+    maximum of ``ceil(W / max_columns)`` neighbours (a click or a blip stays visible, as it
+    would at the screen's resolution). ``None``, or ``W`` within the limit: ``db`` itself."""
+    if max_columns is None or db.ndim != 2 or db.shape[1] <= max_columns:
+        return db
+    if max_columns < 1:
+        raise ValueError(f"max_columns must be at least 1 (or None for every column); "
+                         f"got {max_columns}")
+    k = -(-db.shape[1] // max_columns)                  # ceil
+    w = db.shape[1]
+    pad = (-w) % k
+    if pad:                                             # the last block repeats its edge
+        db = np.concatenate([db, np.repeat(db[:, -1:], pad, axis=1)], axis=1)
+    return db.reshape(db.shape[0], -1, k).max(axis=2)
 
 
 def frequency_ticks(freqs_low_to_high: np.ndarray, max_ticks: int = 10,
@@ -89,6 +106,10 @@ class ScalogramView(BaseView):
 
     title = "Scalogram"
     height = param.Integer(default=320)
+    max_columns = param.Integer(default=None, allow_None=True, bounds=(1, None), doc=(
+        "Columns sent to the browser at most (`decimate_columns`: the maximum of "
+        "neighbouring columns), e.g. about the plot's width in pixels where the scalogram "
+        "is one of several side by side; None (the dashboard's): every time sample."))
 
     def _build(self) -> None:
         self.freq_source = ColumnDataSource(data=dict(freq=[]))
@@ -151,13 +172,18 @@ class ScalogramView(BaseView):
             self._on_jtfs_frame()
             return
         self._drawn = sc
-        db = scalogram_db(sc.mag)[::-1]                  # low frequencies at the bottom
+        full = scalogram_db(sc.mag)[::-1]                # low frequencies at the bottom
+        db = decimate_columns(full, self.max_columns)
+        # a decimated last column may stand for fewer samples than the others: the image
+        # spans its columns' whole width, so that each column sits where its samples are
+        k = -(-full.shape[1] // db.shape[1]) if db.shape[1] else 1
+        dw = sc.duration * (db.shape[1] * k / full.shape[1]) if db is not full else sc.duration
         freqs = sc.freqs[::-1]
         n = db.shape[0]
         self._times = sc.times
         self._db_max = float(db.max()) if db.size else 0.0
         self.freq_source.data = dict(freq=freqs.tolist())
-        self.image.draw(db, dw=sc.duration, dh=float(n), **self._colour_range())
+        self.image.draw(db, dw=dw, dh=float(n), **self._colour_range())
         set_range(self.figure.y_range, 0, n)
         if self._rows.data["n"][0] != n:
             self._rows.data = dict(n=[n])

@@ -1,6 +1,7 @@
 """The views of second order, the joint wavelets, the filter-bank heatmaps and the energy per
 n1 in a real headless Chromium (marked browser): one page load, which opens their collapsed
-cards and picks n1 on the scalogram with the mouse."""
+cards (their figures are sent then, with their data) and picks n1 on the scalogram with the
+mouse."""
 
 from __future__ import annotations
 
@@ -49,9 +50,9 @@ def test_new_cards_open_draw_and_follow_the_scalogram(page: Page, dashboard_url)
     page.set_viewport_size({"width": 1400, "height": 1000})
     page.goto(dashboard_url)
     expect(page.get_by_text(re.compile(r"#1 · .* computed in"))).to_be_visible(timeout=60_000)
-    # closed cards: their images hold the 1x1 placeholder (nothing computed, nothing sent)
+    # closed cards: their figures are not on the page (nothing computed, nothing sent)
     for image in filter(None, CARDS.values()):
-        assert page.evaluate(_IMAGE_SIZE, image) == 1, image
+        assert page.evaluate(_IMAGE_SIZE, image) == -1, image
     for title, image in CARDS.items():
         if image is None or (not jtfs_available() and "JTFS" in title):
             continue
@@ -60,8 +61,9 @@ def test_new_cards_open_draw_and_follow_the_scalogram(page: Page, dashboard_url)
     page.get_by_text("JTFS energy per first-order frequency", exact=True).first.click()
     if jtfs_available():
         page.wait_for_function(
-            f"() => {_DOC}.get_model_by_name('energy_profile').renderers"
-            ".some(r => r.data_source.data['xs'] && r.data_source.data['xs'].length > 3)",
+            f"() => {{ const m = {_DOC}.get_model_by_name('energy_profile');"    # sent on open
+            " return m && m.renderers"
+            ".some(r => r.data_source.data['xs'] && r.data_source.data['xs'].length > 3); }",
             timeout=30_000)
     # a click on a row of the scalogram chooses that wavelet for the second-order view
     title = f"() => {_DOC}.get_model_by_name('s2_scattergram').title.text"

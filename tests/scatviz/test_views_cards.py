@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import panel as pn
+import pytest
 
 from scatviz.views.dashboard import Dashboard
 
@@ -55,3 +56,35 @@ def test_pitch_toggle_on_the_page():
     assert d.context.settings.pitch
     labels = d.scalogram_view.figure.yaxis[0].major_label_overrides.values()
     assert all(lbl[0] in "ABCDEFG" for lbl in labels)
+
+
+def test_a_collapsed_cards_figures_join_the_page_when_first_opened():
+    from scatviz.views.cards import card_holds_view
+
+    d = Dashboard(live=False)
+    cards = _cards(d)
+    s2 = d.extra_views["scattering2"]
+    card = cards[s2.title]
+    assert not card_holds_view(card)
+    root = pn.Column(*d.main()).get_root()                 # the page's first document
+    names = {m.name for m in root.references()}
+    assert "s2_image" not in names and "scalogram" in names
+    card.collapsed = False
+    assert card_holds_view(card) and s2.n_updates == 1
+    card.collapsed = True                                   # kept once sent
+    assert card_holds_view(card) and not s2.active
+
+
+def test_collapsed_cards_views_are_built_when_first_opened():
+    d = Dashboard(live=False)
+    assert d.extra_views.built() == []                      # the page's construction: none
+    assert set(d.views) >= set(d.extra_views) and d.extra_views.built() == []
+    cards = {c.title: c for c in d.main() if isinstance(c, pn.Card) and c.collapsed}
+    jw_title = d.extra_views.title("joint_wavelets")
+    cards[jw_title].collapsed = False
+    assert d.extra_views.built() == ["joint_wavelets"]
+    jw = d.extra_views["joint_wavelets"]
+    assert jw.active and jw.n_updates == 1 and jw.title == jw_title
+    assert d.views["joint_wavelets"] is jw
+    with pytest.raises(KeyError, match="scattering2"):
+        d.extra_views["nope"]
