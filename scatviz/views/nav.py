@@ -24,10 +24,7 @@ import param
 from panel.io import hold
 
 from scatviz.pages import PAGES, served_pages
-from scatviz.views import page_scripts
 from scatviz.views._workarounds import ServedTemplate, install_browser_fixes
-
-page_scripts.install()          # no MathJax bundle (1.8 MB) for pages without TeX
 
 __all__ = ["AppPage", "THEMES", "ACCENT", "HEADER_BACKGROUND", "PAGE_FONTS", "nav_links",
            "nav_header", "theme_from_query", "frozen_document", "warming",
