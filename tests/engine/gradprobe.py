@@ -19,7 +19,6 @@ Linux only (``/proc``, ``fork``).
 from __future__ import annotations
 
 import gc
-import json
 import math
 import os
 import sys
@@ -28,7 +27,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from memprobe import _libc, _status  # noqa: E402
+from memprobe import _libc, _status, main  # noqa: E402
 
 from engine import Scattering1D, estimate_cost  # noqa: E402
 
@@ -83,29 +82,5 @@ def _measure(pt: dict) -> dict:
             "L": None if passes is None else passes.L}
 
 
-def run_point(pt: dict) -> dict:
-    """``pt`` measured in a forked child (see the module docstring)."""
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:                       # the child: measure, write, exit without cleanup
-        code = 1
-        try:
-            os.close(r)
-            os.write(w, json.dumps(_measure(pt)).encode())
-            code = 0
-        except BaseException as e:    # report, never return into the parent's code
-            os.write(w, json.dumps({**pt, "error": repr(e)}).encode())
-        finally:
-            os._exit(code)
-    os.close(w)
-    data = b""
-    while chunk := os.read(r, 1 << 16):
-        data += chunk
-    os.close(r)
-    os.waitpid(pid, 0)
-    return json.loads(data) if data else {**pt, "error": "child died"}
-
-
 if __name__ == "__main__":
-    for point in json.loads(sys.argv[1]):
-        print(json.dumps(run_point(point)), flush=True)
+    main(_measure)

@@ -85,15 +85,17 @@ def _measure(pt: dict) -> dict:
             "pred_seconds": cost.seconds, "passes": passes is not None}
 
 
-def run_point(pt: dict) -> dict:
-    """``pt`` measured in a forked child (see the module docstring)."""
+def run_point(pt: dict, measure=None) -> dict:
+    """``pt`` measured by ``measure`` (default: this module's forward measurement) in a forked
+    child (see the module docstring)."""
+    measure = measure or _measure
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:                       # the child: measure, write, exit without cleanup
         code = 1
         try:
             os.close(r)
-            os.write(w, json.dumps(_measure(pt)).encode())
+            os.write(w, json.dumps(measure(pt)).encode())
             code = 0
         except BaseException as e:    # report, never return into the parent's code
             os.write(w, json.dumps({**pt, "error": repr(e)}).encode())
@@ -108,6 +110,27 @@ def run_point(pt: dict) -> dict:
     return json.loads(data) if data else {**pt, "error": "child died"}
 
 
-if __name__ == "__main__":
+def main(measure=None) -> None:
+    """The script: each point of ``argv[1]`` (a JSON list) measured, one JSON line each."""
     for point in json.loads(sys.argv[1]):
-        print(json.dumps(run_point(point)), flush=True)
+        print(json.dumps(run_point(point, measure)), flush=True)
+
+
+def probe(points: list[dict], script: str | os.PathLike = __file__) -> list[dict]:
+    """Run ``script`` (this probe or another built on it) on ``points`` in one fresh
+    interpreter (OMP_WAIT_POLICY=PASSIVE); its rows, checked for errors (for the tests)."""
+    import subprocess
+
+    env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
+    run = subprocess.run([sys.executable, str(script), json.dumps(points)], env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    rows = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    assert len(rows) == len(points), run.stderr[-2000:]
+    for r in rows:
+        assert "error" not in r, r
+    return rows
+
+
+if __name__ == "__main__":
+    main()

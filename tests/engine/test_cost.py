@@ -7,10 +7,8 @@ transform and warming up on a small one, compared with the prediction made in th
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import torch
 import engine
 from engine import BudgetError, Cost, _params, estimate_cost
 from engine.cost import padded_length_fast
+from tests.engine.memprobe import probe
 
 PROBE = Path(__file__).with_name("memprobe.py")
 
@@ -78,15 +77,7 @@ RETRIES = 2
 
 def _probe(points: list[dict]) -> list[dict]:
     """Each point measured in its own forked child of one fresh interpreter."""
-    env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
-    run = subprocess.run([sys.executable, str(PROBE), json.dumps(points)], env=env,
-                         capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stderr[-2000:]
-    rows = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
-    assert len(rows) == len(points), run.stderr[-2000:]
-    for r in rows:
-        assert "error" not in r, r
-    return rows
+    return probe(points, PROBE)
 
 
 def _label(r):

@@ -10,10 +10,8 @@ prediction and of the budget.
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -22,6 +20,7 @@ import torch
 
 from engine import BudgetError, Scattering1D, _s1d_model, estimate_cost
 from engine._blocked import scatter_in_passes
+from tests.engine.memprobe import probe
 
 PROBE = Path(__file__).with_name("gradprobe.py")
 MiB = 2**20
@@ -207,15 +206,7 @@ def measured():
         pytest.skip("memory growth is measured through Linux's /proc")
     points = [{"params": p, "N": n, "B": b, "dtype": d, "budget": m}
               for p, n, b, d, m in MEASURED]
-    env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
-    run = subprocess.run([sys.executable, str(PROBE), json.dumps(points)], env=env,
-                         capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stderr[-2000:]
-    rows = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
-    assert len(rows) == len(points), run.stderr[-2000:]
-    for r in rows:
-        assert "error" not in r, r
-    return rows
+    return probe(points, PROBE)
 
 
 def _label(r):
