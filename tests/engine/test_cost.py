@@ -18,7 +18,7 @@ import torch
 import engine
 from engine import BudgetError, Cost, _params, estimate_cost
 from engine.cost import padded_length_fast
-from tests.engine.memprobe import probe
+from tests.engine.memprobe import probe_quietest
 
 PROBE = Path(__file__).with_name("memprobe.py")
 
@@ -54,30 +54,13 @@ def measured():
     points = [{"params": p, "N": 2**n, "B": b, "dtype": d} for p, n, b, d in GRID]
     points += [{"params": p, "N": 2**n, "B": b, "dtype": d, "budget": m}
                for p, n, b, d, m in BUDGETED]
-    rows = _probe(points)
-    # The model predicts an idle machine. Load (another process on the two cores) makes the
-    # worker threads overlap longer, and the allocator then keeps more of their temporaries:
-    # a point measured above its prediction's band is measured again, twice at most, and its
-    # quietest run (the smallest growth) is kept, as a benchmark keeps its best time.
-    for _ in range(RETRIES):
-        again = [i for i, r in enumerate(rows) if r["pred_peak"] / r["peak"] < 1 / 1.5]
-        if not again:
-            break
-        for i, r in zip(again, _probe([points[i] for i in again])):
-            if r["peak"] < rows[i]["peak"]:
-                rows[i] = {**r, "runs": rows[i].get("runs", 1) + 1}
-            else:
-                rows[i]["runs"] = rows[i].get("runs", 1) + 1
-    return rows
+    # a point measured above its band is measured again and its quietest run kept (see
+    # `memprobe.probe_quietest`: the model predicts an idle machine)
+    return probe_quietest(points, PROBE, retries=RETRIES)
 
 
 #: Re-measurements of a point whose growth exceeds its prediction's band (see `measured`).
 RETRIES = 2
-
-
-def _probe(points: list[dict]) -> list[dict]:
-    """Each point measured in its own forked child of one fresh interpreter."""
-    return probe(points, PROBE)
 
 
 def _label(r):
