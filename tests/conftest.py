@@ -170,6 +170,16 @@ def _tail(path: Path, n: int = 40) -> str:
     return "\n".join(lines[-n:])
 
 
+def wait_until(pred: Callable[[], bool], timeout: float) -> bool:
+    """Poll ``pred`` every 20 ms until it is true (True) or ``timeout`` seconds pass (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.02)
+    return False
+
+
 def _wait_live(proc: subprocess.Popen, base: str, log: Path, timeout: float,
                what: str = "panel serve") -> None:
     """Wait until ``<base>/liveness`` answers 200; fail the test (with the log's tail) when the

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
@@ -15,6 +14,7 @@ from scatviz.server.budget import ServerBudget
 from scatviz.server.service import TransformService
 from scatviz.server.workers import compute_in_worker
 from scatviz.state import ScatState
+from tests.conftest import wait_until
 
 
 class GatedStart:
@@ -40,12 +40,7 @@ def _state(svc, seed) -> ScatState:
 
 
 def _wait_until(pred, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.02)
-    return False
+    return wait_until(pred, timeout)
 
 
 def _service():

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
@@ -16,6 +15,7 @@ from scatviz.server.budget import ServerBudget
 from scatviz.server.service import TransformService
 from scatviz.server.workers import compute_in_worker
 from scatviz.state import ScatState
+from tests.conftest import wait_until
 
 
 class StageGates:
@@ -60,12 +60,7 @@ def _published(st) -> list:
 
 
 def _wait_until(pred, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.02)
-    return False
+    return wait_until(pred, timeout)
 
 
 def test_the_base_views_are_published_before_the_jtfs_arrives():
