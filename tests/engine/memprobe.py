@@ -132,20 +132,24 @@ def probe(points: list[dict], script: str | os.PathLike = __file__) -> list[dict
     return rows
 
 
-def probe_quietest(points: list[dict], script: str | os.PathLike = __file__,
-                   band: float = 1.5, retries: int = 2) -> list[dict]:
+def probe_quietest(points: list, script: str | os.PathLike = __file__,
+                   band: float = 1.5, retries: int = 2, run=None) -> list[dict]:
     """`probe`, then each point measured above its prediction's band (``pred_peak / peak <
     1 / band``) measured again, ``retries`` times at most, keeping its quietest run (the
     smallest growth; ``runs`` counts them). The models predict an idle machine: load (another
     process on the two cores) makes the worker threads overlap longer and the allocator keep
     more of their temporaries, so a loaded run measures more, never less; a point truly
-    under-predicted stays so in every run."""
-    rows = probe(points, script)
+    under-predicted stays so in every run.
+
+    ``run`` (default: `probe` of ``script``) measures a list of points into as many rows,
+    each with ``peak`` and ``pred_peak`` (bytes): another measurement under the same rule."""
+    run = run or (lambda pts: probe(pts, script))
+    rows = run(points)
     for _ in range(retries):
         again = [i for i, r in enumerate(rows) if r["pred_peak"] / r["peak"] < 1 / band]
         if not again:
             break
-        for i, r in zip(again, probe([points[i] for i in again], script)):
+        for i, r in zip(again, run([points[i] for i in again])):
             runs = rows[i].get("runs", 1) + 1
             rows[i] = {**(r if r["peak"] < rows[i]["peak"] else rows[i]), "runs": runs}
     return rows

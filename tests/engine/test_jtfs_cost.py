@@ -24,6 +24,7 @@ import torch
 from engine._costs import BudgetError, Cost
 from engine.jtfs import TimeFrequencyScattering
 from engine.jtfs.cost import _skeleton, estimate_jtfs_cost
+from tests.engine.memprobe import _libc, _status, probe_quietest
 
 ISSUE = dict(J=12, Q=16, J_fr=5, Q_fr=2, F=16)      # issue 15's configuration
 SMALL = dict(J=8, Q=8, J_fr=4, Q_fr=1, F=8)
@@ -35,25 +36,17 @@ GRID = [(SMALL, 13, 1), (SMALL, 15, 1), (SMALL, 13, 8), (ISSUE, 13, 1), (ISSUE, 
 FULL = [(c, n, b) for c in (SMALL, ISSUE, MORLET) for n in range(13, 18) for b in (1, 8)]
 
 
-def _status(key: str) -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(key):
-                return int(line.split()[1]) * 1024
-    raise KeyError(key)
-
-
 def _measure(params: dict, N: int, B: int) -> dict:
     """In a fresh process: peak growth (bytes) and time of one forward call."""
     # Blocks of 1 MiB and more are mapped and unmapped, not kept by malloc for reuse: the
     # resident set then follows the live tensors (the working set), not the allocator's
     # history (with glibc's adaptive threshold the same call measured 11 to 54 MiB).
-    ctypes.CDLL("libc.so.6").mallopt(-3, 2**20)             # M_MMAP_THRESHOLD
+    _libc.mallopt(-3, 2**20)                                # M_MMAP_THRESHOLD
     S = TimeFrequencyScattering(shape=N, **params)
     x = torch.randn(B, N)
     with torch.no_grad():
         S(x[:1])
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
+        _libc.malloc_trim(0)
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")                                  # VmHWM := VmRSS
         rss = _status("VmRSS")
@@ -77,29 +70,33 @@ def _run(ctx, params, N, B) -> dict:
         return p.apply(_measure, (params, N, B))
 
 
-#: Re-measurements of a point whose growth exceeds its prediction's band (see `_check`).
-RETRIES = 2
+def _row(ctx, params, n, B) -> dict:
+    """The point ``(params, n, B)`` (``N = 2**n``) measured in a fresh process, beside its
+    prediction (``pred_peak``, ``pred_seconds``); the output's shape and size predicted
+    exactly."""
+    m = _run(ctx, params, 2**n, B)
+    c = estimate_jtfs_cost(2**n, B, **params)
+    assert c.output_shape == m["shape"] and c.output_bytes == m["nbytes"]
+    return dict(m, pred_peak=c.peak_bytes, pred_seconds=c.seconds)
+
+
+#: The band (predicted / measured peak within [1 / BAND, BAND]), and the re-measurements of
+#: a point whose growth exceeds it.
+BAND, RETRIES = 1.5, 2
 
 
 def _check(ctx, points):
-    rows = []
-    for params, n, B in points:
-        m = _run(ctx, params, 2**n, B)
-        c = estimate_jtfs_cost(2**n, B, **params)
-        assert c.output_shape == m["shape"] and c.output_bytes == m["nbytes"]
-        # The model predicts an idle machine. Load (other processes on the two cores) makes
-        # the two workers' tasks overlap longer and the allocator keep more of their
-        # temporaries: a point measured above its band is measured again, twice at most, and
-        # its quietest run (the smallest growth) is kept, as a benchmark keeps its best time.
-        runs = 1
-        while c.peak_bytes / m["peak"] < 1 / 1.5 and runs <= RETRIES:
-            m = min(m, _run(ctx, params, 2**n, B), key=lambda r: r["peak"])
-            runs += 1
-        rows.append((params, n, B, c.peak_bytes / m["peak"], m["peak"], c.seconds, runs))
-    bad = [r for r in rows if not 1 / 1.5 <= r[3] <= 1.5]
-    assert not bad, "\n".join(f"{p} N=2^{n} B={b}: predicted/measured {r:.2f} (measured "
-                              f"{mb / 2**20:.1f} MiB, best of {k} runs)"
-                              for p, n, b, r, mb, _, k in bad)
+    # The model predicts an idle machine: a point measured above its band is measured
+    # again, twice at most, and its quietest run (the smallest growth) is kept, as a
+    # benchmark keeps its best time (`memprobe.probe_quietest`, its rule for every probe).
+    rows = probe_quietest(points, band=BAND, retries=RETRIES,
+                          run=lambda pts: [_row(ctx, *pt) for pt in pts])
+    bad = [(pt, r) for pt, r in zip(points, rows)
+           if not 1 / BAND <= r["pred_peak"] / r["peak"] <= BAND]
+    assert not bad, "\n".join(
+        f"{p} N=2^{n} B={b}: predicted/measured {r['pred_peak'] / r['peak']:.2f} (measured "
+        f"{r['peak'] / 2**20:.1f} MiB, best of {r.get('runs', 1)} runs)"
+        for (p, n, b), r in bad)
     return rows
 
 
@@ -107,7 +104,7 @@ def _check(ctx, points):
 def test_peak_memory_within_factor_1_5(pool):
     rows = _check(pool, GRID)
     # the time estimate: positive, and growing with the work (length and batch)
-    small = {(n, b): s for p, n, b, _, _, s, _ in rows if p is SMALL}
+    small = {(n, b): r["pred_seconds"] for (p, n, b), r in zip(GRID, rows) if p is SMALL}
     assert 0 < small[13, 1] < small[15, 1] and small[13, 1] < small[13, 8]
 
 
