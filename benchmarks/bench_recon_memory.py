@@ -27,13 +27,7 @@ import subprocess
 import sys
 import time
 
-
-def _status(key: str) -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) * 1024
-    raise KeyError(key)
+from _proc import reset_peak, status
 
 
 def _child(N: int, iterations: int, budget: str) -> dict:
@@ -56,14 +50,13 @@ def _child(N: int, iterations: int, budget: str) -> dict:
     x = torch.from_numpy(blips(N))
     reconstruct(x, S, n_iterations=1)       # warm-up: the block module, the FFT plans
     ctypes.CDLL(None).malloc_trim(0)
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")
-    base = _status("VmRSS")
+    reset_peak()
+    base = status("VmRSS")
     t = time.perf_counter()
     r = reconstruct(x, S, n_iterations=iterations)
     wall = time.perf_counter() - t
     return {"N": N, "budget": budget, "iterations": iterations,
-            "peak_MiB": round((_status("VmHWM") - base) / 2**20, 1),
+            "peak_MiB": round((status("VmHWM") - base) / 2**20, 1),
             "predicted_MiB": None if pred is None else round(pred / 2**20, 1),
             "seconds_per_iteration": round(wall / iterations, 2),
             "final_loss": r.final_loss}

@@ -15,6 +15,7 @@ import sys
 import time
 
 import torch
+from _proc import reset_peak, status
 
 from engine.jtfs import TimeFrequencyScattering
 
@@ -22,20 +23,11 @@ PARAMS = dict(J=12, Q=16, J_fr=5, Q_fr=2, F=16)
 MiB = 2**20
 
 
-def status(key: str) -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) * 1024
-    raise KeyError(key)
-
-
 def main(log2_n: int) -> None:
     torch.set_num_threads(2)
     N = 2**log2_n
     base = status("VmRSS")
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")
+    reset_peak()
     t = time.perf_counter()
     S = TimeFrequencyScattering(shape=N, **PARAMS)
     build_s = time.perf_counter() - t

@@ -7,19 +7,18 @@ memory is the resident set above the process's size after import).
 
 from __future__ import annotations
 
-import resource
 import sys
 import time
 
 import torch
+from _proc import status
 
 from engine import Scattering1D
 
 
-def rss_mib() -> float:
-    """The process's resident set now, MiB."""
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * 4096 / 2**20
+def rss_mib(key: str = "VmRSS") -> float:
+    """The process's resident set now (``VmRSS``) or its peak (``VmHWM``), MiB."""
+    return status(key) / 2**20
 
 
 def main(N: int) -> None:
@@ -36,7 +35,7 @@ def main(N: int) -> None:
         t = time.perf_counter()
         y = S(x)
         forward = time.perf_counter() - t
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = rss_mib("VmHWM")      # not ru_maxrss: exec keeps the parent's (bench_jtfs.py)
     print(f"N={N} build {build:.2f}s rss after build +{r1 - r0:.0f}MiB buffers {buffers:.0f}MiB "
           f"fwd {forward:.3f}s peak {peak - r0:.0f}MiB out {tuple(y.shape)} Np={S.N_padded}")
 
