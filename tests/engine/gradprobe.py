@@ -18,7 +18,6 @@ Linux only (``/proc``, ``fork``).
 
 from __future__ import annotations
 
-import gc
 import math
 import os
 import sys
@@ -27,18 +26,13 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from memprobe import _libc, _status, main  # noqa: E402
+from memprobe import _status, main, point_setting, reset_peak  # noqa: E402
 
 from engine import Scattering1D, estimate_cost  # noqa: E402
 
 
 def _measure(pt: dict) -> dict:
-    torch.set_num_threads(int(pt.get("threads", 2)))
-    dtype = getattr(torch, pt.get("dtype", "float32"))
-    params = dict(pt["params"])
-    if isinstance(params.get("Q"), list):
-        params["Q"] = tuple(params["Q"])
-    N, B = int(pt["N"]), int(pt["B"])
+    dtype, params, N, B = point_setting(pt)
     budget = math.inf if pt.get("budget") == "inf" else pt.get("budget")
     steps = int(pt.get("steps", 0))
     cost = estimate_cost("scattering1d", N, B, dtype=dtype, memory_budget=budget,
@@ -58,11 +52,7 @@ def _measure(pt: dict) -> dict:
         target = S(torch.randn(B, N, dtype=dtype))
     x = torch.randn(B, N, dtype=dtype, requires_grad=True)
     opt = torch.optim.Adam([x], lr=0.1) if steps else None
-    gc.collect()
-    _libc.malloc_trim(0)
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")
-    base = _status("VmRSS")
+    base = reset_peak()
     t, c = time.perf_counter(), time.process_time()
     losses = []
     for _ in range(max(steps, 1)):

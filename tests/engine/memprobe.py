@@ -46,13 +46,28 @@ def _status(key: str) -> int:
     raise KeyError(key)
 
 
-def _measure(pt: dict) -> dict:
+def point_setting(pt: dict) -> tuple[torch.dtype, dict, int, int]:
+    """Point ``pt``'s threads set (default 2); its dtype, transform parameters (a list ``Q``
+    made a tuple), ``N`` and ``B``."""
     torch.set_num_threads(int(pt.get("threads", 2)))
-    dtype = getattr(torch, pt.get("dtype", "float32"))
     params = dict(pt["params"])
     if isinstance(params.get("Q"), list):
         params["Q"] = tuple(params["Q"])
-    N, B = int(pt["N"]), int(pt["B"])
+    return getattr(torch, pt.get("dtype", "float32")), params, int(pt["N"]), int(pt["B"])
+
+
+def reset_peak() -> int:
+    """What can be freed freed (``gc``, ``malloc_trim``) and the peak resident size reset
+    (``VmHWM := VmRSS``); the resident size then (``VmRSS``, bytes): a growth's base."""
+    gc.collect()
+    _libc.malloc_trim(0)
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    return _status("VmRSS")
+
+
+def _measure(pt: dict) -> dict:
+    dtype, params, N, B = point_setting(pt)
     budget = pt.get("budget")
     cost = estimate_cost("scattering1d", N, B, dtype=dtype, memory_budget=budget, **params)
     n_small = max(2**params["J"], params.get("T") or 0, 4096)
@@ -67,11 +82,7 @@ def _measure(pt: dict) -> dict:
         if passes.L < S.N_padded:
             block_module(S, passes.L, passes.R)
     x = torch.randn(B, N, dtype=dtype)
-    gc.collect()
-    _libc.malloc_trim(0)
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")
-    base = _status("VmRSS")
+    base = reset_peak()
     t, c = time.perf_counter(), time.process_time()
     with torch.no_grad():
         y = S(x)
@@ -153,6 +164,34 @@ def probe_quietest(points: list, script: str | os.PathLike = __file__,
             runs = rows[i].get("runs", 1) + 1
             rows[i] = {**(r if r["peak"] < rows[i]["peak"] else rows[i]), "runs": runs}
     return rows
+
+
+def peak_misses(rows: list[dict], label, band: float = 1.5) -> list[str]:
+    """Each row whose predicted peak (``pred_peak``) is off its measured growth (``peak``) by
+    more than ``band``, either way, said (``label(row)``, both in MiB, the ratio, the runs of
+    `probe_quietest`): for an assertion's message."""
+    out = []
+    for r in rows:
+        ratio = r["pred_peak"] / r["peak"]
+        if not 1 / band <= ratio <= band:
+            out.append(f"{label(r)}: predicted {r['pred_peak'] / 2**20:.1f} MiB, measured "
+                       f"{r['peak'] / 2**20:.1f} MiB (x{ratio:.2f}, best of "
+                       f"{r.get('runs', 1)} runs)")
+    return out
+
+
+def time_misses(rows: list[dict], label, factor: float = 5) -> list[str]:
+    """Each row whose predicted seconds (``pred_seconds``) are off the call's CPU seconds per
+    thread by more than ``factor``, either way, said as `peak_misses` says its rows. CPU time,
+    unlike wall time, hardly grows with the machine's load (the models predict an idle
+    machine's wall time)."""
+    out = []
+    for r in rows:
+        seconds = r["cpu"] / r["threads"]
+        if not seconds / factor <= r["pred_seconds"] <= factor * seconds:
+            out.append(f"{label(r)}: predicted {r['pred_seconds']:.3f} s, measured "
+                       f"{seconds:.3f} CPU s per thread")
+    return out
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import torch
 import engine
 from engine import BudgetError, Cost, _params, estimate_cost
 from engine.cost import padded_length_fast
-from tests.engine.memprobe import probe_quietest
+from tests.engine.memprobe import peak_misses, probe_quietest, time_misses
 
 PROBE = Path(__file__).with_name("memprobe.py")
 
@@ -68,13 +68,7 @@ def _label(r):
 
 
 def test_peak_within_1p5x_of_measured(measured):
-    bad = []
-    for r in measured:
-        ratio = r["pred_peak"] / r["peak"]
-        if not 1 / 1.5 <= ratio <= 1.5:
-            bad.append(f"{_label(r)}: predicted {r['pred_peak'] / 2**20:.1f} MiB, measured "
-                       f"{r['peak'] / 2**20:.1f} MiB (x{ratio:.2f}, best of "
-                       f"{r.get('runs', 1)} runs)")
+    bad = peak_misses(measured, _label, band=1.5)
     assert not bad, "\n".join(bad)
 
 
@@ -98,12 +92,7 @@ def test_time_loosely(measured):
     """Time is rough (a fixed rate, see `engine.cost.FLOPS_PER_SECOND`): within 5x of the
     call's CPU time per thread (CPU time, unlike wall time, hardly grows with the machine's
     load; the model predicts an unloaded machine's wall time)."""
-    bad = []
-    for r in measured:
-        seconds = r["cpu"] / r["threads"]
-        if not seconds / 5 <= r["pred_seconds"] <= 5 * seconds:
-            bad.append(f"{_label(r)}: predicted {r['pred_seconds']:.3f} s, measured "
-                       f"{seconds:.3f} CPU s per thread")
+    bad = time_misses(measured, _label, factor=5)
     assert not bad, "\n".join(bad)
 
 

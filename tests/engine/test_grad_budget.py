@@ -20,7 +20,7 @@ import torch
 
 from engine import BudgetError, Scattering1D, _s1d_model, estimate_cost
 from engine._blocked import scatter_in_passes
-from tests.engine.memprobe import probe_quietest
+from tests.engine.memprobe import peak_misses, probe_quietest, time_misses
 
 PROBE = Path(__file__).with_name("gradprobe.py")
 MiB = 2**20
@@ -215,12 +215,7 @@ def _label(r):
 
 @pytest.mark.slow
 def test_fwd_bwd_peak_within_1p5x_of_prediction(measured):
-    bad = []
-    for r in measured:
-        ratio = r["pred_peak"] / r["peak"]
-        if not 1 / 1.5 <= ratio <= 1.5:
-            bad.append(f"{_label(r)}: predicted {r['pred_peak'] / MiB:.1f} MiB, measured "
-                       f"{r['peak'] / MiB:.1f} MiB (x{ratio:.2f})")
+    bad = peak_misses(measured, _label, band=1.5)
     assert not bad, "\n".join(bad)
 
 
@@ -253,11 +248,6 @@ def test_global_average_in_groups_has_one_frame():
 @pytest.mark.slow
 def test_fwd_bwd_time_loosely(measured):
     """The time of forward + backward (rough, as the forward's: `engine.cost`), within 5x of
-    the call's CPU time per thread."""
-    bad = []
-    for r in measured:
-        seconds = r["cpu"] / r["threads"]
-        if not seconds / 5 <= r["pred_seconds"] <= 5 * seconds:
-            bad.append(f"{_label(r)}: predicted {r['pred_seconds']:.3f} s, measured "
-                       f"{seconds:.3f} CPU s per thread")
+    the call's CPU time per thread (`memprobe.time_misses`)."""
+    bad = time_misses(measured, _label, factor=5)
     assert not bad, "\n".join(bad)

@@ -2,8 +2,9 @@
 
 Each point is measured in a fresh process (a `multiprocessing` forkserver that has imported
 torch and the engine once, so that a point costs its own work only): build the transform, a
-warm-up call on one signal, ``malloc_trim`` (so that memory the warm-up freed is not reused
-unseen) and a reset of the peak (``/proc/self/clear_refs``), then the measured call. The peak
+warm-up call on one signal, ``gc`` and ``malloc_trim`` (so that memory the warm-up freed is
+not reused unseen) and a reset of the peak (``/proc/self/clear_refs``; `memprobe.reset_peak`),
+then the measured call. The peak
 is ``VmHWM`` after the call minus ``VmRSS`` before it: the process's growth during the call,
 the output included, the input and the filters excluded (not ``ru_maxrss``, which includes the
 building and the warm-up).
@@ -24,7 +25,7 @@ import torch
 from engine._costs import BudgetError, Cost
 from engine.jtfs import TimeFrequencyScattering
 from engine.jtfs.cost import _skeleton, estimate_jtfs_cost
-from tests.engine.memprobe import _libc, _status, probe_quietest
+from tests.engine.memprobe import _libc, _status, peak_misses, probe_quietest, reset_peak
 
 ISSUE = dict(J=12, Q=16, J_fr=5, Q_fr=2, F=16)      # issue 15's configuration
 SMALL = dict(J=8, Q=8, J_fr=4, Q_fr=1, F=8)
@@ -46,10 +47,7 @@ def _measure(params: dict, N: int, B: int) -> dict:
     x = torch.randn(B, N)
     with torch.no_grad():
         S(x[:1])
-        _libc.malloc_trim(0)
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")                                  # VmHWM := VmRSS
-        rss = _status("VmRSS")
+        rss = reset_peak()                                # malloc_trim, VmHWM := VmRSS
         t = time.perf_counter()
         out = S(x)
         t = time.perf_counter() - t
@@ -72,12 +70,13 @@ def _run(ctx, params, N, B) -> dict:
 
 def _row(ctx, params, n, B) -> dict:
     """The point ``(params, n, B)`` (``N = 2**n``) measured in a fresh process, beside its
-    prediction (``pred_peak``, ``pred_seconds``); the output's shape and size predicted
-    exactly."""
+    prediction (``pred_peak``, ``pred_seconds``) and its ``label``; the output's shape and
+    size predicted exactly."""
     m = _run(ctx, params, 2**n, B)
     c = estimate_jtfs_cost(2**n, B, **params)
     assert c.output_shape == m["shape"] and c.output_bytes == m["nbytes"]
-    return dict(m, pred_peak=c.peak_bytes, pred_seconds=c.seconds)
+    return dict(m, pred_peak=c.peak_bytes, pred_seconds=c.seconds,
+                label=f"{params} N=2^{n} B={B}")
 
 
 #: The band (predicted / measured peak within [1 / BAND, BAND]), and the re-measurements of
@@ -91,12 +90,8 @@ def _check(ctx, points):
     # benchmark keeps its best time (`memprobe.probe_quietest`, its rule for every probe).
     rows = probe_quietest(points, band=BAND, retries=RETRIES,
                           run=lambda pts: [_row(ctx, *pt) for pt in pts])
-    bad = [(pt, r) for pt, r in zip(points, rows)
-           if not 1 / BAND <= r["pred_peak"] / r["peak"] <= BAND]
-    assert not bad, "\n".join(
-        f"{p} N=2^{n} B={b}: predicted/measured {r['pred_peak'] / r['peak']:.2f} (measured "
-        f"{r['peak'] / 2**20:.1f} MiB, best of {r.get('runs', 1)} runs)"
-        for (p, n, b), r in bad)
+    bad = peak_misses(rows, lambda r: r["label"], band=BAND)
+    assert not bad, "\n".join(bad)
     return rows
 
 

@@ -1,10 +1,10 @@
-"""`memprobe.probe_quietest`'s rule, with a stand-in measurement (no process, no torch call):
-only the points above their band are measured again, at most ``retries`` times, and each
-keeps its quietest run."""
+"""`memprobe`'s rules, on stand-in rows (no process, no torch call): `probe_quietest` measures
+only the points above their band again, at most ``retries`` times, and each keeps its
+quietest run; `peak_misses` and `time_misses` name the rows outside their bands."""
 
 from __future__ import annotations
 
-from tests.engine.memprobe import probe_quietest
+from tests.engine.memprobe import peak_misses, probe_quietest, time_misses
 
 
 def _runner(peaks: dict):
@@ -34,3 +34,16 @@ def test_retries_bound_the_measurements():
     assert len(calls) == 2 and rows[0]["peak"] == 300 and rows[0]["runs"] == 2
     run, calls = _runner({"c": [400]})
     assert probe_quietest(["c"], retries=0, run=run)[0]["peak"] == 400 and len(calls) == 1
+
+
+def test_misses_name_the_rows_outside_their_band_either_way():
+    MiB = 2**20
+    rows = [{"n": k, "pred_peak": p * MiB, "peak": 100 * MiB, "runs": 3,
+             "pred_seconds": s, "cpu": 2.0, "threads": 2} for k, (p, s) in
+            enumerate([(100, 1.0), (149, 4.9), (151, 5.1), (66, 0.19), (67, 0.21)])]
+    label = "point {n}".format_map
+    assert peak_misses(rows, label) == [
+        "point 2: predicted 151.0 MiB, measured 100.0 MiB (x1.51, best of 3 runs)",
+        "point 3: predicted 66.0 MiB, measured 100.0 MiB (x0.66, best of 3 runs)"]
+    assert [m.split(":")[0] for m in time_misses(rows, label)] == ["point 2", "point 3"]
+    assert peak_misses(rows, label, band=2) == [] and time_misses(rows, label, factor=6) == []
