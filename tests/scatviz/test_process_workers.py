@@ -10,17 +10,9 @@ import pytest
 from scatviz.server.budget import ServerBudget
 from scatviz.server.service import TransformService
 from scatviz.server.workers import compute_in_worker, hooks_enabled
-from scatviz.state import ScatState
+from tests.scatviz.states import noise_state
 
 pytestmark = pytest.mark.slow
-
-
-def _state(service, seed: int) -> ScatState:
-    st = ScatState(auto=False, J=5, Q1=4, with_jtfs=False)
-    st.service = service
-    rng = np.random.default_rng(seed)
-    st.param.update(signal=rng.standard_normal(4096).astype(np.float32), sample_rate=8000.0)
-    return st
 
 
 @pytest.fixture
@@ -36,7 +28,7 @@ def service(monkeypatch):
 
 
 def test_a_crashing_transform_fails_alone_and_its_worker_is_replaced(service):
-    crasher, other = _state(service, 1), _state(service, 2)
+    crasher, other = noise_state(service, 1), noise_state(service, 2)
     assert other.refresh() is not None and not other.error          # workers up
     crasher.hook = "abort"
     crash_job = crasher._submit("all", crasher.plan())
@@ -62,7 +54,7 @@ def test_a_crashing_transform_fails_alone_and_its_worker_is_replaced(service):
 
 
 def test_a_memory_error_in_a_worker_is_that_requests_message(service):
-    st = _state(service, 3)
+    st = noise_state(service, 3)
     st.hook = "memory"
     assert st.refresh() is None and "ran out of memory" in st.error
     st.hook = None

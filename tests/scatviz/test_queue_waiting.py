@@ -8,13 +8,11 @@ import asyncio
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
-import numpy as np
-
 from scatviz.server.budget import ServerBudget
 from scatviz.server.service import TransformService
 from scatviz.server.workers import compute_in_worker
-from scatviz.state import ScatState
 from tests.conftest import wait_until
+from tests.scatviz.states import noise_state
 
 
 class GatedStart:
@@ -31,14 +29,6 @@ class GatedStart:
         return self.pool.submit(run)
 
 
-def _state(svc, seed) -> ScatState:
-    st = ScatState(auto=False, J=5, Q1=4, with_jtfs=False)
-    st.service = svc
-    x = np.random.default_rng(seed).standard_normal(4096).astype(np.float32)
-    st.param.update(signal=x, sample_rate=8000.0)
-    return st
-
-
 def _wait_until(pred, timeout=30.0):
     return wait_until(pred, timeout)
 
@@ -52,7 +42,7 @@ def _service():
 
 def test_a_queued_page_says_it_is_waiting_then_gets_its_result():
     svc, start = _service()
-    busy, waiting = _state(svc, 1), _state(svc, 2)
+    busy, waiting = noise_state(svc, 1), noise_state(svc, 2)
     first = busy._submit("all", busy.plan())            # takes the only slot
     seen = []
     waiting.param.watch(lambda e: seen.append(e.new), "waiting")
@@ -68,7 +58,7 @@ def test_a_queued_page_says_it_is_waiting_then_gets_its_result():
 
 def test_closing_a_page_cancels_its_queued_work():
     svc, start = _service()
-    busy, closed = _state(svc, 3), _state(svc, 4)
+    busy, closed = noise_state(svc, 3), noise_state(svc, 4)
     busy._submit("all", busy.plan())
     with ThreadPoolExecutor(1) as pool:
         fut = pool.submit(asyncio.run, closed.refresh_async())

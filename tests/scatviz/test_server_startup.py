@@ -9,13 +9,12 @@ import threading
 import time
 from concurrent.futures import Future
 
-import numpy as np
 import pytest
 
 import scatviz.server.service as service_mod
 from scatviz.server.budget import ServerBudget
 from scatviz.server.service import TransformService
-from scatviz.state import ScatState
+from tests.scatviz.states import noise_state
 
 
 class SlowPool:
@@ -48,18 +47,10 @@ def _service(workers: int = 1) -> TransformService:
     return svc
 
 
-def _state(svc, seed: int) -> ScatState:
-    st = ScatState(auto=False, J=5, Q1=4, with_jtfs=False)
-    st.service = svc
-    x = np.random.default_rng(seed).standard_normal(4096).astype(np.float32)
-    st.param.update(signal=x, sample_rate=8000.0)
-    return st
-
-
 def test_a_first_picture_while_the_workers_start_is_queued_and_costed():
     svc = _service()
     try:
-        st = _state(svc, 0)
+        st = noise_state(svc, 0)
         plan = st.plan()
         assert st.refresh() is not None and not st.error
         assert svc.local_jobs == 1 and svc.pool.submitted == []     # in this process
@@ -84,7 +75,7 @@ def test_while_the_workers_start_first_pictures_wait_for_a_slot(monkeypatch):
 
     monkeypatch.setattr(service_mod, "compute_in_worker", slow)
     try:
-        a, b = _state(svc, 1), _state(svc, 2)
+        a, b = noise_state(svc, 1), noise_state(svc, 2)
         ja, jb = a._submit("all", a.plan()), b._submit("all", b.plan())
         for _ in range(200):
             if started:
@@ -104,7 +95,7 @@ def test_while_the_workers_start_first_pictures_wait_for_a_slot(monkeypatch):
 def test_once_the_workers_answer_the_requests_go_to_them():
     svc = _service()
     try:
-        st = _state(svc, 3)
+        st = noise_state(svc, 3)
         assert st.refresh() is not None and svc.local_jobs == 1
         svc.pool.ready.set()                                        # the workers are up
         st.Q1 = 6
@@ -118,7 +109,7 @@ def test_a_job_with_a_test_hook_never_runs_in_the_server_process(monkeypatch):
     monkeypatch.setenv("SCATVIZ_TEST_HOOKS", "1")
     svc = _service()
     try:
-        st = _state(svc, 4)
+        st = noise_state(svc, 4)
         st.hook = "memory"
         st.refresh()
         assert svc.local_jobs == 0 and len(svc.pool.submitted) == 1
@@ -132,7 +123,7 @@ def test_with_real_workers_the_first_picture_does_not_wait_for_them():
     svc = TransformService(ServerBudget(total=2 << 30, per_request=1 << 30, cache=64 << 20,
                                         workers=1))
     try:
-        st = _state(svc, 5)
+        st = noise_state(svc, 5)
         assert not svc.workers_ready()
         assert st.refresh() is not None and svc.local_jobs == 1
         for _ in range(1200):                        # the workers start meanwhile (bounded)

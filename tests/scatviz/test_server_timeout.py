@@ -8,13 +8,12 @@ from __future__ import annotations
 import dataclasses
 import time
 
-import numpy as np
 import pytest
 
 from scatviz.server.budget import ServerBudget
 from scatviz.server.service import TransformService, failure_message
 from scatviz.server.workers import JobTimeout, WorkerPool
-from scatviz.state import ScatState
+from tests.scatviz.states import noise_state
 
 
 def test_a_jobs_limit_is_the_floor_or_a_multiple_of_its_estimate():
@@ -58,14 +57,6 @@ def _alive(pid: int, wait_s: float = 30.0) -> bool:
     return True
 
 
-def _state(service, seed: int) -> ScatState:
-    st = ScatState(auto=False, J=5, Q1=4, with_jtfs=False)
-    st.service = service
-    rng = np.random.default_rng(seed)
-    st.param.update(signal=rng.standard_normal(4096).astype(np.float32), sample_rate=8000.0)
-    return st
-
-
 @pytest.mark.slow
 def test_a_hung_transform_is_stopped_its_worker_replaced_and_the_others_go_on(monkeypatch):
     monkeypatch.setenv("SCATVIZ_TEST_HOOKS", "1")        # inherited by the spawned workers
@@ -74,7 +65,7 @@ def test_a_hung_transform_is_stopped_its_worker_replaced_and_the_others_go_on(mo
                                         job_timeout_factor=0.0))
     try:
         svc.pool.warm()
-        hung, other = _state(svc, 1), _state(svc, 2)
+        hung, other = noise_state(svc, 1), noise_state(svc, 2)
         hung.hook = "hang"
         pid_before = set(svc.pool.pids())
         t0 = time.monotonic()
