@@ -287,13 +287,6 @@ def test_jtfs_views_say_unavailable_without_engine():
     st_mod.TRANSFORM_CACHE.clear()
 
 
-@pytest.fixture(scope="module")
-def jstate():
-    if not jtfs_available():
-        pytest.skip("engine/jtfs.py not available")
-    return ScatState.from_loaded(load_asset("chirp_exp"), J=6, Q1=8, J_fr=3, F=1)
-
-
 @needs_jtfs
 def test_energy_view_jtfs_pairs_and_spins(jstate):
     d = EnergyView(jstate).energy_data()

@@ -6,18 +6,10 @@ import numpy as np
 import pytest
 
 from scatviz.analysis import energy_profile, note_name, sum_squares
-from scatviz.signals_io import load_asset
-from scatviz.state import ScatState, jtfs_available
+from scatviz.state import jtfs_available
 from scatviz.views.base import ViewContext
 
 needs_jtfs = pytest.mark.skipif(not jtfs_available(), reason="engine/jtfs.py not available")
-
-
-@pytest.fixture(scope="module")
-def jstate():
-    if not jtfs_available():
-        pytest.skip("engine/jtfs.py not available")
-    return ScatState.from_loaded(load_asset("chirp_exp"), J=6, Q1=8, J_fr=3, F=1)
 
 
 @needs_jtfs

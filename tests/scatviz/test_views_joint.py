@@ -6,15 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scatviz.signals_io import load_asset
-from scatviz.state import ScatState, jtfs_available
+from scatviz.state import jtfs_available
 
 pytestmark = pytest.mark.skipif(not jtfs_available(), reason="engine/jtfs.py not available")
-
-
-@pytest.fixture(scope="module")
-def jstate():
-    return ScatState.from_loaded(load_asset("chirp_exp"), J=6, Q1=8, J_fr=3, F=1)
 
 
 def _orientation(cell: np.ndarray) -> float:
