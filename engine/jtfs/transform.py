@@ -15,6 +15,7 @@ from engine import _params
 from engine._module import PlannedTransform
 from engine.design import Design
 from engine.filterbank import build_filterbank, get_design, temporal_support
+from engine.jtfs import grad as _grad
 from engine.jtfs.forward import _ForwardPass
 from engine.jtfs.meta import _Meta
 from engine.jtfs.plans import _Planner
@@ -253,6 +254,26 @@ class TimeFrequencyScattering(_ForwardPass, _Planner, _Meta, PlannedTransform):
     #: Whether a given ``memory_budget`` is enforced (False: the cost model's skeleton, and
     #: tests that stream with tiny blocks).
     _enforce_budget = True
+    #: With gradients: None (default) recomputes the stages in backward when plain autograd
+    #: would exceed ``memory_budget`` (`engine.jtfs.grad.grad_plan`); True or False forces it.
+    _grad_mode = None
+
+    def _run_stage(self, stage: int, xs, tasks) -> dict:
+        """A stage of the forward (`engine.jtfs.grad.run_stage`: recomputed in backward
+        when a call with gradients would not fit ``memory_budget``)."""
+        return _grad.run_stage(self, stage, xs, tasks)
+
+    def _pointwise(self, yt: torch.Tensor, plan, late: bool, step: int) -> torch.Tensor:
+        """The forward's frequential stage; with gradients recomputed in backward a chunk of
+        time at a time (`engine.jtfs.grad.pointwise`)."""
+        v = _grad.pointwise(self, yt, plan, late, step)
+        return super()._pointwise(yt, plan, late, step) if v is None else v
+
+    def _stream_for(self, o, y2: torch.Tensor):
+        """The forward's choice, or with gradients time blocks for a branch whose graph
+        would be large (`engine.jtfs.grad.stream_for_grad`)."""
+        return super()._stream_for(o, y2) or _grad.stream_for_grad(self, o, y2)
+
     #: `engine.jtfs.cost.estimate_jtfs_cost`, set when that module is imported (by
     #: `engine.jtfs`): it subclasses this module, so this module does not import it.
     _cost_model = None
