@@ -30,7 +30,6 @@ same inputs, so the gradients equal plain autograd's up to rounding (``1e-12``, 
 
 from __future__ import annotations
 
-import math
 import threading
 
 import torch
@@ -39,7 +38,8 @@ from engine import _malloc
 from engine._fold import apply_fold, modulus_, rfft
 from engine._parallel import run_keyed, run_tasks
 
-__all__ = ["run_stage", "grad_plan", "grad_cost", "GRAD_STREAM_SHARE", "RECOMPUTE_SHARE"]
+__all__ = ["run_stage", "grad_plan", "grad_peak", "grad_cost", "GRAD_STREAM_SHARE",
+           "RECOMPUTE_SHARE"]
 
 #: With gradients, a branch whose graph (its moduli's inputs and outputs) would exceed
 #: ``memory_budget / GRAD_STREAM_SHARE`` is computed in checkpointed time blocks, where it
@@ -61,7 +61,12 @@ def run_stage(S, stage: int, xs, tasks) -> dict:
     2: the branches on ``(s1_pad, *spec1s)``): plain autograd, or, with gradients under a
     plan that recomputes (`grad_plan`), the stage's recomputing function."""
     xs = (xs,) if torch.is_tensor(xs) else tuple(xs)
-    if not needs_grad(xs) or not grad_plan(S, xs[0].shape[0], xs[0].real.dtype):
+    if not needs_grad(xs):
+        return run_keyed(xs if len(xs) > 1 else xs[0], tasks)
+    B, dtype = xs[0].shape[0], xs[0].real.dtype
+    if stage == 1 and S._budget_set and S._enforce_budget:
+        S.estimate_cost(B, dtype, requires_grad=True)    # BudgetError before computing
+    if not grad_plan(S, B, dtype):
         return run_keyed(xs if len(xs) > 1 else xs[0], tasks)
     keys = list(dict.fromkeys(key for key, *_ in tasks))
     counts: list[int] = []
@@ -77,7 +82,7 @@ def run_stage(S, stage: int, xs, tasks) -> dict:
 def grad_plan(S, batch: int, dtype) -> bool:
     """Whether a call of ``S`` on ``batch`` signals that records gradients recomputes its
     stages in backward (True when plain autograd's forward + backward would exceed
-    ``memory_budget``; `grad_cost`). Cached per batch and dtype."""
+    ``memory_budget``; `grad_peak`). Cached per batch and dtype."""
     if S._grad_mode is not None:
         return S._grad_mode
     cache = S.__dict__.setdefault("_grad_plans", {})
@@ -234,7 +239,15 @@ class _Branches(torch.autograd.Function):
 
         keys = sorted((k for k in ctx.keys if any(t is not None for t in per[k])),
                       key=lambda k: -ctx.costs[k])
-        run_tasks(s1_pad, [job(i, rows) for i in keys for rows in _halves(s1_pad.shape[0])])
+        B, rs = s1_pad.shape[0], s1_pad.element_size()
+        halves = _halves(B)
+        kept = _kept_bytes(B, s1_pad.nbytes, sum(s.nbytes for s in spec1s),
+                           sum(t.nbytes for t in grads if t is not None))
+        solo, shared = _schedule(S, keys, B, rs, kept)
+        for i in solo:                  # too large to run beside another: one at a time
+            for rows in halves:
+                run_tasks(s1_pad, [job(i, rows)])
+        run_tasks(s1_pad, [job(i, rows) for i in shared for rows in halves])
         _malloc.trim()
         return (None, None, None, None, g_s1, *g_spec)
 
@@ -280,6 +293,22 @@ def pointwise(S, yt: torch.Tensor, plan, late: bool, step: int):
     return _Pointwise.apply(S, plan, late, step, yt)
 
 
+def _kept_bytes(B: int, s1: int, kept1: int, out: int) -> int:
+    """What the branches' backward holds besides the branches: the first order's outputs
+    and their gradients, the output's gradient."""
+    return 2 * (s1 + kept1) + out
+
+
+def _schedule(S, keys, B: int, rs: int, kept: int) -> tuple[list, list]:
+    """The branches ``keys`` (costliest first) split into those recomputed alone (their
+    peak, `branch_bytes`, over half of what the budget leaves beside ``kept``) and those
+    recomputed on every worker."""
+    b = -(-B // 2) if B >= 2 else B
+    room = S.memory_budget - kept
+    solo = [i for i in keys if 2 * branch_bytes(S, i, b, rs) > room]
+    return solo, [i for i in keys if i not in solo]
+
+
 def stream_for_grad(S, o, y2: torch.Tensor):
     """With gradients, a branch's `StreamPlan` when its rows at full length (``b x rows x
     M`` reals: they, their ``rfft`` and their gradient are alive together in its backward)
@@ -300,13 +329,166 @@ def _rows_bytes(S, o, b: int, rs: int) -> int:
 
 # ---- cost model ----------------------------------------------------------------------------
 
+def _branch_features(sk, i, b: int, rs: int) -> dict:
+    """The arrays of branch ``i`` (None: the phi_t branch) recomputed with its graph on ``b``
+    signals (bytes): ``leaves`` its inputs' rows (their gradient), ``y2`` its ``Y2``, ``v``
+    its rows (per time block when it streams), ``chunk`` one time chunk of its frequential
+    stage (`engine.jtfs.forward._ForwardPass._pointwise`)."""
+    c = 2 * rs
+    Np = sk.N_padded
+    if i is None:
+        plan, Mf, M, n = sk._fr_s1, Np >> sk.log2_stride, Np >> sk.log2_stride, sk.N1
+        leaves, y2, late, sp = b * n * Mf * rs, 0, False, None
+    else:
+        o = sk._order2[i]
+        plan, Mf = o.fr, Np >> o.k2
+        lo, hi = o.crop or (0, Mf)
+        M = hi - lo
+        late = sk._late_fr_average(plan, M, Mf)
+        leaves = b * sum(p.count * ((Np >> sk._groups[p.g].k1) // 2 + 1) * c for p in o.parts)
+        y2 = b * o.n * Mf * c
+        sp = o.stream if o.stream is not None and _rows_bytes(sk, o, b, rs) > \
+            sk.memory_budget // GRAD_STREAM_SHARE else None
+    nf = sum(g.nf for g in plan.groups)
+    rows = sum(g.nf * g.Lk for g in plan.groups) if late else nf * sk.F_bins
+    widest = max(g.nf * g.Lk for g in plan.groups)
+    per_t = b * (2 * plan.L + 4 * plan.cols) * 2 * rs
+    step = max(1, sk.chunk_bytes // per_t)
+    if sp is not None:
+        bs = min(b, sp.batch)
+        m = min(step, sp.P)
+        v, vs = 0, bs * sp.P * rows * rs + bs * sp.P * 2 * o.n * c
+    else:
+        bs, m, v, vs = b, min(step, M), b * rows * Mf * rs, 0
+    chunk = m * bs * (2 * plan.L * c + 2 * widest * c + rows * rs)
+    return dict(leaves=leaves, y2=y2, v=v, vs=vs, chunk=chunk)
+
+
+#: A recomputed branch's forward + backward peak over its arrays (`_branch_features`;
+#: ``vs``: a streamed block's rows and its ``Y2``), plus `BRANCH_FIXED`: fitted on the
+#: measured growth of single branches (one thread, VmHWM; J=12 Q=16 J_fr=5 Q_fr=2 F=16 at
+#: N = 2^16 and 2^18, J=10 Q=8 J_fr=4 F=8 at 2^17; float32): 0.66x to 1.5x of it.
+BRANCH_WEIGHTS = dict(leaves=1.0, y2=2.25, v=2.2, vs=4.0, chunk=0.5)
+BRANCH_FIXED = 16 * 2**20
+
+
+def branch_bytes(sk, i, b: int, rs: int) -> float:
+    """Predicted peak bytes of branch ``i`` recomputed with its graph and its backward."""
+    f = _branch_features(sk, i, b, rs)
+    return sum(BRANCH_WEIGHTS[k] * f[k] for k in f) + BRANCH_FIXED
+
+
+def _first_chunk_bytes(sk, g: int, b: int, rs: int) -> float:
+    """One recomputed chunk of group ``g``'s wavelets (`_first_rows`): the fold and its
+    inverse FFT (complex), the modulus, its ``rfft`` and their gradients."""
+    m1 = sk.N_padded >> sk._groups[g].k1
+    rows = min(len(sk._groups[g].n1), first_chunk_rows(sk, g, b, rs))
+    return 4 * b * rows * m1 * 2 * rs
+
+
+def _parts(sk, B: int, rs: int) -> dict:
+    """The quantities both schedules share (bytes)."""
+    from engine.jtfs.cost import CONCURRENT, _output, _peak_bytes
+
+    c = 2 * rs
+    Np = sk.N_padded
+    b = -(-B // 2) if B >= 2 else B
+    spec0 = B * (Np // 2 + 1) * c
+    kept1 = sum(B * len(g.n1) * ((Np >> g.k1) // 2 + 1) * c for g in sk._groups)
+    s1 = B * sk.N1 * (Np >> sk.log2_stride) * rs if sk._t_mode == "local" else B * sk.N1 * rs
+    out = _output(sk, B)[1] * rs
+    fwd, written = _peak_bytes(sk, B, rs)
+    keys = [None, *range(len(sk._order2))]
+    solo, shared = _schedule(sk, keys, B, rs, _kept_bytes(B, s1, kept1, out))
+    alone = max((branch_bytes(sk, i, b, rs) for i in solo), default=0)
+    branch = sorted((branch_bytes(sk, i, b, rs) for i in shared
+                     for _ in (range(2) if B >= 2 else range(1))), reverse=True) or [0]
+    conc = max(alone, branch[0] + CONCURRENT * sum(branch[1:2]))
+    chunks = sorted((_first_chunk_bytes(sk, g, b, rs) for g in range(len(sk._groups))),
+                    reverse=True)
+    graph1 = sum(B * len(g.n1) * (Np >> g.k1) * 3 * rs for g in sk._groups)
+    y2s = sum(B * o.n * (Np >> o.k2) * c for o in sk._order2)
+    return dict(spec0=spec0, kept1=kept1, s1=s1, out=out, fwd=fwd, written=written,
+                conc=conc, chunk=chunks[0] + CONCURRENT * sum(chunks[1:2]), graph1=graph1,
+                y2s=y2s, B=B)
+
+
+def _recompute_peak(p: dict) -> float:
+    """Forward + backward with the stages recomputed (`_FirstOrder`, `_Branches`): the
+    no-gradient forward; the branches' backward (what the forward kept, the gradients of
+    the first order's outputs, the branches running); the first order's backward."""
+    kept = p["spec0"] + p["kept1"] + p["s1"] + 2 * p["out"]
+    branches = kept + p["kept1"] + p["s1"] + p["conc"]
+    first = 2 * p["spec0"] + p["kept1"] + p["s1"] + 2 * p["out"] + p["chunk"]
+    return max(p["fwd"], branches, first)
+
+
+def _plain(p: dict) -> float:
+    """Forward + backward with plain autograd: the first order's graph and each branch's
+    ``Y2`` kept from the forward, then the branches' backward on top."""
+    graph = p["graph1"] + p["y2s"]
+    return graph + max(p["fwd"], p["kept1"] + p["s1"] + 2 * p["out"] + p["conc"])
+
+
 def _plain_peak(sk, B: int, rs: int) -> float:
-    """Forward + backward peak with plain autograd (placeholder until calibrated)."""
-    raise NotImplementedError
+    return GRAD_FACTOR * _plain(_parts(sk, B, rs))
 
 
-def grad_cost(*a, **k):
-    raise NotImplementedError
+#: Measured forward + backward growth over the tensors counted (the allocator's holes, the
+#: autograd engine's buffers): calibrated on the grid of ``tests/engine/test_jtfs_grad_cost.py``.
+GRAD_FACTOR = 1.0
+
+
+def grad_peak(sk, B: int, rs: int) -> tuple[float, bool, float]:
+    """``(peak bytes, recomputes, bytes written)`` of a call with gradients of skeleton
+    ``sk`` on ``B`` signals, in the schedule `grad_plan` picks."""
+    p = _parts(sk, B, rs)
+    plain = GRAD_FACTOR * _plain(p)
+    mode = sk._grad_mode
+    if mode is None:
+        mode = plain > sk.memory_budget
+    peak = GRAD_FACTOR * _recompute_peak(p) if mode else plain
+    return peak, bool(mode), p["written"] * (4 if mode else 3)
+
+
+def grad_cost(shape: int, batch: int = 1, *, memory_budget=None, dtype=torch.float32,
+              **params):
+    """Predict the cost of a call with gradients, ``TimeFrequencyScattering(shape=shape,
+    memory_budget=memory_budget, **params)(x)`` on ``x`` ``(batch, shape)`` requiring
+    gradients and its ``backward()``: an `engine.Cost` whose ``peak_bytes`` is the growth
+    of forward and backward together (the input's gradient included), in the schedule the
+    transform picks (plain autograd, or the stages recomputed in backward: see the module
+    docstring). With a ``memory_budget`` given, a predicted peak over it raises
+    `engine.BudgetError` naming the smallest budget that works (``minimum_bytes``)."""
+    from engine._costs import BudgetError, Cost
+    from engine.jtfs.cost import estimate_jtfs_cost
+    from engine.jtfs.transform import MEMORY_BUDGET
+
+    fwd = estimate_jtfs_cost(shape, batch, dtype=dtype, **params)   # checks the arguments
+    if isinstance(shape, (tuple, list)):
+        (shape,) = shape
+    N, B, rs = int(shape), int(batch), 8 if dtype == torch.float64 else 4
+    budget = MEMORY_BUDGET if memory_budget is None else int(memory_budget)
+    peak, _, written = grad_peak(_skeleton_of(N, params, budget), B, rs)
+    from engine.jtfs.cost import FIXED_BYTES, SECONDS_PER_BYTE
+
+    peak = int(peak + FIXED_BYTES + B * N * rs)              # and the input's gradient
+    cost = Cost(peak, fwd.output_bytes, fwd.output_shape, written * SECONDS_PER_BYTE,
+                None if memory_budget is None else budget)
+    if memory_budget is not None and peak > budget:
+        need = peak
+        for _ in range(8):       # a larger budget streams less: its own plan must fit it
+            p2 = int(grad_peak(_skeleton_of(N, params, need), B, rs)[0] + FIXED_BYTES
+                     + B * N * rs)
+            if p2 <= need:
+                break
+            need = p2
+        raise BudgetError(f"JTFS with gradients (forward + backward) at N={N}, batch {B} "
+                          f"needs about {peak} bytes ({peak / 2**20:.0f} MiB) of working "
+                          f"memory, over memory_budget={budget}; raise the budget to at least "
+                          f"{need} ({need / 2**20:.0f} MiB), or lower the batch.",
+                          minimum_bytes=need)
+    return cost
 
 
 def _skeleton_of(N: int, params: dict, budget: int):

@@ -278,14 +278,17 @@ class TimeFrequencyScattering(_ForwardPass, _Planner, _Meta, PlannedTransform):
     #: `engine.jtfs`): it subclasses this module, so this module does not import it.
     _cost_model = None
 
-    def estimate_cost(self, batch: int = 1, dtype: torch.dtype = torch.float32):
+    def estimate_cost(self, batch: int = 1, dtype: torch.dtype = torch.float32,
+                      requires_grad: bool = False):
         """The predicted cost of a forward call on ``batch`` signals
         (`engine.jtfs.cost.estimate_jtfs_cost`: peak working memory, output, rough time),
-        without allocating anything of size ``N``. When ``memory_budget`` was given, a
-        predicted peak over it raises `engine.BudgetError` naming the smallest budget that
-        works (``minimum_bytes``; None when no budget would: the signal is too long for this
-        machine's memory)."""
-        return self._cost_model(
+        without allocating anything of size ``N``; with ``requires_grad``, of the forward
+        and its backward together (`engine.jtfs.grad.grad_cost`). When ``memory_budget``
+        was given, a predicted peak over it raises `engine.BudgetError` naming the smallest
+        budget that works (``minimum_bytes``; None when no budget would: the signal is too
+        long for this machine's memory)."""
+        model = _grad.grad_cost if requires_grad else self._cost_model
+        return model(
             self.shape[0], batch, memory_budget=self.memory_budget if self._budget_set
             else None, dtype=torch.float64 if dtype == torch.float64 else torch.float32,
             **dict(self._cost_params, out_type=getattr(self, "_out_type",

@@ -28,6 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from memprobe import _libc, _status, main  # noqa: E402
 
 from engine.jtfs import TimeFrequencyScattering  # noqa: E402
+
 try:                                   # (absent from a tree before engine.jtfs.grad: A/B)
     from engine.jtfs.grad import grad_plan  # noqa: E402
 except ImportError:
