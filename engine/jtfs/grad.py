@@ -435,8 +435,10 @@ def _plain_peak(sk, B: int, rs: int) -> float:
 
 
 #: Measured forward + backward growth over the tensors counted (the allocator's holes, the
-#: autograd engine's buffers): calibrated on the grid of ``tests/engine/test_jtfs_grad_cost.py``.
-GRAD_FACTOR = 1.0
+#: autograd engine's buffers): at N = 2^16 and 2^18 (J=12 Q=16 J_fr=5 Q_fr=2 F=16, budgets
+#: 256 MiB to 512 MiB, under load) 1.0x to 1.2x of them; checked on the grid of
+#: ``tests/engine/test_jtfs_grad_cost.py``.
+GRAD_FACTOR = 1.15
 
 
 def grad_peak(sk, B: int, rs: int) -> tuple[float, bool, float]:
