@@ -47,7 +47,8 @@ def _measure(pt: dict) -> dict:
     N, B, budget = int(pt["N"]), int(pt["B"]), pt.get("budget")
     S = TimeFrequencyScattering(shape=N, memory_budget=budget, **params).to(dtype)
     S._grad_mode = pt.get("mode")
-    cost = S.estimate_cost(B, dtype, requires_grad=True) if S._grad_mode is None else None
+    cost = (S.estimate_cost(B, dtype, requires_grad=True)
+            if S._grad_mode is None and grad_plan is not None else None)
     n_small = min(N, 2**14)
     small = TimeFrequencyScattering(shape=n_small, **params).to(dtype)
     small._grad_mode = S._grad_mode
