@@ -104,7 +104,7 @@ def estimate_cost(kind: str, shape: int, batch: int = 1, *, memory_budget: int |
             raise NotImplementedError(f"The JTFS cost model (engine.jtfs.cost) is not "
                                       f"available: {e}") from e
         if requires_grad:                   # forward + backward (engine.jtfs.grad)
-            from engine.jtfs.grad import grad_cost as estimate_jtfs_cost
+            from engine.jtfs.grad_cost import grad_cost as estimate_jtfs_cost
         return estimate_jtfs_cost(shape, batch, memory_budget=memory_budget, dtype=dtype,
                                   **params)
     if kind != "scattering1d":

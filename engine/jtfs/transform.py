@@ -277,17 +277,19 @@ class TimeFrequencyScattering(_ForwardPass, _Planner, _Meta, PlannedTransform):
     #: `engine.jtfs.cost.estimate_jtfs_cost`, set when that module is imported (by
     #: `engine.jtfs`): it subclasses this module, so this module does not import it.
     _cost_model = None
+    #: `engine.jtfs.grad_cost.grad_cost` (with gradients), set as `_cost_model`.
+    _grad_cost_model = None
 
     def estimate_cost(self, batch: int = 1, dtype: torch.dtype = torch.float32,
                       requires_grad: bool = False):
         """The predicted cost of a forward call on ``batch`` signals
         (`engine.jtfs.cost.estimate_jtfs_cost`: peak working memory, output, rough time),
         without allocating anything of size ``N``; with ``requires_grad``, of the forward
-        and its backward together (`engine.jtfs.grad.grad_cost`). When ``memory_budget``
+        and its backward together (`engine.jtfs.grad_cost.grad_cost`). When ``memory_budget``
         was given, a predicted peak over it raises `engine.BudgetError` naming the smallest
         budget that works (``minimum_bytes``; None when no budget would: the signal is too
         long for this machine's memory)."""
-        model = _grad.grad_cost if requires_grad else self._cost_model
+        model = self._grad_cost_model if requires_grad else self._cost_model
         return model(
             self.shape[0], batch, memory_budget=self.memory_budget if self._budget_set
             else None, dtype=torch.float64 if dtype == torch.float64 else torch.float32,

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import engine.jtfs.grad as jgrad
+import engine.jtfs.grad_cost as jcost
 from engine import BudgetError, estimate_cost
 from engine.jtfs import PAIRS, TimeFrequencyScattering
 
@@ -48,8 +49,9 @@ def _rel(a, b):
 #: Morlets, Q2 > 1, odd N, a batch split in halves, and a small budget (its chunks of
 #: wavelets, its branches in time blocks and recomputed alone).
 CASES = [
-    (SMALL, 2**13, 2, 2**22),
-    (dict(J=7, Q=(8, 2), J_fr=3, Q_fr=2, F=4), 5001, 3, 2**21),
+    pytest.param(SMALL, 2**13, 2, 2**22, marks=pytest.mark.slow),
+    pytest.param(dict(J=7, Q=(8, 2), J_fr=3, Q_fr=2, F=4), 5001, 3, 2**21,
+                 marks=pytest.mark.slow),
     (dict(J=6, Q=4, J_fr=2, T="global"), 1500, 1, None),
     (dict(J=6, Q=4, J_fr=2, average=False, stride=1), 1024, 2, None),
     (dict(SMALL, filterbank="kymatio"), 2**12, 1, 2**21),
@@ -109,6 +111,7 @@ def test_a_second_backward_recomputes_the_same_gradient():
     assert _rel(g1, g2) < 1e-14
 
 
+@pytest.mark.slow                              # (skeletons at 2^18: 10-30 s under load)
 def test_cost_with_gradients_names_schedule_and_is_larger_than_forward():
     fwd = estimate_cost("jtfs", 2**16, **ISSUE)
     c = estimate_cost("jtfs", 2**16, requires_grad=True, **ISSUE)
@@ -116,12 +119,13 @@ def test_cost_with_gradients_names_schedule_and_is_larger_than_forward():
     S = TimeFrequencyScattering(shape=2**16, **ISSUE)
     assert S.estimate_cost(1, requires_grad=True).peak_bytes == c.peak_bytes
     # plain autograd fits the default budget at 2^16; at 2^18 the stages are recomputed
-    sk = jgrad._skeleton_of(2**16, ISSUE, S.memory_budget)
-    assert not jgrad.grad_peak(sk, 1, 4)[1]
-    sk = jgrad._skeleton_of(2**18, ISSUE, S.memory_budget)
-    assert jgrad.grad_peak(sk, 1, 4)[1]
+    sk = jcost._skeleton_of(2**16, ISSUE, S.memory_budget)
+    assert not jcost.grad_peak(sk, 1, 4)[1]
+    sk = jcost._skeleton_of(2**18, ISSUE, S.memory_budget)
+    assert jcost.grad_peak(sk, 1, 4)[1]
 
 
+@pytest.mark.slow
 def test_budget_too_small_with_gradients_names_minimum():
     with pytest.raises(BudgetError, match="with gradients.*at least") as e:
         estimate_cost("jtfs", 2**18, requires_grad=True, memory_budget=2**27, **ISSUE)
