@@ -79,7 +79,8 @@ def estimate_cost(kind: str, shape: int, batch: int = 1, *, memory_budget: int |
         forward and the backward together (``loss.backward()`` on the output; the peak is
         the larger of the two). Under a budget, the call then runs in passes that the
         backward recomputes one at a time (`engine._blocked`), sized so that the backward's
-        peak fits: the budget bounds forward + backward.
+        peak fits: the budget bounds forward + backward. JTFS: plain autograd, or its stages
+        recomputed in backward where that would not fit (`engine.jtfs.grad_cost`).
     **params
         The transform's constructor arguments (``J``, ``Q``, ``T``, ``max_order``,
         ``filterbank``, ... for Scattering1D; ``J``, ``J_fr``, ``Q``, ``Q_fr``, ``F``, ...

@@ -101,7 +101,10 @@ class TimeFrequencyScattering(_ForwardPass, _Planner, _Meta, PlannedTransform):
         call needs). A budget given is enforced: when the cost model
         (`estimate_cost`) predicts more, the constructor (for one signal, before building
         the filters) or the call (for its batch, before computing) raises
-        `engine.BudgetError` naming the smallest budget that works.
+        `engine.BudgetError` naming the smallest budget that works. With gradients, the
+        budget bounds forward + backward: a call whose plain autograd would exceed it keeps
+        no graph and recomputes its stages in backward (`engine.jtfs.grad`; its cost:
+        ``estimate_cost(batch, requires_grad=True)``).
     sample_rate : float, optional
         Hz; ``meta()`` then gives frequencies in Hz without an argument.
 
