@@ -14,9 +14,16 @@ all). When that would not fit ``memory_budget`` (`grad_plan`), the two stages of
 * `_Branches` (the ``phi_t`` and ``psi_t`` branches: ``S1, rfft(U1) -> frequential
   scattering``) saves only its inputs, which the first order's outputs already are; its
   backward recomputes one branch (one half of the batch) per worker with its graph, from
-  the rows of ``rfft(U1)`` that branch reads, and adds its gradient in. A branch whose graph
-  alone would be more than a share of the budget (`GRAD_STREAM_SHARE`) is recomputed in
-  time blocks (`engine.jtfs.stream`, each block checkpointed).
+  the rows of ``rfft(U1)`` that branch reads, and adds its gradient in; a branch whose
+  recomputation (`branch_bytes`) would take more than half of what the budget leaves runs
+  alone. A branch whose rows would take more than a share of the budget
+  (`GRAD_STREAM_SHARE`) is computed in time blocks (`engine.jtfs.stream`, each block
+  checkpointed).
+
+In both schedules (plain autograd too) a branch's frequential stage (`_Pointwise`: FFT
+along ``n1``, filters, modulus, frequential averaging, independent per time sample) keeps
+only its input, and its backward recomputes it a chunk of time samples at a time: its
+moduli's complex inputs, ``rows x time`` values, are never all alive.
 
 Both forwards are the no-gradient forward (its lean paths, its parallel tasks). So the
 forward keeps the first order's outputs (``rfft(U1)``, ``S1``) and the output; the backward
@@ -42,9 +49,9 @@ from engine._parallel import run_keyed, run_tasks
 
 __all__ = ["run_stage", "grad_plan", "branch_bytes", "GRAD_STREAM_SHARE", "RECOMPUTE_SHARE"]
 
-#: With gradients, a branch whose graph (its moduli's inputs and outputs) would exceed
-#: ``memory_budget / GRAD_STREAM_SHARE`` is computed in checkpointed time blocks, where it
-#: has a stream plan.
+#: With gradients, a branch whose rows at full length (`_rows_bytes`: with their ``rfft``
+#: and their gradient, most of its backward) would exceed ``memory_budget /
+#: GRAD_STREAM_SHARE`` is computed in checkpointed time blocks, where it has a stream plan.
 GRAD_STREAM_SHARE = 4
 
 #: The first order's recomputed chunks: a chunk's graph at most ``memory_budget /
