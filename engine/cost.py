@@ -75,11 +75,12 @@ def estimate_cost(kind: str, shape: int, batch: int = 1, *, memory_budget: int |
     dtype : torch.float32 or torch.float64
         The transform's dtype.
     requires_grad : bool
-        Scattering1D only: the call's input requires gradients, and the estimate is of the
+        The call's input requires gradients, and the estimate is of the
         forward and the backward together (``loss.backward()`` on the output; the peak is
         the larger of the two). Under a budget, the call then runs in passes that the
         backward recomputes one at a time (`engine._blocked`), sized so that the backward's
-        peak fits: the budget bounds forward + backward.
+        peak fits: the budget bounds forward + backward. JTFS: plain autograd, or its stages
+        recomputed in backward where that would not fit (`engine.jtfs.grad_cost`).
     **params
         The transform's constructor arguments (``J``, ``Q``, ``T``, ``max_order``,
         ``filterbank``, ... for Scattering1D; ``J``, ``J_fr``, ``Q``, ``Q_fr``, ``F``, ...
@@ -98,14 +99,13 @@ def estimate_cost(kind: str, shape: int, batch: int = 1, *, memory_budget: int |
     (1, 234, 256)
     """
     if kind == "jtfs":
-        if requires_grad:
-            raise NotImplementedError("estimate_cost('jtfs', requires_grad=True): the JTFS "
-                                      "model covers the forward only.")
         try:
             from engine.jtfs.cost import estimate_jtfs_cost
         except ImportError as e:   # the JTFS model lives with JTFS
             raise NotImplementedError(f"The JTFS cost model (engine.jtfs.cost) is not "
                                       f"available: {e}") from e
+        if requires_grad:                   # forward + backward (engine.jtfs.grad)
+            from engine.jtfs.grad_cost import grad_cost as estimate_jtfs_cost
         return estimate_jtfs_cost(shape, batch, memory_budget=memory_budget, dtype=dtype,
                                   **params)
     if kind != "scattering1d":

@@ -68,6 +68,7 @@ construction), `engine.jtfs.forward` (the forward pass), `engine.jtfs.meta` (``m
 """
 
 from engine.jtfs import cost as _cost  # noqa: F401  (sets the transform's cost model)
+from engine.jtfs import grad_cost as _grad_cost  # noqa: F401  (and with gradients)
 from engine.jtfs.frequential import (
     FR_ALIAS_GUARD,
     FR_MIN_LENGTH,

@@ -287,6 +287,11 @@ class _ForwardPass:
             a += p.count
         return y2
 
+    def _run_stage(self, stage: int, xs, tasks) -> dict:
+        """`run_keyed` of stage 1 (order 1) or 2 (the branches); `engine.jtfs.grad`'s with
+        gradients (`TimeFrequencyScattering._run_stage`)."""
+        return run_keyed(xs, tasks)
+
     def _stream_for(self, o, y2: torch.Tensor):
         """The branch's `StreamPlan` when its unstreamed rows (``b x rows x M`` reals,
         held twice with their ``rfft``) would take more than ``memory_budget /
@@ -321,8 +326,9 @@ class _ForwardPass:
             S0 = self._lowpass(spec0, 0)[:, None, self.ind_start[s]:self.ind_end[s]]
         # Order 1, one task per group (and half batch): spec1 = rfft(U1), S1 (padded), U1.
         halves = self._halves(B)
-        first = run_keyed(spec0, [(g, partial(self._first_order, g), rows, 0)
-                                  for g in range(len(self._groups)) for rows in halves])
+        first = self._run_stage(1, spec0, [(g, partial(self._first_order, g), rows, 0)
+                                           for g in range(len(self._groups))
+                                           for rows in halves])
         spec1s = [first[g][0] for g in range(len(self._groups))]
         s1_pad = torch.cat([first[g][1] for g in range(len(self._groups))], dim=1)  # (B,N1,M)
         if not self.average:
@@ -336,8 +342,9 @@ class _ForwardPass:
         # psi_t branches (one per n2, at the time resolution of Y2): independent tasks, the
         # largest first (the phi_t branch first of all).
         costs = {None: math.inf, **{i: self._branch_cost(i) for i in range(len(self._order2))}}
-        out = run_keyed((s1_pad, *spec1s), [(i, partial(self._branch, i), rows, cost)
-                                            for i, cost in costs.items() for rows in halves])
+        out = self._run_stage(2, (s1_pad, *spec1s), [(i, partial(self._branch, i), rows, cost)
+                                                     for i, cost in costs.items()
+                                                     for rows in halves])
         fr1 = out.pop(None)[0]                                           # (B, 1+K, Fb, t)
         K = (fr1.shape[1] - 1)
         pairs = {"S0": S0, "S1": S1,

@@ -15,6 +15,7 @@ from engine import _params
 from engine._module import PlannedTransform
 from engine.design import Design
 from engine.filterbank import build_filterbank, get_design, temporal_support
+from engine.jtfs import grad as _grad
 from engine.jtfs.forward import _ForwardPass
 from engine.jtfs.meta import _Meta
 from engine.jtfs.plans import _Planner
@@ -100,7 +101,10 @@ class TimeFrequencyScattering(_ForwardPass, _Planner, _Meta, PlannedTransform):
         call needs). A budget given is enforced: when the cost model
         (`estimate_cost`) predicts more, the constructor (for one signal, before building
         the filters) or the call (for its batch, before computing) raises
-        `engine.BudgetError` naming the smallest budget that works.
+        `engine.BudgetError` naming the smallest budget that works. With gradients, the
+        budget bounds forward + backward: a call whose plain autograd would exceed it keeps
+        no graph and recomputes its stages in backward (`engine.jtfs.grad`; its cost:
+        ``estimate_cost(batch, requires_grad=True)``).
     sample_rate : float, optional
         Hz; ``meta()`` then gives frequencies in Hz without an argument.
 
@@ -253,18 +257,43 @@ class TimeFrequencyScattering(_ForwardPass, _Planner, _Meta, PlannedTransform):
     #: Whether a given ``memory_budget`` is enforced (False: the cost model's skeleton, and
     #: tests that stream with tiny blocks).
     _enforce_budget = True
+    #: With gradients: None (default) recomputes the stages in backward when plain autograd
+    #: would exceed ``memory_budget`` (`engine.jtfs.grad.grad_plan`); True or False forces it.
+    _grad_mode = None
+
+    def _run_stage(self, stage: int, xs, tasks) -> dict:
+        """A stage of the forward (`engine.jtfs.grad.run_stage`: recomputed in backward
+        when a call with gradients would not fit ``memory_budget``)."""
+        return _grad.run_stage(self, stage, xs, tasks)
+
+    def _pointwise(self, yt: torch.Tensor, plan, late: bool, step: int) -> torch.Tensor:
+        """The forward's frequential stage; with gradients recomputed in backward a chunk of
+        time at a time (`engine.jtfs.grad.pointwise`)."""
+        v = _grad.pointwise(self, yt, plan, late, step)
+        return super()._pointwise(yt, plan, late, step) if v is None else v
+
+    def _stream_for(self, o, y2: torch.Tensor):
+        """The forward's choice, or with gradients time blocks for a branch whose graph
+        would be large (`engine.jtfs.grad.stream_for_grad`)."""
+        return super()._stream_for(o, y2) or _grad.stream_for_grad(self, o, y2)
+
     #: `engine.jtfs.cost.estimate_jtfs_cost`, set when that module is imported (by
     #: `engine.jtfs`): it subclasses this module, so this module does not import it.
     _cost_model = None
+    #: `engine.jtfs.grad_cost.grad_cost` (with gradients), set as `_cost_model`.
+    _grad_cost_model = None
 
-    def estimate_cost(self, batch: int = 1, dtype: torch.dtype = torch.float32):
+    def estimate_cost(self, batch: int = 1, dtype: torch.dtype = torch.float32,
+                      requires_grad: bool = False):
         """The predicted cost of a forward call on ``batch`` signals
         (`engine.jtfs.cost.estimate_jtfs_cost`: peak working memory, output, rough time),
-        without allocating anything of size ``N``. When ``memory_budget`` was given, a
-        predicted peak over it raises `engine.BudgetError` naming the smallest budget that
-        works (``minimum_bytes``; None when no budget would: the signal is too long for this
-        machine's memory)."""
-        return self._cost_model(
+        without allocating anything of size ``N``; with ``requires_grad``, of the forward
+        and its backward together (`engine.jtfs.grad_cost.grad_cost`). When ``memory_budget``
+        was given, a predicted peak over it raises `engine.BudgetError` naming the smallest
+        budget that works (``minimum_bytes``; None when no budget would: the signal is too
+        long for this machine's memory)."""
+        model = self._grad_cost_model if requires_grad else self._cost_model
+        return model(
             self.shape[0], batch, memory_budget=self.memory_budget if self._budget_set
             else None, dtype=torch.float64 if dtype == torch.float64 else torch.float32,
             **dict(self._cost_params, out_type=getattr(self, "_out_type",
