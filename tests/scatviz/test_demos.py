@@ -66,7 +66,8 @@ def test_digits_small_subset(fsdd_sample_dir):
 
 @pytest.mark.slow
 def test_fsdd_accuracy_at_least_98(fsdd_dir):
-    # J=8, Q=12, N=8192, official split (takes 0-4 test): 99.0% measured (297/300)
+    # J=8, Q=12, N=8192, official split (takes 0-4 test): 98.7% measured (296/300; 2_lucas_2
+    # sits 0.02 logits from digit 2: float rounding moved it from the 99.0% first measured)
     res = digits.run_digits(fsdd_dir, transforms=("scattering",), progress=False)
     assert res.n_test == 300 and res.n_train == 2700
     assert res.accuracy["scattering"] >= 0.98, res.accuracy
