@@ -23,6 +23,7 @@ The arguments are checked by `engine._params` (shared with JTFS); Kymatio's filt
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from functools import partial
 
 import numpy as np
@@ -179,10 +180,11 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
         for name in list(self._buffers):
             delattr(self, name)
         self._masters.clear()
+        self.__dict__.get("_recipes", {}).clear()
         self._build_plans()
         for name, buf in self._buffers.items():
-            if name in self._masters and ref.dtype == torch.float64:
-                buf = torch.as_tensor(self._masters[name])
+            if ref.dtype == torch.float64 and self.is_plan(name):
+                buf = torch.as_tensor(self.exact_plan(name))
             elif buf.is_floating_point():
                 buf = buf.to(ref.dtype)
             self._buffers[name] = buf.to(ref.device)
@@ -194,16 +196,35 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
             with torch.inference_mode(False), torch.no_grad():
                 self._replan()
 
-    def _plan(self, name: str, filters: list[np.ndarray], m_out: int, half: bool) -> str:
-        """Build a fold plan and register its weights (see `PlannedTransform`); deferred
-        (``_dry``): an empty placeholder that carries the module's dtype and device."""
+    def _plan(self, name: str, which: tuple, m_out: int, half: bool) -> str:
+        """Build the fold plan of `_plan_filters` ``(which)`` and register its weights (see
+        `PlannedTransform`): float64 ones are rebuilt from the filter bank on a cast to
+        float64 (a recipe), never kept (the plan in ``_fold_plans`` has ``weights=None``).
+        Deferred (``_dry``): an empty placeholder that carries the module's dtype and
+        device."""
         if self.__dict__.get("_dry"):
             self._fold_plans[name] = None
             self.register_buffer(name, torch.empty(0), persistent=False)
             return name
-        plan = fold_plan(filters, m_out, half)
-        self._fold_plans[name] = plan
-        return self.register_plan(name, plan.weights)
+        plan = fold_plan(self._plan_filters(which), m_out, half)
+        self._fold_plans[name] = replace(plan, weights=None)
+        return self.register_plan(name, plan.weights,
+                                  recipe=("_plan_weights", (which, m_out, half), None))
+
+    def _plan_filters(self, which: tuple) -> list:
+        """The filters of a fold plan: ``("phi", level)`` (the low-pass periodised to
+        resolution ``2**level``), ``("psi1", n1s)`` or ``("psi2", n2s, k1)`` (periodised to
+        ``2**k1``), from the compact filter bank."""
+        bank = self.bank
+        if which[0] == "phi":
+            return [bank.phi.compact[0].periodise(which[1])]
+        if which[0] == "psi1":
+            return [bank.psi1[n].compact[0] for n in which[1]]
+        return [bank.psi2[n].compact[0].periodise(which[2]) for n in which[1]]
+
+    def _plan_weights(self, which: tuple, m_out: int, half: bool) -> np.ndarray:
+        """The float64 weights of the fold plan of ``which``: the recipe of its buffer."""
+        return fold_plan(self._plan_filters(which), m_out, half).weights
 
     def _phi_plan(self, level: int) -> str | None:
         """The low-pass from resolution ``2**level`` to the output stride (local averaging)."""
@@ -211,8 +232,7 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
             return None
         name = f"phi_{level}"
         if name not in self._fold_plans:
-            self._plan(name, [self.bank.phi.compact[0].periodise(level)],
-                       self.N_padded >> self.log2_stride, half=True)
+            self._plan(name, ("phi", level), self.N_padded >> self.log2_stride, half=True)
         return name
 
     def _build_plans(self) -> None:
@@ -236,8 +256,7 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
             n1s = [n for n, k in enumerate(k1s) if k == k1]
             m1 = Np >> k1
             group = {"k1": k1, "m1": m1, "n1": n1s, "order2": [], "phi": self._phi_plan(k1),
-                     "psi1": self._plan(f"g{g}_psi1", [bank.psi1[n].compact[0] for n in n1s],
-                                        m1, half=False)}
+                     "psi1": self._plan(f"g{g}_psi1", ("psi1", tuple(n1s)), m1, half=False)}
             blocks.append([(n,) for n in n1s])
             group["values"] = len(n1s) * m1   # largest complex intermediate per signal
             by_k2: dict[int, list[int]] = {}
@@ -256,8 +275,7 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
                     "k2": k2, "m2": m2, "n2": n2s, "phi": self._phi_plan(k1 + k2),
                     "valid": name + "_valid" if len(valid) < len(grid) else None,
                     "valid_rows": valid if len(valid) < len(grid) else None,
-                    "psi2": self._plan(name, [bank.psi2[n2].compact[0].periodise(k1)
-                                              for n2 in n2s], m2, half=False)})
+                    "psi2": self._plan(name, ("psi2", tuple(n2s), k1), m2, half=False)})
                 blocks.append([grid[i] for i in valid])
                 group["values"] = max(group["values"], len(grid) * m2)
             self._groups.append(group)
