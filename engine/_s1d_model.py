@@ -138,8 +138,22 @@ def reach(st: Structure, criterion: float = CRITERION) -> int:
     return int(sum(math.ceil(k / (2 * math.pi * s)) for s in st.sigmas if math.isfinite(s)))
 
 
+#: Rows longer than ``2**LARGE_ROW_LOG2`` values cost more per flop: their FFTs, folds and
+#: moduli no longer run in the cache (1 thread, this machine: FFTs of ``2**21`` points
+#: 1.1x-1.3x the time per point and level of ``2**19`` or ``2**20``, of ``2**22`` 1.3x-3x;
+#: the whole call on ``2**21`` padded samples took 1.15x-1.3x the CPU time of 4 blocks of
+#: ``2**19``). `row_factor` multiplies their flops by ``1 + LARGE_ROW_SLOPE`` per doubling.
+LARGE_ROW_LOG2 = 20
+LARGE_ROW_SLOPE = 0.25
+
+
+def row_factor(n: int) -> float:
+    """The cost per flop of rows of ``n`` values relative to rows that fit the cache."""
+    return 1.0 + LARGE_ROW_SLOPE * max(0.0, math.log2(max(n, 2)) - LARGE_ROW_LOG2)
+
+
 def _fft_flops(rows: int, n: int) -> float:
-    return 5.0 * rows * n * math.log2(max(n, 2))
+    return 5.0 * rows * n * math.log2(max(n, 2)) * row_factor(n)
 
 
 @dataclass(frozen=True)
@@ -190,11 +204,12 @@ def unblocked(st: Structure, B: int, Np: int, s: int, out_bytes: int, chunk_byte
                 b = min(step, B - a)
                 task_peaks.append(_task_peak(gp, b, m1, m_out, s, st.average))
         # flops of the whole group over the batch
-        flops += _fft_flops(B * g.n1, m1) * 2 + 8 * B * g.n1 * m1
+        flops += _fft_flops(B * g.n1, m1) * 2 + 8 * B * g.n1 * m1 * row_factor(m1)
         uncropped += B * g.n1 * (m_out if g.phi else m1) * s
         for o in g.order2:
             m2 = m1 >> o.k2
-            flops += _fft_flops(B * o.valid, m2) * (2 if o.phi else 1) + 8 * B * o.grid * m2
+            flops += (_fft_flops(B * o.valid, m2) * (2 if o.phi else 1)
+                      + 8 * B * o.grid * m2 * row_factor(m2))
             if o.phi:
                 flops += _fft_flops(B * o.valid, m_out)
             uncropped += B * o.valid * (m_out if o.phi else m2) * s
@@ -340,11 +355,12 @@ FORWARD = Model(lambda st, N, Np, B, s, out, chunk, threads:
                 unblocked(st, B, Np, s, out, chunk, threads), blocked)
 
 
-#: Odd factors of the time blocks' lengths besides powers of two (`block_lengths`): FFTs of
-#: ``3 * 2**k`` and ``5 * 2**k`` points cost about as much per point as of ``2**k``, and the
-#: finer choice wastes less of the last block (``2**20`` samples, J=12: 2 blocks of
-#: ``3 * 2**18`` instead of 4 of ``2**19``, 25% fewer samples transformed).
-BLOCK_FACTORS = (1, 3, 5)
+#: Factors of the time blocks' lengths besides powers of two (`block_lengths`): none. Blocks
+#: of ``3 * 2**m`` or ``5 * 2**m`` samples waste less of the last block (``2**20`` samples,
+#: J=12: one of ``5 * 2**18`` instead of 4 of ``2**19``, 38% fewer samples), but torch's
+#: CPU FFTs (MKL) of those lengths cost 2.0x to 2.5x more per point than of ``2**m``
+#: (measured, 1 thread, ``2**19`` to ``2**21`` points): no gain left.
+BLOCK_FACTORS = (1,)
 
 #: Time blocks are chosen over a whole call that fits the budget only when predicted this
 #: much faster: the passes' own costs (gathering the blocks, `engine._malloc.trim`, the

@@ -60,44 +60,10 @@ def test_group_parts_equal_the_whole_group(monkeypatch):
                for k in want_dict)
 
 
-def test_block_lengths_include_odd_factors():
+def test_block_lengths_are_powers_of_two_with_whole_grids():
     S = Scattering1D(8, 2**16, 8)
     st = _s1d_model.structure_of(S)
     Ls = _s1d_model.block_lengths(st, S.N_padded, 2048)
     assert Ls == sorted(Ls, reverse=True) and max(Ls) < S.N_padded
-    assert any(L % 3 == 0 for L in Ls) and any(L % 5 == 0 for L in Ls)
-    assert all(L % (2 << S.log2_stride) == 0 and L >= 2 * 2048 for L in Ls)
-
-
-def test_time_blocks_of_odd_length_equal_the_whole_call():
-    """A budget call that picks blocks of 3 * 2**m or 5 * 2**m samples (fewer samples than
-    powers of two) gives the whole call's coefficients."""
-    torch.manual_seed(3)
-    N = 2**17 + 123
-    S = Scattering1D(6, N, 4, memory_budget=12 * 2**20).double()
-    passes = S.plan_call(1)[1]
-    assert passes is not None and passes.L < S.N_padded
-    for L in (3 * 2**15, 5 * 2**14):                   # force each odd factor in turn
-        st = _s1d_model.structure_of(S)
-        H, a0, nb = _s1d_model.geometry(st, N, S.N_padded, L, passes.R)
-        choice = _s1d_model.BlockChoice(L, passes.R, H, a0, nb, 1, None)
-        x = torch.randn(1, N, dtype=torch.float64)
-        got = scatter_in_passes(S, x, choice, array=True)
-        want = Scattering1D(6, N, 4, memory_budget=math.inf).double()(x)
-        for o, err in _rel_per_order(S, got, want).items():
-            assert err < 1e-10, f"L={L} order {o}: {err:.2e}"
-
-
-def test_long_default_call_uses_fewer_samples_than_powers_of_two():
-    """J=12, Q=12 on 2**20 samples under the default budget: the chosen passes transform
-    fewer samples than the padded signal (2**21) and are predicted faster than the whole
-    call (arithmetic only: nothing of that length is built)."""
-    S = Scattering1D(12, 2**20, 12)
-    est, passes = S.plan_call(1)
-    assert passes is not None
-    assert passes.n_blocks * passes.L < S.N_padded
-    st = S.__dict__["_structure"]
-    out = sum(_s1d_model.output_lengths(st, 2**20, S.N_padded)) * 4
-    whole = _s1d_model.unblocked(st, 1, S.N_padded, 4, out, S.chunk_bytes,
-                                 max(1, torch.get_num_threads()))
-    assert est.seconds < whole.seconds and est.peak <= S.memory_budget
+    assert all(L & (L - 1) == 0 and L % (2 << S.log2_stride) == 0 and L >= 2 * 2048
+               for L in Ls)
