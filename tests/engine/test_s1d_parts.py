@@ -10,7 +10,6 @@ import numpy as np
 import torch
 
 from engine import Scattering1D, _s1d_group, _s1d_model
-from engine._blocked import scatter_in_passes
 from engine._s1d_group import n1_parts, task_layout
 
 
@@ -67,3 +66,20 @@ def test_block_lengths_are_powers_of_two_with_whole_grids():
     assert Ls == sorted(Ls, reverse=True) and max(Ls) < S.N_padded
     assert all(L & (L - 1) == 0 and L % (2 << S.log2_stride) == 0 and L >= 2 * 2048
                for L in Ls)
+
+
+def test_long_call_in_time_blocks_when_predicted_faster_than_whole():
+    """J=12, Q=12 on 2**20 samples under the default budget: the whole call would fit, but
+    time blocks of 2**19 (rows in the cache) are predicted faster, so the call runs in them;
+    without a budget it runs whole (arithmetic only: nothing of that length is built)."""
+    S = Scattering1D(12, 2**20, 12)
+    st = _s1d_model.structure_of(S)
+    out = sum(_s1d_model.output_lengths(st, 2**20, S.N_padded)) * 4
+    whole = _s1d_model.unblocked(st, 1, S.N_padded, 4, out, S.chunk_bytes,
+                                 max(1, torch.get_num_threads()))
+    est, passes = S.plan_call(1)
+    assert whole.peak <= S.memory_budget                  # it would fit
+    assert passes is not None and passes.L < S.N_padded
+    assert est.seconds < _s1d_model.BLOCKS_OVER_WHOLE * whole.seconds
+    assert est.peak <= S.memory_budget
+    assert Scattering1D(12, 2**20, 12, memory_budget=math.inf).plan_call(1)[1] is None
