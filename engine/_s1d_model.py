@@ -387,17 +387,20 @@ def choose_blocks(st: Structure, N: int, Np: int, B: int, s: int, budget: int,
                   out_bytes: int, chunk_bytes: int, threads: int, array: bool = True,
                   model: Model | None = None, time_blocks_only: bool = False
                   ) -> BlockChoice | None:
-    """The passes that keep the call under ``budget`` bytes in the least estimated time
-    (time blocks of `block_lengths` only for local averaging; whole signals otherwise, or
-    when none is faster), each with as many rows per pass as fit; ties go to the longer
-    blocks. ``time_blocks_only``: only time blocks, None when none fits (the caller
-    compares them with the whole call). Raises `BudgetError` with the smallest budget
-    that works."""
+    """The passes that keep the call under ``budget`` bytes: for padded signals longer than
+    ``2**LARGE_ROW_LOG2`` those of the least estimated time (ties to the longer blocks),
+    else the longest blocks that fit (time blocks of `block_lengths` only for local
+    averaging; whole signals otherwise), each with as many rows per pass as fit.
+    ``time_blocks_only``: only time blocks, None when none fits (the caller compares them
+    with the whole call). Raises `BudgetError` with the smallest budget that works."""
     S = 1 << st.log2_stride
     options = [] if time_blocks_only else [(Np, 0)]
     if st.average == "local":
         R = -(-reach(st) // S) * S
         options += [(L, R) for L in block_lengths(st, Np, R)]
+    # by estimated time only where rows outgrow the cache (`row_factor`); below, per-point
+    # costs are flat, the estimates' differences within their error: the longest blocks
+    by_time = Np > 1 << LARGE_ROW_LOG2
     minimum, best = None, None
     for L, R in options:
         nb = geometry(st, N, Np, L, R)[2]
@@ -416,7 +419,7 @@ def choose_blocks(st: Structure, N: int, Np: int, B: int, s: int, budget: int,
             mid = (lo + hi + 1) // 2
             lo, hi = (mid, hi) if est(mid).peak <= budget else (lo, mid - 1)
         e = est(lo)
-        if best is None or e.seconds < best.estimate.seconds:
+        if best is None or (by_time and e.seconds < best.estimate.seconds):
             H, a0, nb = geometry(st, N, Np, L, R)
             best = BlockChoice(L, R, H, a0, nb, lo, e)
     if best is not None or time_blocks_only:
@@ -443,7 +446,8 @@ def plan_call(st: Structure, N: int, Np: int, B: int, s: int, budget: int | None
               model: Model | None = None) -> tuple[Estimate, BlockChoice | None]:
     """The estimate of a call and its passes: ``(estimate, None)`` when the whole call fits
     ``budget`` (or there is none) and no time blocks within it are predicted faster
-    (`BLOCKS_OVER_WHOLE`; forward calls only), else the passes of `choose_blocks` (which
+    (`BLOCKS_OVER_WHOLE`; forward calls on padded signals longer than
+    ``2**LARGE_ROW_LOG2`` only), else the passes of `choose_blocks` (which
     raises `BudgetError` when none fit). ``array``: out_type "array" (see `blocked`). ``model``:
     the call's `Model` (default `FORWARD`, no gradient; `engine._s1d_grad.GRAD` for a call
     that records gradients, forward + backward)."""
@@ -452,7 +456,7 @@ def plan_call(st: Structure, N: int, Np: int, B: int, s: int, budget: int | None
     if budget is None or math.isinf(budget):           # no budget: always the whole call
         return whole, None
     if whole.peak <= budget:
-        if model is not FORWARD or st.average != "local":
+        if model is not FORWARD or st.average != "local" or Np <= 1 << LARGE_ROW_LOG2:
             return whole, None
         choice = choose_blocks(st, N, Np, B, s, budget, out_bytes, chunk_bytes, threads,
                                array, model, time_blocks_only=True)
