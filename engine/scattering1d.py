@@ -89,7 +89,9 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
         module's filters excluded), whatever the length and the batch. A call that would not
         fit runs in passes: overlapping time blocks of the signals, or groups of signals
         (`engine._blocked`; with gradients, forward + backward together: the backward
-        recomputes the passes), equal to the whole call up to ``1e-8``. None: the
+        recomputes the passes), equal to the whole call up to ``1e-8``; a forward call on
+        a padded signal over ``2**20`` samples also runs in time blocks when they are
+        predicted faster (`engine._s1d_model.plan_call`: rows that stay in the cache). None: the
         default, 512 MiB; ``math.inf``: no budget. A budget too small for the configuration
         raises `engine.BudgetError` naming the smallest that works;
         ``engine.estimate_cost`` says the cost before the call.
