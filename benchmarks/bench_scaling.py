@@ -25,7 +25,8 @@ pass once (the first call, timed) and then once more (the second call: the time 
 Peak memory is the process's high-water resident mark (``VmHWM``) above the baseline: what
 the transform, its filters, the input and the output cost together. A run whose first call
 took longer than ``--once-after`` seconds reports that call instead of running a second one
-(marked ``once``). The parent kills a run that passes ``--timeout`` seconds or
+(marked ``once``). The JSON also records the second call's process CPU time (``cpu_s``,
+all threads): the work done, less sensitive than wall time to a loaded machine. The parent kills a run that passes ``--timeout`` seconds or
 ``--max-rss-gib`` of resident memory, records why, and does not try that library at larger N.
 """
 
@@ -95,12 +96,13 @@ with torch.no_grad():
     once = first > once_after
     if not once:
         del y
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         y = S(x)
-        second = time.perf_counter() - t
+        second, cpu = time.perf_counter() - t, time.process_time() - c
 shape = tuple(y.shape) if hasattr(y, "shape") else None
 print("RESULT " + json.dumps(dict(
     build_s=build, first_s=first, forward_s=first if once else second, once=once,
+    cpu_s=None if once else cpu,
     peak_bytes=status("VmHWM") - base, out_shape=shape,
     engine=getattr(sys.modules.get("engine"), "__file__", None))), flush=True)
 '''

@@ -71,7 +71,7 @@ def block_module(S, L: int, R: int):
     inner._build_plans()
     for name, buf in inner._buffers.items():
         if buf.is_floating_point():
-            buf = (torch.as_tensor(inner._masters[name]) if ref.dtype == torch.float64
+            buf = (torch.as_tensor(inner.exact_plan(name)) if ref.dtype == torch.float64
                    else buf.to(ref.dtype))
         inner._buffers[name] = buf.to(ref.device)
     cache.clear()                      # one block module at a time: they hold filter plans

@@ -42,6 +42,18 @@ class PlannedTransform(nn.Module):
                              persistent=False)
         return name
 
+    def is_plan(self, name: str) -> bool:
+        """Whether buffer ``name`` is a plan (`register_plan`)."""
+        return name in self._masters or name in self.__dict__.get("_recipes", {})
+
+    def exact_plan(self, name: str) -> np.ndarray:
+        """The exact float64 values of plan ``name``: its master, or its recipe's result."""
+        if name in self._masters:
+            return self._masters[name]
+        method, args, key = self.__dict__["_recipes"][name]
+        value = getattr(self, method)(*args)
+        return np.ascontiguousarray(value if key is None else value[key], dtype=np.float64)
+
     def _apply(self, fn, recurse=True):
         recipes = self.__dict__.get("_recipes", {})
         exact = {n for n in recipes if self._buffers[n].dtype == torch.float64}

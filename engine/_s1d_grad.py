@@ -84,7 +84,7 @@ def unblocked_grad(st: Structure, N: int, Np: int, B: int, s: int, out_bytes: in
     the forward's working set on top of the growing graph, then the backward (the graph,
     the output and its gradient, the input's gradient, the transients of the tasks
     running)."""
-    fwd = unblocked(st, B, Np, s, out_bytes, chunk_bytes, threads)
+    fwd = unblocked(st, B, Np, s, out_bytes, chunk_bytes, threads, split=False)
     graph = graph_bytes(st, B, Np, s)
     workers = min(threads, B * len(st.groups)) if B * len(st.groups) > 1 else 1
     per_worker = chunk_bytes // workers

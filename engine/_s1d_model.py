@@ -10,15 +10,22 @@ The constants are calibrated on measurements (see each).
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 
 import torch
 
 from engine import _params
 from engine._costs import BudgetError, Cost
+from engine._s1d_group import task_layout
+from engine._s1d_limits import (  # noqa: F401  (re-exported: Scattering1D's call checks)
+    DEFAULT_BUDGET,
+    MAX_LENGTH,
+    _ram,
+    check_feasible,
+    padded_length_fast,
+    parse_budget,
+)
 from engine._scratch import KEEP_BYTES
-from engine.filterbank import SIGMA0, gauss_1d, temporal_support
 
 __all__ = ["Structure", "structure_of", "padded_length_fast", "unblocked", "BlockChoice",
            "choose_blocks", "reach", "Estimate", "Model", "FORWARD"]
@@ -57,64 +64,6 @@ PASS_FACTOR = 1.8
 #: Fraction of a filter's energy that may lie beyond the blocks' overlap (`reach`): its
 #: amplitude, ``1e-8`` of the filter's, is below float32 rounding.
 CRITERION = 1e-16
-
-
-#: Longest signal a Scattering1D accepts (samples): beyond, one signal's output alone (at
-#: stride 1) or the padded length's indices would not fit any machine.
-MAX_LENGTH = 2**40
-
-
-def _ram() -> int | None:
-    """The machine's physical memory in bytes (None where unknown)."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-def check_feasible(N: int, N_padded: int) -> None:
-    """Refuse, before building anything, a length whose padded signal could not be held in
-    the machine's memory (`BudgetError`, no budget would do)."""
-    ram = _ram()
-    if N > MAX_LENGTH or (ram is not None and 4 * N_padded > ram):
-        raise BudgetError(
-            f"shape={N} samples is too long for any memory budget on this machine: its "
-            f"padded length {N_padded} alone needs {4 * N_padded / 2**30:.1f} GiB in float32"
-            + (f" of the machine's {ram / 2**30:.1f} GiB" if ram else "") + ". Transform it "
-            "block by block from disk with engine.scatter_file or engine.BlockTransform.",
-            minimum_bytes=None)
-
-
-#: Scattering1D's default working-memory budget (bytes), which `estimate_cost` assumes when
-#: ``memory_budget`` is None.
-DEFAULT_BUDGET = 512 * 2**20
-
-
-def parse_budget(budget, default=DEFAULT_BUDGET):
-    """``memory_budget`` as bytes (int), or None for no budget (``math.inf``)."""
-    if budget is None:
-        return default
-    if isinstance(budget, float) and math.isinf(budget) and budget > 0:
-        return None
-    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget <= 0:
-        raise ValueError(f"memory_budget must be a positive number of bytes (e.g. 512 * 2**20)"
-                         f", None (the default, {DEFAULT_BUDGET // 2**20} MiB) or math.inf "
-                         f"(no budget); got {budget!r}.")
-    return int(budget)
-
-
-def padded_length_fast(N: int, T: int) -> int:
-    """`engine._params.padded_length` ``(N, T)`` without an ``N``-point filter: the low-pass's
-    temporal support is measured on a grid of ``64 T`` points (or ``N`` if shorter), where
-    its Gaussian impulse response (standard deviation ``T / (2 pi sigma0)``, about ``1.6 T``)
-    has long decayed below the criterion, so the support is the same integer."""
-    n = min(N, 1 << max(1, (64 * T - 1).bit_length()))
-    if n == N:
-        return _params.padded_length(N, T)
-    min_to_pad = 3 * temporal_support(gauss_1d(n, SIGMA0 / T)[None], criterion=1e-3)
-    J_pad = min(int(math.ceil(math.log2(N + 2 * min_to_pad))),
-                int(math.floor(math.log2(3 * N - 2))))
-    return 2**J_pad
 
 
 @dataclass(frozen=True)
@@ -189,8 +138,22 @@ def reach(st: Structure, criterion: float = CRITERION) -> int:
     return int(sum(math.ceil(k / (2 * math.pi * s)) for s in st.sigmas if math.isfinite(s)))
 
 
+#: Rows longer than ``2**LARGE_ROW_LOG2`` values cost more per flop: their FFTs, folds and
+#: moduli no longer run in the cache (1 thread, this machine: FFTs of ``2**21`` points
+#: 1.1x-1.3x the time per point and level of ``2**19`` or ``2**20``, of ``2**22`` 1.3x-3x;
+#: the whole call on ``2**21`` padded samples took 1.15x-1.3x the CPU time of 4 blocks of
+#: ``2**19``). `row_factor` multiplies their flops by ``1 + LARGE_ROW_SLOPE`` per doubling.
+LARGE_ROW_LOG2 = 20
+LARGE_ROW_SLOPE = 0.25
+
+
+def row_factor(n: int) -> float:
+    """The cost per flop of rows of ``n`` values relative to rows that fit the cache."""
+    return 1.0 + LARGE_ROW_SLOPE * max(0.0, math.log2(max(n, 2)) - LARGE_ROW_LOG2)
+
+
 def _fft_flops(rows: int, n: int) -> float:
-    return 5.0 * rows * n * math.log2(max(n, 2))
+    return 5.0 * rows * n * math.log2(max(n, 2)) * row_factor(n)
 
 
 @dataclass(frozen=True)
@@ -215,9 +178,10 @@ def output_lengths(st: Structure, N: int, Np: int) -> list[int]:
 
 
 def unblocked(st: Structure, B: int, Np: int, s: int, out_bytes: int, chunk_bytes: int,
-              threads: int) -> Estimate:
+              threads: int, split: bool = True) -> Estimate:
     """The forward pass on ``B`` signals padded to ``Np``, element size ``s`` bytes, whose
-    output holds ``out_bytes``, as `Scattering1D._scatter_blocks` schedules it."""
+    output holds ``out_bytes``, as `Scattering1D._scatter_blocks` schedules it (``split``:
+    groups too large for one signal cut into parts, as without gradients on CPU)."""
     m_out = Np >> st.log2_stride
     # persistent: padded signal, its half spectrum, order 0
     xp = B * Np * s
@@ -233,16 +197,19 @@ def unblocked(st: Structure, B: int, Np: int, s: int, out_bytes: int, chunk_byte
     for g in st.groups:
         m1 = Np >> g.k1
         values = max([g.n1 * m1] + [o.grid * (m1 >> o.k2) for o in g.order2])
-        step = max(1, per_worker // (values * cb))
-        for a in range(0, B, step):
-            b = min(step, B - a)
-            task_peaks.append(_task_peak(g, b, m1, m_out, s, st.average))
+        step, parts = task_layout(values, g.n1, B, per_worker, cb, split)
+        for n0, n1 in parts:
+            gp = g if len(parts) == 1 else _part_group(g, n1 - n0)
+            for a in range(0, B, step):
+                b = min(step, B - a)
+                task_peaks.append(_task_peak(gp, b, m1, m_out, s, st.average))
         # flops of the whole group over the batch
-        flops += _fft_flops(B * g.n1, m1) * 2 + 8 * B * g.n1 * m1
+        flops += _fft_flops(B * g.n1, m1) * 2 + 8 * B * g.n1 * m1 * row_factor(m1)
         uncropped += B * g.n1 * (m_out if g.phi else m1) * s
         for o in g.order2:
             m2 = m1 >> o.k2
-            flops += _fft_flops(B * o.valid, m2) * (2 if o.phi else 1) + 8 * B * o.grid * m2
+            flops += (_fft_flops(B * o.valid, m2) * (2 if o.phi else 1)
+                      + 8 * B * o.grid * m2 * row_factor(m2))
             if o.phi:
                 flops += _fft_flops(B * o.valid, m_out)
             uncropped += B * o.valid * (m_out if o.phi else m2) * s
@@ -258,6 +225,14 @@ def unblocked(st: Structure, B: int, Np: int, s: int, out_bytes: int, chunk_byte
     seconds = flops / FLOPS_PER_SECOND[s] + SECONDS_PER_TASK * len(task_peaks)
     return Estimate(int(max(during, final) + OVERHEAD_BYTES), int(during), int(final),
                     seconds, len(task_peaks))
+
+
+def _part_group(g: Group, n1: int) -> Group:
+    """A part of ``n1`` of the group's first-order wavelets (`engine._s1d_group.n1_parts`),
+    with at most all of the group's kept order-2 rows."""
+    return Group(g.k1, n1, g.phi, tuple(
+        Order2(o.k2, o.grid // g.n1 * n1, min(o.valid, o.grid // g.n1 * n1), o.phi)
+        for o in g.order2))
 
 
 def _task_peak(g: Group, b: int, m1: int, m_out: int, s: int, average) -> int:
@@ -380,22 +355,53 @@ FORWARD = Model(lambda st, N, Np, B, s, out, chunk, threads:
                 unblocked(st, B, Np, s, out, chunk, threads), blocked)
 
 
+#: Factors of the time blocks' lengths besides powers of two (`block_lengths`): none. Blocks
+#: of ``3 * 2**m`` or ``5 * 2**m`` samples waste less of the last block (``2**20`` samples,
+#: J=12: one of ``5 * 2**18`` instead of 4 of ``2**19``, 38% fewer samples), but torch's
+#: CPU FFTs (MKL) of those lengths cost 2.0x to 2.5x more per point than of ``2**m``
+#: (measured, 1 thread, ``2**19`` to ``2**21`` points): no gain left.
+BLOCK_FACTORS = (1,)
+
+#: Time blocks are chosen over a whole call that fits the budget only when predicted this
+#: much faster: the passes' own costs (gathering the blocks, `engine._malloc.trim`, the
+#: block module) are not in the estimate.
+BLOCKS_OVER_WHOLE = 0.9
+
+
+def block_lengths(st: Structure, Np: int, R: int) -> list[int]:
+    """Lengths ``L`` of time blocks overlapping by ``R`` (`BlockChoice`), shorter than
+    ``Np``, longest first: ``c * 2**m`` (``c`` in `BLOCK_FACTORS`) with ``L > 2 R`` and
+    ``2**m`` a multiple of twice the stride (every subsampled grid of the block is whole)."""
+    S = 1 << st.log2_stride
+    out = set()
+    for c in BLOCK_FACTORS:
+        m = 2 * S
+        while c * m < Np:
+            if c * m >= 2 * R + S:
+                out.add(c * m)
+            m *= 2
+    return sorted(out, reverse=True)
+
+
 def choose_blocks(st: Structure, N: int, Np: int, B: int, s: int, budget: int,
                   out_bytes: int, chunk_bytes: int, threads: int, array: bool = True,
-                  model: Model | None = None) -> BlockChoice:
-    """The passes that keep the call under ``budget`` bytes: the longest blocks (time blocks
-    only for local averaging, and only shorter than ``Np``; whole signals otherwise) with as
-    many rows per pass as fit. Raises `BudgetError` with the smallest budget that works."""
+                  model: Model | None = None, time_blocks_only: bool = False
+                  ) -> BlockChoice | None:
+    """The passes that keep the call under ``budget`` bytes: for padded signals longer than
+    ``2**LARGE_ROW_LOG2`` those of the least estimated time (ties to the longer blocks),
+    else the longest blocks that fit (time blocks of `block_lengths` only for local
+    averaging; whole signals otherwise), each with as many rows per pass as fit.
+    ``time_blocks_only``: only time blocks, None when none fits (the caller compares them
+    with the whole call). Raises `BudgetError` with the smallest budget that works."""
     S = 1 << st.log2_stride
-    options = [(Np, 0)]
+    options = [] if time_blocks_only else [(Np, 0)]
     if st.average == "local":
         R = -(-reach(st) // S) * S
-        L = 1 << (2 * R + S - 1).bit_length()
-        while L < Np:
-            options.append((L, R))
-            L *= 2
-    options.sort(reverse=True)
-    minimum = None
+        options += [(L, R) for L in block_lengths(st, Np, R)]
+    # by estimated time only where rows outgrow the cache (`row_factor`); below, per-point
+    # costs are flat, the estimates' differences within their error: the longest blocks
+    by_time = Np > 1 << LARGE_ROW_LOG2
+    minimum, best = None, None
     for L, R in options:
         nb = geometry(st, N, Np, L, R)[2]
         total = B * nb
@@ -412,8 +418,12 @@ def choose_blocks(st: Structure, N: int, Np: int, B: int, s: int, budget: int,
         while lo < hi:
             mid = (lo + hi + 1) // 2
             lo, hi = (mid, hi) if est(mid).peak <= budget else (lo, mid - 1)
-        H, a0, nb = geometry(st, N, Np, L, R)
-        return BlockChoice(L, R, H, a0, nb, lo, est(lo))
+        e = est(lo)
+        if best is None or (by_time and e.seconds < best.estimate.seconds):
+            H, a0, nb = geometry(st, N, Np, L, R)
+            best = BlockChoice(L, R, H, a0, nb, lo, e)
+    if best is not None or time_blocks_only:
+        return best
     ram = _ram()
     if ram is not None and minimum > ram:
         raise BudgetError(
@@ -435,14 +445,24 @@ def plan_call(st: Structure, N: int, Np: int, B: int, s: int, budget: int | None
               out_bytes: int, chunk_bytes: int, threads: int, array: bool = True,
               model: Model | None = None) -> tuple[Estimate, BlockChoice | None]:
     """The estimate of a call and its passes: ``(estimate, None)`` when the whole call fits
-    ``budget`` (or there is none), else the passes of `choose_blocks` (which raises
-    `BudgetError` when none fit). ``array``: out_type "array" (see `blocked`). ``model``:
+    ``budget`` (or there is none) and no time blocks within it are predicted faster
+    (`BLOCKS_OVER_WHOLE`; forward calls on padded signals longer than
+    ``2**LARGE_ROW_LOG2`` only), else the passes of `choose_blocks` (which
+    raises `BudgetError` when none fit). ``array``: out_type "array" (see `blocked`). ``model``:
     the call's `Model` (default `FORWARD`, no gradient; `engine._s1d_grad.GRAD` for a call
     that records gradients, forward + backward)."""
     model = model or FORWARD
     whole = model.whole(st, N, Np, B, s, out_bytes, chunk_bytes, threads)
-    if budget is None or whole.peak <= budget:
+    if budget is None or math.isinf(budget):           # no budget: always the whole call
         return whole, None
+    if whole.peak <= budget:
+        if model is not FORWARD or st.average != "local" or Np <= 1 << LARGE_ROW_LOG2:
+            return whole, None
+        choice = choose_blocks(st, N, Np, B, s, budget, out_bytes, chunk_bytes, threads,
+                               array, model, time_blocks_only=True)
+        if choice is None or choice.estimate.seconds >= BLOCKS_OVER_WHOLE * whole.seconds:
+            return whole, None
+        return choice.estimate, choice
     choice = choose_blocks(st, N, Np, B, s, budget, out_bytes, chunk_bytes, threads, array,
                            model)
     return choice.estimate, choice

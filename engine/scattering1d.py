@@ -23,6 +23,7 @@ The arguments are checked by `engine._params` (shared with JTFS); Kymatio's filt
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from functools import partial
 
 import numpy as np
@@ -31,12 +32,13 @@ from torch import nn
 
 from engine import _params, _s1d_grad, _s1d_model
 from engine._blocked import needs_grad, scatter_in_passes
-from engine._fold import apply_fold, apply_folds, fold_plan, fold_shape, modulus_, rfft
+from engine._fold import apply_fold, fold_plan, rfft
 from engine._kymatio_compat import KymatioAttributes, scattering_meta
 from engine._module import PlannedTransform, check_signal
 from engine._parallel import run_keyed, workers_for
 from engine._params import border_indices, compute_padding, parse_Q, parse_T
-from engine._scratch import scratch, scratch_allowed
+from engine._s1d_group import scatter_group, task_layout
+from engine._scratch import scratch_allowed
 from engine.filterbank import FilterBank, build_filterbank
 
 __all__ = ["Scattering1D", "parse_T", "parse_Q", "compute_padding", "border_indices"]
@@ -87,7 +89,9 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
         module's filters excluded), whatever the length and the batch. A call that would not
         fit runs in passes: overlapping time blocks of the signals, or groups of signals
         (`engine._blocked`; with gradients, forward + backward together: the backward
-        recomputes the passes), equal to the whole call up to ``1e-8``. None: the
+        recomputes the passes), equal to the whole call up to ``1e-8``; a forward call on
+        a padded signal over ``2**20`` samples also runs in time blocks when they are
+        predicted faster (`engine._s1d_model.plan_call`: rows that stay in the cache). None: the
         default, 512 MiB; ``math.inf``: no budget. A budget too small for the configuration
         raises `engine.BudgetError` naming the smallest that works;
         ``engine.estimate_cost`` says the cost before the call.
@@ -178,10 +182,11 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
         for name in list(self._buffers):
             delattr(self, name)
         self._masters.clear()
+        self.__dict__.get("_recipes", {}).clear()
         self._build_plans()
         for name, buf in self._buffers.items():
-            if name in self._masters and ref.dtype == torch.float64:
-                buf = torch.as_tensor(self._masters[name])
+            if ref.dtype == torch.float64 and self.is_plan(name):
+                buf = torch.as_tensor(self.exact_plan(name))
             elif buf.is_floating_point():
                 buf = buf.to(ref.dtype)
             self._buffers[name] = buf.to(ref.device)
@@ -193,16 +198,35 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
             with torch.inference_mode(False), torch.no_grad():
                 self._replan()
 
-    def _plan(self, name: str, filters: list[np.ndarray], m_out: int, half: bool) -> str:
-        """Build a fold plan and register its weights (see `PlannedTransform`); deferred
-        (``_dry``): an empty placeholder that carries the module's dtype and device."""
+    def _plan(self, name: str, which: tuple, m_out: int, half: bool) -> str:
+        """Build the fold plan of `_plan_filters` ``(which)`` and register its weights (see
+        `PlannedTransform`): float64 ones are rebuilt from the filter bank on a cast to
+        float64 (a recipe), never kept (the plan in ``_fold_plans`` has ``weights=None``).
+        Deferred (``_dry``): an empty placeholder that carries the module's dtype and
+        device."""
         if self.__dict__.get("_dry"):
             self._fold_plans[name] = None
             self.register_buffer(name, torch.empty(0), persistent=False)
             return name
-        plan = fold_plan(filters, m_out, half)
-        self._fold_plans[name] = plan
-        return self.register_plan(name, plan.weights)
+        plan = fold_plan(self._plan_filters(which), m_out, half)
+        self._fold_plans[name] = replace(plan, weights=None)
+        return self.register_plan(name, plan.weights,
+                                  recipe=("_plan_weights", (which, m_out, half), None))
+
+    def _plan_filters(self, which: tuple) -> list:
+        """The filters of a fold plan: ``("phi", level)`` (the low-pass periodised to
+        resolution ``2**level``), ``("psi1", n1s)`` or ``("psi2", n2s, k1)`` (periodised to
+        ``2**k1``), from the compact filter bank."""
+        bank = self.bank
+        if which[0] == "phi":
+            return [bank.phi.compact[0].periodise(which[1])]
+        if which[0] == "psi1":
+            return [bank.psi1[n].compact[0] for n in which[1]]
+        return [bank.psi2[n].compact[0].periodise(which[2]) for n in which[1]]
+
+    def _plan_weights(self, which: tuple, m_out: int, half: bool) -> np.ndarray:
+        """The float64 weights of the fold plan of ``which``: the recipe of its buffer."""
+        return fold_plan(self._plan_filters(which), m_out, half).weights
 
     def _phi_plan(self, level: int) -> str | None:
         """The low-pass from resolution ``2**level`` to the output stride (local averaging)."""
@@ -210,8 +234,7 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
             return None
         name = f"phi_{level}"
         if name not in self._fold_plans:
-            self._plan(name, [self.bank.phi.compact[0].periodise(level)],
-                       self.N_padded >> self.log2_stride, half=True)
+            self._plan(name, ("phi", level), self.N_padded >> self.log2_stride, half=True)
         return name
 
     def _build_plans(self) -> None:
@@ -235,8 +258,7 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
             n1s = [n for n, k in enumerate(k1s) if k == k1]
             m1 = Np >> k1
             group = {"k1": k1, "m1": m1, "n1": n1s, "order2": [], "phi": self._phi_plan(k1),
-                     "psi1": self._plan(f"g{g}_psi1", [bank.psi1[n].compact[0] for n in n1s],
-                                        m1, half=False)}
+                     "psi1": self._plan(f"g{g}_psi1", ("psi1", tuple(n1s)), m1, half=False)}
             blocks.append([(n,) for n in n1s])
             group["values"] = len(n1s) * m1   # largest complex intermediate per signal
             by_k2: dict[int, list[int]] = {}
@@ -254,8 +276,8 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
                 group["order2"].append({
                     "k2": k2, "m2": m2, "n2": n2s, "phi": self._phi_plan(k1 + k2),
                     "valid": name + "_valid" if len(valid) < len(grid) else None,
-                    "psi2": self._plan(name, [bank.psi2[n2].compact[0].periodise(k1)
-                                              for n2 in n2s], m2, half=False)})
+                    "valid_rows": valid if len(valid) < len(grid) else None,
+                    "psi2": self._plan(name, ("psi2", tuple(n2s), k1), m2, half=False)})
                 blocks.append([grid[i] for i in valid])
                 group["values"] = max(group["values"], len(grid) * m2)
             self._groups.append(group)
@@ -288,8 +310,10 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
         Each group of paths runs over the batch in chunks sized for its own intermediates
         (at most ``chunk_bytes`` of complex values in flight, over all workers): the
         full-resolution group in a few signals at a time, the coarser ones in larger chunks,
-        so that there are few, large operations. The chunks are independent tasks, run in
-        parallel on single-threaded workers on CPU (see `engine._parallel`), largest first."""
+        so that there are few, large operations; where one signal alone is too large (long
+        signals, forward on CPU), in parts of the group's first-order wavelets
+        (`engine._s1d_group.task_layout`). The chunks are independent tasks, run in parallel
+        on single-threaded workers on CPU (see `engine._parallel`), largest first."""
         self._ensure_plans()
         m_out = self.N_padded >> self.log2_stride
         spec0 = rfft(xp)
@@ -300,77 +324,30 @@ class Scattering1D(KymatioAttributes, PlannedTransform):
             out = [self._finish(xp[:, None], 0)]
         B = xp.shape[0]
         budget = self.chunk_bytes // workers_for(spec0, B * len(self._groups))
-        tasks = []
+        split = scratch_allowed(spec0)          # parts of a group: forward on CPU only
+        tasks, layout = [], []
         for i, g in enumerate(self._groups):
-            step = max(1, budget // (g["values"] * 2 * xp.element_size()))
-            tasks += [(i, partial(self._scatter_group, g, m_out=m_out, keep_u1=keep_u1),
-                       slice(a, min(a + step, B)), g["values"] * (min(a + step, B) - a))
-                      for a in range(0, B, step)]
+            step, parts = task_layout(g["values"], len(g["n1"]), B, budget,
+                                      2 * xp.element_size(), split)
+            layout.append(len(parts))
+            for p, (n0, n1) in enumerate(parts):
+                fn = partial(scatter_group, self, g, m_out=m_out, keep_u1=keep_u1,
+                             part=(n0, n1) if len(parts) > 1 else None)
+                cost = g["values"] * (n1 - n0) // len(g["n1"])
+                tasks += [((i, p), fn, slice(a, min(a + step, B)), cost * (min(a + step, B) - a))
+                          for a in range(0, B, step)]
+        results = run_keyed(spec0, tasks)
         u1s = []
-        for blocks in run_keyed(spec0, tasks).values():
+        for i, n_parts in enumerate(layout):
+            blocks = results[(i, 0)]
+            if n_parts > 1:             # a group in parts: its rows side by side, in order
+                blocks = [torch.cat(rows, dim=1) for rows in
+                          zip(*(results[(i, p)] for p in range(n_parts)))]
             if keep_u1:
                 u1s.append(blocks[0])
                 blocks = blocks[1:]
             out += blocks
         return out, u1s
-
-    def _scatter_group(self, g: dict, spec0: torch.Tensor, m_out: int, keep_u1: bool = False
-                       ) -> list[torch.Tensor]:
-        """The blocks of one group (order 1, then its order-2 blocks) from half spectra
-        ``spec0`` ``(b, N_padded // 2 + 1)``; with ``keep_u1``, first a copy of the group's
-        cropped first-order modulus ``U1`` (see `forward_with_u1`).
-
-        Without gradients, the folded spectra and the moduli live in this thread's scratch
-        buffers (see `engine._scratch`), one per role; what is returned is never one of them.
-        (Not the FFTs' outputs: torch's ``out=`` for FFTs allocates and copies.)"""
-        out = []
-        cplx, real = spec0.dtype, spec0.real.dtype
-        reuse = scratch_allowed(spec0)
-
-        def tmp(role, shape, dtype):
-            return scratch(role, tuple(shape), dtype) if reuse else None
-
-        psi1 = self._fold_plans[g["psi1"]], getattr(self, g["psi1"])
-        y1 = apply_fold(spec0, *psi1, out=tmp("fold", fold_shape(spec0, *psi1, False), cplx))
-        z1 = torch.fft.ifft(y1)
-        del y1
-        u1 = modulus_(z1, out=None if self.average is False else tmp("mod", z1.shape, real))
-        del z1                                                                   # (b, G, m1)
-        if keep_u1:       # cropped (never averaged), a copy: u1 may be a scratch buffer
-            k1 = g["k1"]
-            out.append(u1[..., self.ind_start[k1]:self.ind_end[k1]].clone())
-        if g["phi"] is None:
-            out.append(self._finish(u1, g["k1"]))
-        if g["phi"] is None and not g["order2"]:
-            return out
-        spec1 = rfft(u1)
-        del u1
-        # The S1 low-pass and every psi2 of the group read spec1: fold them together.
-        names = [(g["phi"], True)] if g["phi"] is not None else []
-        names += [(o["psi2"], False) for o in g["order2"]]
-        folds = [(self._fold_plans[n], getattr(self, n), shared) for n, shared in names]
-        folded = iter(apply_folds(spec1, folds, (lambda shape: tmp("fold", shape, cplx))
-                                  if reuse else None))
-        if g["phi"] is not None:
-            s1 = torch.fft.irfft(next(folded), n=m_out)
-            out.append(self._finish(s1, self.log2_stride))
-        for o, y2 in zip(g["order2"], folded):
-            y2 = y2.reshape(y2.shape[0], -1, o["m2"])                      # (b, G n2s, m2)
-            if o["valid"] is not None:
-                valid = getattr(self, o["valid"])
-                y2 = torch.index_select(y2, 1, valid, out=tmp(
-                    "valid", (y2.shape[0], len(valid), o["m2"]), cplx))
-            z2 = torch.fft.ifft(y2)
-            del y2
-            if o["phi"] is None:
-                out.append(self._finish(modulus_(z2), g["k1"] + o["k2"]))
-                continue
-            u2 = modulus_(z2, out=tmp("mod", z2.shape, real))
-            del z2
-            spec2 = rfft(u2)
-            s2 = torch.fft.irfft(self._fold(spec2, o["phi"], True), n=m_out)
-            out.append(self._finish(s2, self.log2_stride))
-        return out
 
     def _padded(self, x) -> tuple[torch.Tensor, torch.Size]:
         """Signals ``(..., N)`` checked and reflect-padded: ``((B, N_padded), batch shape)``."""
