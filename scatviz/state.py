@@ -45,7 +45,13 @@ import param
 from engine import available_designs
 from scatviz.analysis import MAX_COLUMNS
 from scatviz.analysis import pool_rows as _pool_rows
-from scatviz.pipeline import TRANSFORM_CACHE, _s1d_module, compute_transforms, default_design
+from scatviz.pipeline import (
+    TRANSFORM_CACHE,
+    _s1d_module,
+    compute_transforms,
+    default_design,
+    merge_jtfs,
+)
 from scatviz.presets import PRESETS
 from scatviz.results import (
     JTFS_UNAVAILABLE,
@@ -301,8 +307,8 @@ class ScatState(param.Parameterized):
             job = self._submit(stage, plan)
             return job, asyncio.wrap_future(job.future)
 
-        async def computed(stage, plan):
-            job, fut = start(stage, plan)
+        async def computed(stage, plan, started=None):
+            job, fut = started or start(stage, plan)
             done, _ = await asyncio.wait({fut}, timeout=BUSY_AFTER)
             if not done:
                 self.busy = True
@@ -320,29 +326,42 @@ class ScatState(param.Parameterized):
         try:
             while True:
                 key = self.key()
-                # Publish the Scattering1D views first only when JTFS is slow for this signal
-                # (one message per change otherwise).
-                stage = "base" if self._jtfs_seconds > PROGRESSIVE_ABOVE else "all"
-                plan = None
+                plan, job, pending = None, None, None
                 try:
                     plan = self.plan()
                     self.notice = plan.message if plan.ok else ""
-                    res = await computed(stage, plan)
+                    # Publish the Scattering1D views first only when JTFS is slow for this
+                    # setting (one message per change otherwise).
+                    stage = "base" if self._progressive(plan) else "all"
+                    started = start(stage, plan)
+                    if stage == "base" and self.service is not None:
+                        # the JTFS part at once, beside the base in the other worker (queued
+                        # after it: a JTFS that waits for the page's last one to finish
+                        # never holds the base back)
+                        job, pending = start("jtfs", plan)
+                    res = await computed(stage, plan, started)
                     err = ""
                 except (asyncio.CancelledError, CancelledError):
+                    self._drop(job, pending)
                     return None            # the page was closed: its queued work is dropped
                 except (ValueError, TypeError) as exc:
                     res, err = None, str(exc)
                 except Exception as exc:   # never let a failure take the session down
                     res, err = None, _failure(exc)
                 if key != self.key():      # changed while computing: compute the latest
+                    if pending is not None:
+                        self.jtfs_superseded += 1
+                        self.jtfs_cancelled += self._drop(job, pending)
                     continue
                 if res is None or not res.jtfs_pending:
+                    self._drop(job, pending)
                     publish(res, err)
                     return res
-                # JTFS starts before the Scattering1D views are published, so that it
-                # computes while this thread builds their update and the browser draws it
-                job, pending = start("all", plan)
+                if pending is None:
+                    # JTFS starts before the Scattering1D views are published, so that it
+                    # computes while this thread builds their update and the browser draws it
+                    job, pending = start("jtfs", plan)
+                base = res
                 publish(res, err, busy=True)
                 if await self._superseded(key, pending):
                     self.jtfs_superseded += 1
@@ -350,7 +369,7 @@ class ScatState(param.Parameterized):
                         self.jtfs_cancelled += 1
                     continue               # the newer change, its base views first
                 try:
-                    res = await pending
+                    res = merge_jtfs(base, await pending)
                 except (asyncio.CancelledError, CancelledError):
                     return None
                 except Exception as exc:
@@ -363,6 +382,29 @@ class ScatState(param.Parameterized):
         finally:
             self.busy = False
             self.waiting = ""
+
+    def _progressive(self, plan: Plan) -> bool:
+        """Whether a change publishes its Scattering1D views before its JTFS: when the JTFS
+        is expected to take longer than `PROGRESSIVE_ABOVE`, by the engine's cost estimate
+        of this setting (so the session's first change too) or by the session's last JTFS
+        (an estimate that under-predicts on a loaded machine)."""
+        if not self.with_jtfs:
+            return False
+        est = 0.0
+        if plan is not None and plan.cost is not None:
+            est = max((float(c.seconds) for k, c in plan.cost.parts.items()
+                       if k.startswith("jtfs#")), default=0.0)
+        return max(est, self._jtfs_seconds) > PROGRESSIVE_ABOVE
+
+    def _drop(self, job, pending) -> int:
+        """Let go of a JTFS part no longer wanted: cancelled if still queued (returns 1),
+        else its eventual result or failure read and ignored (returns 0)."""
+        if pending is None:
+            return 0
+        pending.add_done_callback(lambda f: f.cancelled() or f.exception())
+        if job is not None and self.service is not None and self.service.cancel(job):
+            return 1
+        return 0
 
     async def _superseded(self, key: tuple, pending) -> bool:
         """Wait for ``pending`` (a change's JTFS) unless the parameters change first: True

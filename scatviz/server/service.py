@@ -161,15 +161,21 @@ class TransformService:
         x = x[:plan.samples]
         key = self._key(digest, plan.samples, settings)
         hit = self.cache.get(key)
+        if hit is None and stage == "jtfs":         # the JTFS part alone (`merge_jtfs`)
+            key = ("jtfs",) + key
+            hit = self.cache.get(key)
         if hit is not None:
             job = Job(session, None, 0)
             job.state = "done"
             job.future.set_result(dataclasses.replace(hit, x=x, name=name))
             return job
-        peak = plan.cost.peak_bytes if plan.cost is not None else 0
-        estimate_s = plan.cost.seconds if plan.cost is not None else None
+        peak, estimate_s = _job_cost(plan, stage)
         cost = peak + 3 * x.nbytes                  # the signal's copies: pickle, worker
         slot = self.slot_for(plan.samples, settings, self.scheduler.slots)
+        if stage == "jtfs":
+            # beside its "base" job, in the other worker (always the same one for this
+            # setting: it keeps the JTFS modules it built)
+            slot = (slot + 1) % max(1, self.scheduler.slots)
         payload = _Payload((x, float(sample_rate), name, stage, settings, hook))
         payload.estimate_s = estimate_s
         bank_key = self._bank_key(plan.samples, sample_rate, settings)
@@ -177,8 +183,8 @@ class TransformService:
         # A session's JTFS jobs run one at a time: a superseded one still running keeps
         # its worker, the newer change's JTFS waits for it (and is cancelled there when a
         # change supersedes it too), and the other worker stays free for base views.
-        group = ((session, "jtfs") if stage == "all" and settings.get("with_jtfs", True)
-                 else None)
+        group = ((session, "jtfs") if stage in ("all", "jtfs")
+                 and settings.get("with_jtfs", True) else None)
         job = self.scheduler.submit(session, payload, cost_bytes=cost, slot=slot, group=group)
         out: Future = Future()
 
@@ -191,7 +197,9 @@ class TransformService:
                 out.set_exception(exc)
                 return
             res = dataclasses.replace(f.result(), x=x, name=name)
-            if res.bank is None and payload.bank is not None:
+            if stage == "jtfs":                     # no Scattering1D part, no bank
+                pass
+            elif res.bank is None and payload.bank is not None:
                 res = dataclasses.replace(res, bank=payload.bank)
             elif res.bank is not None and payload.bank is None:
                 self.cache.put(bank_key, res.bank)
@@ -242,6 +250,19 @@ class TransformService:
             self.pool.shutdown()
         if self._local is not None:
             self._local.shutdown(wait=False, cancel_futures=True)
+
+
+def _job_cost(plan: Plan, stage: str) -> tuple[int, float | None]:
+    """The memory (bytes) and the estimated seconds of a job of ``stage`` for ``plan``: the
+    whole setting's, or the JTFS transform's alone for a "jtfs" job (its part of the cost,
+    `scatviz.server.costing.setting_cost`)."""
+    if plan.cost is None:
+        return 0, None
+    if stage == "jtfs":
+        part = next((c for k, c in plan.cost.parts.items() if k.startswith("jtfs#")), None)
+        if part is not None:
+            return int(part.peak_bytes) + int(part.output_bytes), float(part.seconds)
+    return int(plan.cost.peak_bytes), float(plan.cost.seconds)
 
 
 def current_service() -> TransformService | None:

@@ -123,7 +123,7 @@ def test_jtfs_computes_while_the_first_views_are_published(chirp, monkeypatch):
     compute, apply = st.compute, st.apply
 
     def spy_compute(stage="all", plan=None):
-        if stage == "all":
+        if stage == "jtfs":
             started.set()
         return compute(stage, plan)
 
