@@ -88,11 +88,6 @@ SYNC_TIMEOUT = 300.0
 #: in the middle of the transform, on the same two cores.
 BUSY_AFTER = 0.2
 
-#: While the JTFS of a change computes (its Scattering1D views published), `refresh_async`
-#: looks this often (seconds) whether a newer change superseded it: then the newer one
-#: starts at once and the stale JTFS is cancelled if still queued (never shown).
-SUPERSEDE_POLL = 0.025
-
 
 @lru_cache(maxsize=1)
 def _default_budget() -> ServerBudget:
@@ -409,15 +404,35 @@ class ScatState(param.Parameterized):
     async def _superseded(self, key: tuple, pending) -> bool:
         """Wait for ``pending`` (a change's JTFS) unless the parameters change first: True
         when they did (a newer change: the caller drops ``pending``, whose eventual result or
-        failure is then read here, never shown)."""
+        failure is then read here, never shown). Woken by a watcher of the inputs (an
+        `asyncio.Event` set from whichever thread changed them), not by polling."""
         pending.add_done_callback(lambda f: f.cancelled() or f.exception())
-        for _ in range(int(4 * SYNC_TIMEOUT / SUPERSEDE_POLL)):       # bounded
-            done, _ = await asyncio.wait({pending}, timeout=SUPERSEDE_POLL)
-            if done:
-                return False
-            if key != self.key():
-                return True
-        return False
+        loop = asyncio.get_running_loop()
+        changed = asyncio.Event()
+
+        def wake(*events) -> None:
+            with contextlib.suppress(RuntimeError):       # the loop closed meanwhile
+                loop.call_soon_threadsafe(changed.set)
+
+        watcher = self.param.watch(wake, list(self._inputs))
+        try:
+            for _ in range(100_000):                      # bounded: one pass per change
+                if key != self.key():
+                    return True
+                waiter = asyncio.ensure_future(changed.wait())
+                try:
+                    done, _ = await asyncio.wait({pending, waiter}, timeout=4 * SYNC_TIMEOUT,
+                                                 return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    waiter.cancel()
+                if pending in done:
+                    return False
+                if not done:                              # nothing for 20 minutes
+                    return False
+                changed.clear()
+            return False
+        finally:
+            self.param.unwatch(watcher)
 
     def _on_input(self, *events) -> None:
         if self.auto and self.signal is not None:

@@ -124,8 +124,18 @@ class TransformService:
         estimate_s = getattr(job.payload, "estimate_s", None)
         omit = getattr(job.payload, "bank", None) is not None
         return self.pool.submit(slot, compute_in_worker, x, sr, name, stage, settings, hook,
-                                omit_bank=omit, timeout_s=self.budget.job_timeout(estimate_s),
+                                omit_bank=omit, threads=self._threads_for(job),
+                                timeout_s=self.budget.job_timeout(estimate_s),
                                 estimate_s=estimate_s)
+
+    def _threads_for(self, job: Job) -> int | None:
+        """A JTFS part (stage "jtfs") that no other page's job runs beside takes every
+        worker's threads: its own page's base job is the only one it shares the cores with,
+        for the first tenth of it. Anything else: None (its worker's share)."""
+        if job.payload[3] != "jtfs" or self.pool is None or self.pool.n < 2:
+            return None
+        others = [j for j in self.scheduler.running_jobs() if j.session != job.session]
+        return None if others or self.scheduler.queued() else self.pool.n * self.pool.threads
 
     @staticmethod
     def _bank_key(samples: int, sample_rate: float, settings: dict) -> tuple:

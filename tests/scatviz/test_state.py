@@ -174,3 +174,34 @@ def test_busy_only_for_slow_changes_and_cleared_in_the_last_message(chirp, monke
         _time.sleep(3 * state_mod.BUSY_AFTER), compute(self, stage, plan))[1])
     run()
     assert log[2:] == [("busy", True), "hold", ("busy", False), "release"]
+
+
+def test_a_change_from_another_thread_wakes_the_jtfs_wait_without_polling(chirp):
+    """`ScatState._superseded` is woken by a change of the inputs (a watcher setting an
+    event: the other thread's change is seen at once), returns False when the JTFS arrives
+    first, and leaves no watcher behind either way."""
+    import asyncio
+    import threading
+
+    st = ScatState.from_loaded(chirp, auto=False, J=5, with_jtfs=False)
+    watchers = lambda: sum(len(w) for p in st.param.watchers.values()   # noqa: E731
+                           for w in p.values())
+    n0 = watchers()
+    calls, key = [], st.key
+    st.key = lambda: (calls.append(1), key())[1]        # each look at the parameters
+
+    async def wait_change():
+        key, pending = st.key(), asyncio.get_running_loop().create_future()
+        threading.Timer(0.2, lambda: setattr(st, "J", 6)).start()
+        return await asyncio.wait_for(st._superseded(key, pending), timeout=60)
+
+    async def wait_result():
+        key, pending = st.key(), asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().call_later(0.2, pending.set_result, "jtfs")
+        return await asyncio.wait_for(st._superseded(key, pending), timeout=60)
+
+    assert asyncio.run(wait_change()) is True and st.J == 6
+    assert len(calls) <= 3, f"looked at the parameters {len(calls)} times: polling"
+    assert watchers() == n0
+    assert asyncio.run(wait_result()) is False
+    assert watchers() == n0
