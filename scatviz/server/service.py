@@ -123,8 +123,10 @@ class TransformService:
         x, sr, name, stage, settings, hook = job.payload
         estimate_s = getattr(job.payload, "estimate_s", None)
         omit = getattr(job.payload, "bank", None) is not None
+        threads = self._threads_for(job)
+        extra = {} if threads is None else {"threads": threads}
         return self.pool.submit(slot, compute_in_worker, x, sr, name, stage, settings, hook,
-                                omit_bank=omit, threads=self._threads_for(job),
+                                omit_bank=omit, **extra,
                                 timeout_s=self.budget.job_timeout(estimate_s),
                                 estimate_s=estimate_s)
 

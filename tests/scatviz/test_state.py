@@ -205,3 +205,25 @@ def test_a_change_from_another_thread_wakes_the_jtfs_wait_without_polling(chirp)
     assert watchers() == n0
     assert asyncio.run(wait_result()) is False
     assert watchers() == n0
+
+
+def test_the_first_change_is_progressive_when_the_engine_expects_a_slow_jtfs(chirp):
+    """Progressive publication is decided from the engine's JTFS cost estimate (so the first
+    change of a session too), or from the session's last JTFS when that was slower."""
+    from engine._costs import Cost
+    from scatviz.server.costing import Plan, SettingCost
+
+    def plan(jtfs_s):
+        parts = {"scattering1d#0": Cost(0, 0, (), 5.0), "jtfs#1": Cost(0, 0, (), jtfs_s)}
+        return Plan(True, 4096, SettingCost(4096, 0, 0, 5.0 + jtfs_s, parts))
+
+    st = ScatState.from_loaded(chirp, auto=False, J=5)
+    assert st._jtfs_seconds == 0.0                       # nothing measured yet
+    assert st._progressive(plan(1.0)) is True
+    assert st._progressive(plan(0.05)) is False          # the Scattering1D's 5 s do not count
+    st._jtfs_seconds = 1.0                               # the last JTFS was slow
+    assert st._progressive(plan(0.05)) is True
+    st.with_jtfs = False
+    assert st._progressive(plan(1.0)) is False
+    assert ScatState.from_loaded(chirp, auto=False, J=5)._progressive(
+        Plan(True, 4096, None)) is False                 # no estimate, nothing measured
