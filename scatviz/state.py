@@ -329,10 +329,12 @@ class ScatState(param.Parameterized):
                     # setting (one message per change otherwise).
                     stage = "base" if self._progressive(plan) else "all"
                     started = start(stage, plan)
-                    if stage == "base" and self.service is not None:
+                    if (stage == "base" and self.service is not None
+                            and self.service.workers_ready()):
                         # the JTFS part at once, beside the base in the other worker (queued
                         # after it: a JTFS that waits for the page's last one to finish
-                        # never holds the base back)
+                        # never holds the base back); not while the workers start: then
+                        # both would run in this process, one after the other
                         job, pending = start("jtfs", plan)
                     res = await computed(stage, plan, started)
                     err = ""
