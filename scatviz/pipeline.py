@@ -248,8 +248,8 @@ def compute_transforms(x: np.ndarray, sample_rate: float, *, J: int, Q1: int, Q2
         unless the JTFS of this setting is already cached (the dashboard draws those views
         first, then the JTFS ones). "jtfs" computes the JTFS alone and returns it without
         the Scattering1D part (``scalogram``, ``scattering`` and ``bank`` None: the caller
-        holds them from its "base" result, `merge_jtfs`): run beside the "base" one in
-        another worker, and a third of the bytes back through its pipe.
+        holds them from its "base" result, `merge_jtfs`): a served change's second job,
+        a third of the bytes of a whole result back through its worker's pipe.
 
     The Scattering1D part and the JTFS part are cached separately (keys: signal hash and
     the parameters each depends on), so that changing a JTFS parameter reuses the scalogram.

@@ -302,8 +302,8 @@ class ScatState(param.Parameterized):
             job = self._submit(stage, plan)
             return job, asyncio.wrap_future(job.future)
 
-        async def computed(stage, plan, started=None):
-            job, fut = started or start(stage, plan)
+        async def computed(stage, plan):
+            job, fut = start(stage, plan)
             done, _ = await asyncio.wait({fut}, timeout=BUSY_AFTER)
             if not done:
                 self.busy = True
@@ -321,43 +321,32 @@ class ScatState(param.Parameterized):
         try:
             while True:
                 key = self.key()
-                plan, job, pending = None, None, None
+                plan = None
                 try:
                     plan = self.plan()
                     self.notice = plan.message if plan.ok else ""
                     # Publish the Scattering1D views first only when JTFS is slow for this
                     # setting (one message per change otherwise).
                     stage = "base" if self._progressive(plan) else "all"
-                    started = start(stage, plan)
-                    if (stage == "base" and self.service is not None
-                            and self.service.workers_ready()):
-                        # the JTFS part at once, beside the base in the other worker (queued
-                        # after it: a JTFS that waits for the page's last one to finish
-                        # never holds the base back); not while the workers start: then
-                        # both would run in this process, one after the other
-                        job, pending = start("jtfs", plan)
-                    res = await computed(stage, plan, started)
+                    res = await computed(stage, plan)
                     err = ""
                 except (asyncio.CancelledError, CancelledError):
-                    self._drop(job, pending)
                     return None            # the page was closed: its queued work is dropped
                 except (ValueError, TypeError) as exc:
                     res, err = None, str(exc)
                 except Exception as exc:   # never let a failure take the session down
                     res, err = None, _failure(exc)
                 if key != self.key():      # changed while computing: compute the latest
-                    if pending is not None:
-                        self.jtfs_superseded += 1
-                        self.jtfs_cancelled += self._drop(job, pending)
                     continue
                 if res is None or not res.jtfs_pending:
-                    self._drop(job, pending)
                     publish(res, err)
                     return res
-                if pending is None:
-                    # JTFS starts before the Scattering1D views are published, so that it
-                    # computes while this thread builds their update and the browser draws it
-                    job, pending = start("jtfs", plan)
+                # The JTFS part alone (the Scattering1D arrays are here: `merge_jtfs`) starts
+                # before the Scattering1D views are published, so that it computes while this
+                # thread builds their update and the browser draws it. Not beside the base
+                # job: on two cores that slowed the first views, and in Chromium the last
+                # ones too (benchmarks/RESULTS.md, issue 16's detail changes).
+                job, pending = start("jtfs", plan)
                 base = res
                 publish(res, err, busy=True)
                 if await self._superseded(key, pending):
@@ -392,16 +381,6 @@ class ScatState(param.Parameterized):
             est = max((float(c.seconds) for k, c in plan.cost.parts.items()
                        if k.startswith("jtfs#")), default=0.0)
         return max(est, self._jtfs_seconds) > PROGRESSIVE_ABOVE
-
-    def _drop(self, job, pending) -> int:
-        """Let go of a JTFS part no longer wanted: cancelled if still queued (returns 1),
-        else its eventual result or failure read and ignored (returns 0)."""
-        if pending is None:
-            return 0
-        pending.add_done_callback(lambda f: f.cancelled() or f.exception())
-        if job is not None and self.service is not None and self.service.cancel(job):
-            return 1
-        return 0
 
     async def _superseded(self, key: tuple, pending) -> bool:
         """Wait for ``pending`` (a change's JTFS) unless the parameters change first: True

@@ -131,9 +131,9 @@ class TransformService:
                                 estimate_s=estimate_s)
 
     def _threads_for(self, job: Job) -> int | None:
-        """A JTFS part (stage "jtfs") that no other page's job runs beside takes every
-        worker's threads: its own page's base job is the only one it shares the cores with,
-        for the first tenth of it. Anything else: None (its worker's share)."""
+        """A JTFS part (stage "jtfs") with no other page's job running or queued takes every
+        worker's threads (its page's base job is done: the cores are idle but for the
+        server publishing those views). Anything else: None (its worker's share)."""
         if job.payload[3] != "jtfs" or self.pool is None or self.pool.n < 2:
             return None
         others = [j for j in self.scheduler.running_jobs() if j.session != job.session]
@@ -185,8 +185,9 @@ class TransformService:
         cost = peak + 3 * x.nbytes                  # the signal's copies: pickle, worker
         slot = self.slot_for(plan.samples, settings, self.scheduler.slots)
         if stage == "jtfs":
-            # beside its "base" job, in the other worker (always the same one for this
-            # setting: it keeps the JTFS modules it built)
+            # the other worker than its "base" job's (always the same one for this setting:
+            # it keeps the JTFS modules it built), so the next change's base finds its own
+            # worker free while this JTFS computes
             slot = (slot + 1) % max(1, self.scheduler.slots)
         payload = _Payload((x, float(sample_rate), name, stage, settings, hook))
         payload.estimate_s = estimate_s
