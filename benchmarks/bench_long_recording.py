@@ -24,6 +24,9 @@ Method (issue 16's targets, measured in one process on the server's side, no bro
    (reported as "first"); the medians and max are over the others.
 4. **Peak RSS**: the process's ``VmHWM`` at the end (and the baseline after imports).
 
+With ``--progressive``, ``jtfs_transform_s`` is each change's JTFS transform alone (its worker's
+``timings["jtfs"]``): what of ``all_views_s`` is not the engine's JTFS forward is the rest.
+
 ``--served``: the detail changes go through the server's `TransformService` as a served page's
 do (costed, queued, computed in its worker processes, ``--workers``, warmed before the
 timing; results back by IPC), timed from the change to ``state.refresh()`` returning; the
