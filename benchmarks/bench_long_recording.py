@@ -24,6 +24,9 @@ Method (issue 16's targets, measured in one process on the server's side, no bro
    (reported as "first"); the medians and max are over the others.
 4. **Peak RSS**: the process's ``VmHWM`` at the end (and the baseline after imports).
 
+With ``--progressive``, ``jtfs_transform_s`` is each change's JTFS transform alone (its worker's
+``timings["jtfs"]``): what of ``all_views_s`` is not the engine's JTFS forward is the rest.
+
 ``--served``: the detail changes go through the server's `TransformService` as a served page's
 do (costed, queued, computed in its worker processes, ``--workers``, warmed before the
 timing; results back by IPC), timed from the change to ``state.refresh()`` returning; the
@@ -256,8 +259,11 @@ def _progressive(args, st, rec, positions) -> dict:
     picked up by it). For each change: the seconds to its first publication (the first views:
     the Scattering1D ones when JTFS is pending) and to the one with JTFS (all views)."""
     pubs: list[tuple[float, bool]] = []
+    jtfs_s: list[float] = []          # the JTFS transform's own seconds, in its worker
     st.param.watch(lambda e: pubs.append((time.perf_counter(), e.new.jtfs_pending))
                    if e.new is not None else None, "result")
+    st.param.watch(lambda e: jtfs_s.append(e.new.timings.get("jtfs", float("nan")))
+                   if e.new is not None and not e.new.jtfs_pending else None, "result")
 
     async def drive():
         marks, kinds, task = [], [], None
@@ -300,6 +306,8 @@ def _progressive(args, st, rec, positions) -> dict:
     return dict(first_views_s=[round(v, 3) for v in first],
                 all_views_s=[round(v, 3) for v in full], kinds=kinds,
                 median_first_views_s=med(first[1:]), median_all_views_s=med(full[1:]),
+                jtfs_transform_s=[round(v, 3) for v in jtfs_s],
+                median_jtfs_transform_s=med(jtfs_s[1:]),
                 jtfs_superseded=getattr(st, "jtfs_superseded", None),
                 jtfs_cancelled=getattr(st, "jtfs_cancelled", None))
 

@@ -16,6 +16,7 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import threading
 import time
@@ -38,7 +39,10 @@ from scatviz.results import FilterBankArrays, JTFSResult, Scalogram, Scattering,
 from scatviz.signals_io import signal_digest
 
 __all__ = ["compute_transforms", "compute_scalogram", "adapt_jtfs", "default_design",
-           "TRANSFORM_CACHE"]
+           "merge_jtfs", "TRANSFORM_CACHE", "STAGES"]
+
+#: What `compute_transforms` may compute: everything, the Scattering1D part, the JTFS part.
+STAGES = ("all", "base", "jtfs")
 
 #: Results of `compute_transforms`, shared by every session of the process, bounded in bytes
 #: (a long signal's results are hundreds of MB): 512 MiB here; a server's worker processes
@@ -239,10 +243,13 @@ def compute_transforms(x: np.ndarray, sample_rate: float, *, J: int, Q1: int, Q2
         JTFS frequential octaves, wavelets per octave and averaging (0 = the engine default).
     design : str
         Filter bank design (any of `engine.available_designs()`).
-    stage : "all" or "base"
+    stage : "all", "base" or "jtfs"
         "base" returns at once after the Scattering1D transforms, with ``jtfs_pending=True``
         unless the JTFS of this setting is already cached (the dashboard draws those views
-        first, then the JTFS ones).
+        first, then the JTFS ones). "jtfs" computes the JTFS alone and returns it without
+        the Scattering1D part (``scalogram``, ``scattering`` and ``bank`` None: the caller
+        holds them from its "base" result, `merge_jtfs`): a served change's second job,
+        a third of the bytes of a whole result back through its worker's pipe.
 
     The Scattering1D part and the JTFS part are cached separately (keys: signal hash and
     the parameters each depends on), so that changing a JTFS parameter reuses the scalogram.
@@ -267,8 +274,12 @@ def compute_transforms(x: np.ndarray, sample_rate: float, *, J: int, Q1: int, Q2
     t0 = time.perf_counter()
     xt = torch.from_numpy(x)
 
+    if stage not in STAGES:
+        raise ValueError(f"stage must be one of {', '.join(STAGES)}; got {stage!r}.")
+    if stage == "jtfs" and not with_jtfs:
+        raise ValueError("stage='jtfs' needs with_jtfs=True (there is no JTFS to compute).")
     key_base = ("base", digest, int(J), Q, T_arg, design)
-    base = TRANSFORM_CACHE.get(key_base)
+    base = (None, None, None, {}) if stage == "jtfs" else TRANSFORM_CACHE.get(key_base)
     if base is None:
         with _COMPUTE_LOCK, torch.no_grad():   # one transform at a time: no oversubscription
             base = TRANSFORM_CACHE.get(key_base)
@@ -302,3 +313,19 @@ def compute_transforms(x: np.ndarray, sample_rate: float, *, J: int, Q1: int, Q2
             jt, jerr, timings["jtfs"] = hit
     return Transforms(key, x, float(sample_rate), name, scal, scat, bank, jt, jerr,
                       time.perf_counter() - t0, timings, pending)
+
+
+def merge_jtfs(base: Transforms, part: Transforms) -> Transforms:
+    """``base`` (a "base" result, JTFS pending) completed with the JTFS of ``part`` (a
+    "jtfs" or "all" result of the same setting): the Scattering1D arrays are ``base``'s
+    own objects, so the views that show them see no change.
+
+    >>> merge_jtfs(base, part).jtfs is part.jtfs                      # doctest: +SKIP
+    True
+    """
+    if base.key != part.key:
+        raise ValueError("merge_jtfs: the two results are of different settings "
+                         f"({base.key!r} and {part.key!r}).")
+    return dataclasses.replace(base, jtfs=part.jtfs, jtfs_error=part.jtfs_error,
+                               jtfs_pending=False, seconds=base.seconds + part.seconds,
+                               timings={**base.timings, **part.timings})

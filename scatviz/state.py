@@ -45,7 +45,13 @@ import param
 from engine import available_designs
 from scatviz.analysis import MAX_COLUMNS
 from scatviz.analysis import pool_rows as _pool_rows
-from scatviz.pipeline import TRANSFORM_CACHE, _s1d_module, compute_transforms, default_design
+from scatviz.pipeline import (
+    TRANSFORM_CACHE,
+    _s1d_module,
+    compute_transforms,
+    default_design,
+    merge_jtfs,
+)
 from scatviz.presets import PRESETS
 from scatviz.results import (
     JTFS_UNAVAILABLE,
@@ -81,11 +87,6 @@ SYNC_TIMEOUT = 300.0
 #: on costs the server ~6 ms and the browser ~15 ms (a commit of the whole page's layers)
 #: in the middle of the transform, on the same two cores.
 BUSY_AFTER = 0.2
-
-#: While the JTFS of a change computes (its Scattering1D views published), `refresh_async`
-#: looks this often (seconds) whether a newer change superseded it: then the newer one
-#: starts at once and the stale JTFS is cancelled if still queued (never shown).
-SUPERSEDE_POLL = 0.025
 
 
 @lru_cache(maxsize=1)
@@ -320,13 +321,13 @@ class ScatState(param.Parameterized):
         try:
             while True:
                 key = self.key()
-                # Publish the Scattering1D views first only when JTFS is slow for this signal
-                # (one message per change otherwise).
-                stage = "base" if self._jtfs_seconds > PROGRESSIVE_ABOVE else "all"
                 plan = None
                 try:
                     plan = self.plan()
                     self.notice = plan.message if plan.ok else ""
+                    # Publish the Scattering1D views first only when JTFS is slow for this
+                    # setting (one message per change otherwise).
+                    stage = "base" if self._progressive(plan) else "all"
                     res = await computed(stage, plan)
                     err = ""
                 except (asyncio.CancelledError, CancelledError):
@@ -340,9 +341,13 @@ class ScatState(param.Parameterized):
                 if res is None or not res.jtfs_pending:
                     publish(res, err)
                     return res
-                # JTFS starts before the Scattering1D views are published, so that it
-                # computes while this thread builds their update and the browser draws it
-                job, pending = start("all", plan)
+                # The JTFS part alone (the Scattering1D arrays are here: `merge_jtfs`) starts
+                # before the Scattering1D views are published, so that it computes while this
+                # thread builds their update and the browser draws it. Not beside the base
+                # job: on two cores that slowed the first views, and in Chromium the last
+                # ones too (benchmarks/RESULTS.md, issue 16's detail changes).
+                job, pending = start("jtfs", plan)
+                base = res
                 publish(res, err, busy=True)
                 if await self._superseded(key, pending):
                     self.jtfs_superseded += 1
@@ -350,7 +355,7 @@ class ScatState(param.Parameterized):
                         self.jtfs_cancelled += 1
                     continue               # the newer change, its base views first
                 try:
-                    res = await pending
+                    res = merge_jtfs(base, await pending)
                 except (asyncio.CancelledError, CancelledError):
                     return None
                 except Exception as exc:
@@ -364,18 +369,51 @@ class ScatState(param.Parameterized):
             self.busy = False
             self.waiting = ""
 
+    def _progressive(self, plan: Plan) -> bool:
+        """Whether a change publishes its Scattering1D views before its JTFS: when the JTFS
+        is expected to take longer than `PROGRESSIVE_ABOVE`, by the engine's cost estimate
+        of this setting (so the session's first change too) or by the session's last JTFS
+        (an estimate that under-predicts on a loaded machine)."""
+        if not self.with_jtfs:
+            return False
+        est = 0.0
+        if plan is not None and plan.cost is not None:
+            est = max((float(c.seconds) for k, c in plan.cost.parts.items()
+                       if k.startswith("jtfs#")), default=0.0)
+        return max(est, self._jtfs_seconds) > PROGRESSIVE_ABOVE
+
     async def _superseded(self, key: tuple, pending) -> bool:
         """Wait for ``pending`` (a change's JTFS) unless the parameters change first: True
         when they did (a newer change: the caller drops ``pending``, whose eventual result or
-        failure is then read here, never shown)."""
+        failure is then read here, never shown). Woken by a watcher of the inputs (an
+        `asyncio.Event` set from whichever thread changed them), not by polling."""
         pending.add_done_callback(lambda f: f.cancelled() or f.exception())
-        for _ in range(int(4 * SYNC_TIMEOUT / SUPERSEDE_POLL)):       # bounded
-            done, _ = await asyncio.wait({pending}, timeout=SUPERSEDE_POLL)
-            if done:
-                return False
-            if key != self.key():
-                return True
-        return False
+        loop = asyncio.get_running_loop()
+        changed = asyncio.Event()
+
+        def wake(*events) -> None:
+            with contextlib.suppress(RuntimeError):       # the loop closed meanwhile
+                loop.call_soon_threadsafe(changed.set)
+
+        watcher = self.param.watch(wake, list(self._inputs))
+        try:
+            for _ in range(100_000):                      # bounded: one pass per change
+                if key != self.key():
+                    return True
+                waiter = asyncio.ensure_future(changed.wait())
+                try:
+                    done, _ = await asyncio.wait({pending, waiter}, timeout=4 * SYNC_TIMEOUT,
+                                                 return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    waiter.cancel()
+                if pending in done:
+                    return False
+                if not done:                              # nothing for 20 minutes
+                    return False
+                changed.clear()
+            return False
+        finally:
+            self.param.unwatch(watcher)
 
     def _on_input(self, *events) -> None:
         if self.auto and self.signal is not None:

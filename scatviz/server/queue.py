@@ -136,6 +136,11 @@ class FairScheduler:
         with self._lock:
             return len(self._running)
 
+    def running_jobs(self) -> list[Job]:
+        """The jobs running now (a copy)."""
+        with self._lock:
+            return list(self._running.values())
+
     # ---- internals -------------------------------------------------------------------------
 
     def _fits(self, job: Job) -> bool:

@@ -123,9 +123,21 @@ class TransformService:
         x, sr, name, stage, settings, hook = job.payload
         estimate_s = getattr(job.payload, "estimate_s", None)
         omit = getattr(job.payload, "bank", None) is not None
+        threads = self._threads_for(job)
+        extra = {} if threads is None else {"threads": threads}
         return self.pool.submit(slot, compute_in_worker, x, sr, name, stage, settings, hook,
-                                omit_bank=omit, timeout_s=self.budget.job_timeout(estimate_s),
+                                omit_bank=omit, **extra,
+                                timeout_s=self.budget.job_timeout(estimate_s),
                                 estimate_s=estimate_s)
+
+    def _threads_for(self, job: Job) -> int | None:
+        """A JTFS part (stage "jtfs") with no other page's job running or queued takes every
+        worker's threads (its page's base job is done: the cores are idle but for the
+        server publishing those views). Anything else: None (its worker's share)."""
+        if job.payload[3] != "jtfs" or self.pool is None or self.pool.n < 2:
+            return None
+        others = [j for j in self.scheduler.running_jobs() if j.session != job.session]
+        return None if others or self.scheduler.queued() else self.pool.n * self.pool.threads
 
     @staticmethod
     def _bank_key(samples: int, sample_rate: float, settings: dict) -> tuple:
@@ -161,15 +173,22 @@ class TransformService:
         x = x[:plan.samples]
         key = self._key(digest, plan.samples, settings)
         hit = self.cache.get(key)
+        if hit is None and stage == "jtfs":         # the JTFS part alone (`merge_jtfs`)
+            key = ("jtfs",) + key
+            hit = self.cache.get(key)
         if hit is not None:
             job = Job(session, None, 0)
             job.state = "done"
             job.future.set_result(dataclasses.replace(hit, x=x, name=name))
             return job
-        peak = plan.cost.peak_bytes if plan.cost is not None else 0
-        estimate_s = plan.cost.seconds if plan.cost is not None else None
+        peak, estimate_s = _job_cost(plan, stage)
         cost = peak + 3 * x.nbytes                  # the signal's copies: pickle, worker
         slot = self.slot_for(plan.samples, settings, self.scheduler.slots)
+        if stage == "jtfs":
+            # the other worker than its "base" job's (always the same one for this setting:
+            # it keeps the JTFS modules it built), so the next change's base finds its own
+            # worker free while this JTFS computes
+            slot = (slot + 1) % max(1, self.scheduler.slots)
         payload = _Payload((x, float(sample_rate), name, stage, settings, hook))
         payload.estimate_s = estimate_s
         bank_key = self._bank_key(plan.samples, sample_rate, settings)
@@ -177,8 +196,8 @@ class TransformService:
         # A session's JTFS jobs run one at a time: a superseded one still running keeps
         # its worker, the newer change's JTFS waits for it (and is cancelled there when a
         # change supersedes it too), and the other worker stays free for base views.
-        group = ((session, "jtfs") if stage == "all" and settings.get("with_jtfs", True)
-                 else None)
+        group = ((session, "jtfs") if stage in ("all", "jtfs")
+                 and settings.get("with_jtfs", True) else None)
         job = self.scheduler.submit(session, payload, cost_bytes=cost, slot=slot, group=group)
         out: Future = Future()
 
@@ -191,7 +210,9 @@ class TransformService:
                 out.set_exception(exc)
                 return
             res = dataclasses.replace(f.result(), x=x, name=name)
-            if res.bank is None and payload.bank is not None:
+            if stage == "jtfs":                     # no Scattering1D part, no bank
+                pass
+            elif res.bank is None and payload.bank is not None:
                 res = dataclasses.replace(res, bank=payload.bank)
             elif res.bank is not None and payload.bank is None:
                 self.cache.put(bank_key, res.bank)
@@ -242,6 +263,19 @@ class TransformService:
             self.pool.shutdown()
         if self._local is not None:
             self._local.shutdown(wait=False, cancel_futures=True)
+
+
+def _job_cost(plan: Plan, stage: str) -> tuple[int, float | None]:
+    """The memory (bytes) and the estimated seconds of a job of ``stage`` for ``plan``: the
+    whole setting's, or the JTFS transform's alone for a "jtfs" job (its part of the cost,
+    `scatviz.server.costing.setting_cost`)."""
+    if plan.cost is None:
+        return 0, None
+    if stage == "jtfs":
+        part = next((c for k, c in plan.cost.parts.items() if k.startswith("jtfs#")), None)
+        if part is not None:
+            return int(part.peak_bytes) + int(part.output_bytes), float(part.seconds)
+    return int(plan.cost.peak_bytes), float(plan.cost.seconds)
 
 
 def current_service() -> TransformService | None:

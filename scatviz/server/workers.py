@@ -77,12 +77,14 @@ def _init_worker(threads: int, cache_bytes: int) -> None:
 
 
 def compute_in_worker(x: np.ndarray, sample_rate: float, name: str, stage: str,
-                      settings: dict, hook: str | None = None, *, omit_bank: bool = False):
+                      settings: dict, hook: str | None = None, *, omit_bank: bool = False,
+                      threads: int | None = None):
     """`scatviz.pipeline.compute_transforms` of ``x`` ``(N,)`` in this process, returned
     without the signal (``x`` is an empty array: the caller holds it) and, with
     ``omit_bank``, without the filter bank (``bank=None``: the caller holds that of this
-    length and setting). ``hook``: see the module (test-only, ignored unless
-    `hooks_enabled`)."""
+    length and setting). ``threads``: torch threads for this job only (the worker's own
+    count is restored after it; None: the worker's). ``hook``: see the module (test-only,
+    ignored unless `hooks_enabled`)."""
     if hook and hooks_enabled():
         if hook == "abort":
             os.abort()
@@ -94,7 +96,17 @@ def compute_in_worker(x: np.ndarray, sample_rate: float, name: str, stage: str,
     from scatviz.pipeline import compute_transforms
 
     t0 = time.perf_counter()
-    res = compute_transforms(x, sample_rate, name=name, stage=stage, **settings)
+    if threads is None:
+        res = compute_transforms(x, sample_rate, name=name, stage=stage, **settings)
+    else:
+        import torch
+
+        own = torch.get_num_threads()
+        torch.set_num_threads(max(1, int(threads)))
+        try:
+            res = compute_transforms(x, sample_rate, name=name, stage=stage, **settings)
+        finally:
+            torch.set_num_threads(own)
     res = dataclasses.replace(res, x=np.zeros(0, np.float32),
                               **({"bank": None} if omit_bank else {}))
     res.timings["worker"] = time.perf_counter() - t0

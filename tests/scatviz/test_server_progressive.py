@@ -19,8 +19,9 @@ from tests.conftest import wait_until
 
 
 class StageGates:
-    """Runs each job in a thread once the gate of its stage ("base" or "all") is open, and
-    records ``(session, stage, J)`` of every job that started."""
+    """Runs each job in a thread once the gate of its stage is open ("base"; "all" for the
+    jobs that compute a JTFS: stage "all" or "jtfs"), and records ``(session, stage, J)`` of
+    every job that started."""
 
     def __init__(self, base_open=True):
         self.gates = {"base": threading.Event(), "all": threading.Event()}
@@ -34,7 +35,7 @@ class StageGates:
         self.started.append((job.session, stage, settings["J"]))
 
         def run():
-            assert self.gates[stage].wait(60)
+            assert self.gates["base" if stage == "base" else "all"].wait(60)
             return compute_in_worker(x, sr, name, stage, settings, hook)
         return self.pool.submit(run)
 
@@ -91,7 +92,7 @@ def test_a_running_jtfs_superseded_by_a_newer_change_is_never_shown():
     seen = _published(st)
     with ThreadPoolExecutor(1) as pool:
         fut = pool.submit(asyncio.run, st.refresh_async())
-        assert _wait_until(lambda: (st.session, "all", 5) in gates.started)
+        assert _wait_until(lambda: (st.session, "jtfs", 5) in gates.started)
         st.J = 6                                   # the newer change
         assert _wait_until(lambda: any(r.key[1] == 6 for r in seen))
         newer = [r for r in seen if r.key[1] == 6][0]
@@ -126,7 +127,7 @@ def test_a_queued_jtfs_superseded_by_a_newer_change_is_cancelled():
         res = fut.result(timeout=60)
         assert held.future.result(timeout=60) is not None
     assert res.key[1] == 6 and res.jtfs is not None
-    assert (st.session, "all", 5) not in gates.started, "the cancelled JTFS ran"
+    assert (st.session, "jtfs", 5) not in gates.started, "the cancelled JTFS ran"
     assert not any(r.key[1] == 5 and r.jtfs is not None for r in seen)
     assert st.jtfs_superseded == 1
 
@@ -156,18 +157,19 @@ def test_rapid_changes_keep_one_jtfs_per_page_and_a_worker_free_for_the_base_vie
     seen = _published(st)
     with ThreadPoolExecutor(1) as pool:
         fut = pool.submit(asyncio.run, st.refresh_async())
-        assert _wait_until(lambda: (st.session, "all", 5) in gates.started)
+        assert _wait_until(lambda: (st.session, "jtfs", 5) in gates.started)
         st.J = 6
-        assert _wait_until(lambda: svc.scheduler.queued(st.session) == 1)   # JTFS of J=6
-        assert any(r.key[1] == 6 and r.jtfs_pending for r in seen)
-        assert (st.session, "all", 6) not in gates.started
+        # the base views of J=6 out, its JTFS waiting for the running one of J=5
+        assert _wait_until(lambda: svc.scheduler.queued(st.session) == 1
+                           and any(r.key[1] == 6 and r.jtfs_pending for r in seen))
+        assert (st.session, "jtfs", 6) not in gates.started
         st.J = 4                                   # a third change, base views at once
         assert _wait_until(lambda: any(r.key[1] == 4 for r in seen))
         assert st.jtfs_cancelled == 1 and not fut.done()
         gates.gates["all"].set()
         res = fut.result(timeout=60)
     assert res.key[1] == 4 and res.jtfs is not None
-    assert (st.session, "all", 6) not in gates.started
+    assert (st.session, "jtfs", 6) not in gates.started
     assert [r.key[1] for r in seen if r.jtfs is not None] == [4]
     assert st.jtfs_superseded == 2
 

@@ -123,7 +123,7 @@ def test_jtfs_computes_while_the_first_views_are_published(chirp, monkeypatch):
     compute, apply = st.compute, st.apply
 
     def spy_compute(stage="all", plan=None):
-        if stage == "all":
+        if stage == "jtfs":
             started.set()
         return compute(stage, plan)
 
@@ -174,3 +174,56 @@ def test_busy_only_for_slow_changes_and_cleared_in_the_last_message(chirp, monke
         _time.sleep(3 * state_mod.BUSY_AFTER), compute(self, stage, plan))[1])
     run()
     assert log[2:] == [("busy", True), "hold", ("busy", False), "release"]
+
+
+def test_a_change_from_another_thread_wakes_the_jtfs_wait_without_polling(chirp):
+    """`ScatState._superseded` is woken by a change of the inputs (a watcher setting an
+    event: the other thread's change is seen at once), returns False when the JTFS arrives
+    first, and leaves no watcher behind either way."""
+    import asyncio
+    import threading
+
+    st = ScatState.from_loaded(chirp, auto=False, J=5, with_jtfs=False)
+    watchers = lambda: sum(len(w) for p in st.param.watchers.values()   # noqa: E731
+                           for w in p.values())
+    n0 = watchers()
+    calls, key = [], st.key
+    st.key = lambda: (calls.append(1), key())[1]        # each look at the parameters
+
+    async def wait_change():
+        key, pending = st.key(), asyncio.get_running_loop().create_future()
+        threading.Timer(0.2, lambda: setattr(st, "J", 6)).start()
+        return await asyncio.wait_for(st._superseded(key, pending), timeout=60)
+
+    async def wait_result():
+        key, pending = st.key(), asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().call_later(0.2, pending.set_result, "jtfs")
+        return await asyncio.wait_for(st._superseded(key, pending), timeout=60)
+
+    assert asyncio.run(wait_change()) is True and st.J == 6
+    assert len(calls) <= 3, f"looked at the parameters {len(calls)} times: polling"
+    assert watchers() == n0
+    assert asyncio.run(wait_result()) is False
+    assert watchers() == n0
+
+
+def test_the_first_change_is_progressive_when_the_engine_expects_a_slow_jtfs(chirp):
+    """Progressive publication is decided from the engine's JTFS cost estimate (so the first
+    change of a session too), or from the session's last JTFS when that was slower."""
+    from engine._costs import Cost
+    from scatviz.server.costing import Plan, SettingCost
+
+    def plan(jtfs_s):
+        parts = {"scattering1d#0": Cost(0, 0, (), 5.0), "jtfs#1": Cost(0, 0, (), jtfs_s)}
+        return Plan(True, 4096, SettingCost(4096, 0, 0, 5.0 + jtfs_s, parts))
+
+    st = ScatState.from_loaded(chirp, auto=False, J=5)
+    assert st._jtfs_seconds == 0.0                       # nothing measured yet
+    assert st._progressive(plan(1.0)) is True
+    assert st._progressive(plan(0.05)) is False          # the Scattering1D's 5 s do not count
+    st._jtfs_seconds = 1.0                               # the last JTFS was slow
+    assert st._progressive(plan(0.05)) is True
+    st.with_jtfs = False
+    assert st._progressive(plan(1.0)) is False
+    assert ScatState.from_loaded(chirp, auto=False, J=5)._progressive(
+        Plan(True, 4096, None)) is False                 # no estimate, nothing measured
