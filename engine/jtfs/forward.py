@@ -10,7 +10,7 @@ from functools import partial
 import torch
 from torch import nn
 
-from engine._fold import apply_fold, modulus_, rfft
+from engine._fold import apply_fold, apply_folds, modulus_, rfft
 from engine._module import check_signal
 from engine._parallel import run_keyed
 from engine.jtfs.pairs import PAIRS
@@ -209,7 +209,7 @@ class _ForwardPass:
         if rows < len(grp.n1) and self.average and self._t_mode == "local" \
                 and not spec0.requires_grad:
             return self._first_order_chunked(g, spec0, rows)
-        u1 = modulus_(torch.fft.ifft(self._fold(spec0, grp.psi1)))     # (b, G, m1)
+        u1 = modulus_(torch.fft.ifft(self._psi1_fold(g, spec0, 0, len(grp.n1))))  # (b,G,m1)
         spec1 = rfft(u1)
         if self._t_mode == "global":
             s1 = u1[..., self.ind_start[grp.k1]:self.ind_end[grp.k1]].mean(
@@ -217,6 +217,20 @@ class _ForwardPass:
         else:
             s1 = self._lowpass(spec1, grp.k1)
         return [spec1, s1] + ([] if self.average else [u1])
+
+    def _psi1_fold(self, g: int, spec0: torch.Tensor, r0: int, r1: int) -> torch.Tensor:
+        """Half spectra ``spec0`` ``(b, N_padded//2+1)`` folded by wavelets ``r0:r1`` of
+        group ``g`` (one plan each): ``(b, r1 - r0, m1)`` complex. Without gradients each
+        fold is written into its row of one array."""
+        prefix = self._groups[g].psi1
+        folds = [(plan, self._buffer(buf), True)
+                 for plan, buf in (self._plans[f"{prefix}_{i}"] for i in range(r0, r1))]
+        if spec0.requires_grad:
+            return torch.stack(list(apply_folds(spec0, folds)), dim=-2)
+        out = spec0.new_empty(spec0.shape[:-1] + (r1 - r0, folds[0][0].cols))
+        for i, (plan, weights, _) in enumerate(folds):
+            apply_fold(spec0, plan, weights, True, out=out[..., i, :])
+        return out
 
     def _first_order_rows(self, g: int, b: int) -> int:
         """Wavelets of group ``g`` filtered at once for ``b`` signals: as many as keep one
@@ -231,12 +245,10 @@ class _ForwardPass:
         those rows only (at N = 2^20 the finest group's were 2 x 272 MiB). Each row is
         computed as in one piece (the same fold weights, the same operations)."""
         grp = self._groups[g]
-        plan, buf = self._plans[grp.psi1]
-        weights = self._buffer(buf)
         b, G = spec0.shape[0], len(grp.n1)
         spec1 = s1 = None
         for r in range(0, G, rows):
-            u1 = modulus_(torch.fft.ifft(apply_fold(spec0, plan, weights[r:r + rows])))
+            u1 = modulus_(torch.fft.ifft(self._psi1_fold(g, spec0, r, min(r + rows, G))))
             part = rfft(u1)
             del u1
             low = self._lowpass(part, grp.k1)
@@ -302,7 +314,7 @@ class _ForwardPass:
     def forward(self, x) -> torch.Tensor | dict:
         """Scatter ``x`` ``(..., N)``; see the class docstring for the output."""
         x = check_signal(x, self.shape[0], self._buffer(
-            "phi_0" if "phi_0" in self._buffers else self._plans["g0_psi1"][1]))
+            "phi_0" if "phi_0" in self._buffers else self._plans["g0_psi1_0"][1]))
         batch_shape = x.shape[:-1]
         x = x.reshape(-1, 1, self.shape[0])
         if self._budget_set and self._enforce_budget:
