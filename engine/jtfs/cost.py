@@ -21,6 +21,7 @@ import math
 import os
 from functools import lru_cache
 
+import numpy as np
 import torch
 
 from engine._costs import BudgetError, Cost
@@ -107,6 +108,22 @@ class _Skeleton(TimeFrequencyScattering):
         if not self._order2:
             raise ValueError("No second-order path: every psi2 has j2 <= j1; increase J.")
         self._fr_s1 = self._fr_plan("frs1", self.N1, spinned=False)
+        self._spec1_bins = self._spec1_tops()
+
+    def _spec1_tops(self) -> list[int]:
+        """`_Planner._spec1_reads` from the skeleton's short bank: per group, the highest
+        frequency of the psi2 that read it (their significant support), at its length."""
+        top = [0.0] * len(self._groups)
+        for o in self._order2:
+            c = self.bank.psi2[o.n2].compact[0]
+            big = np.abs(c.val) > 1e-12 * np.abs(c.val).max()
+            k = np.asarray(c.idx)[big]
+            f = (float(np.minimum(k, c.N - k).max()) + 1) / c.N     # cycles per sample
+            for p in o.parts:
+                top[p.g] = max(top[p.g], f)
+        full = [(self.N_padded >> g.k1) // 2 + 1 for g in self._groups]
+        # (bin q of a group's spectrum is q / N_padded cycles per sample, whatever its k1)
+        return [min(f, math.ceil(t * self.N_padded) + 2) for f, t in zip(full, top)]
 
     def _phi_plan(self, level: int):
         return f"phi_{level}"                     # sizes only: no low-pass plan is built
@@ -214,7 +231,9 @@ def _peak_bytes(sk: _Skeleton, B: int, rs: int) -> tuple[int, int]:
         if sk.average and sk._t_mode == "local":
             rows = min(G, sk._first_order_rows(i, b))
         tasks1 += [2 * b * rows * m1 * c] * (2 if B >= 2 else 1)
-        kept1 += B * G * (m1 // 2 + 1) * c
+        # chunked, a group keeps the bins of its spectra that the second order reads
+        chunked = rows < G
+        kept1 += B * G * (sk._spec1_bins[i] if chunked else m1 // 2 + 1) * c
         written += 4 * B * G * m1 * c
     tasks1.sort(reverse=True)
     stage1 = base + max(kept1 + tasks1[0] + CONCURRENT * sum(tasks1[1:W]), 2 * kept1) + s1

@@ -210,7 +210,25 @@ class _Planner:
             raise ValueError("No second-order path: every psi2 has j2 <= j1; increase J.")
         # The phi_t branch: S1 (real) along all N1.
         self._fr_s1 = self._fr_plan("frs1", self.N1, spinned=False)
+        self._spec1_bins = self._spec1_reads()
         self._build_meta()
+
+    def _spec1_reads(self) -> list[int]:
+        """Per time group, the number ``n`` of low bins ``[0, n)`` of the half spectra
+        ``rfft(U1)`` that the second order's folds read (their blocks' columns): the psi2
+        are band-pass, below ~0.22 cycles per sample for the tight design, so that the
+        first order keeps 43 % of its spectra (at least one bin; all of them where a fold
+        rebuilds the whole spectrum)."""
+        full = [(self.N_padded >> g.k1) // 2 + 1 for g in self._groups]
+        top = [1] * len(self._groups)
+        for o in self._order2:
+            for p in o.parts:
+                plan, _ = self._plans[p.plan]
+                for (start, mirrored), (c0, c1) in zip(plan.blocks, plan.ranges):
+                    end = full[p.g] if start < 0 else (start - c0 + 1 if mirrored
+                                                       else start + c1)
+                    top[p.g] = max(top[p.g], end)
+        return [min(t, f) for t, f in zip(top, full)]
 
     def _phi_cutoff(self) -> float:
         """Frequency (cycles per sample) beyond which ``phi_t`` is below 1e-13 of its

@@ -105,17 +105,47 @@ def test_prefilter_is_one_on_the_pass_band_and_short_in_time():
 @pytest.mark.parametrize("filterbank", ["tight", "kymatio"])
 def test_first_order_in_chunks_of_wavelets_equals_whole(filterbank):
     """At long N the first order filters a group's wavelets a few at a time (one complex
-    intermediate under chunk_bytes): the same spectra and S1, bit for bit."""
+    intermediate under chunk_bytes): the same spectra (on the bins the second order reads,
+    the only ones kept) and S1, bit for bit."""
     S = TimeFrequencyScattering(shape=2**13, filterbank=filterbank, **SMALL)
     x = torch.randn(2, 2**13, generator=torch.Generator().manual_seed(3))
     spec0 = torch.fft.rfft(torch.nn.functional.pad(x, (S.pad_left, S.pad_right)))
     g = 0
     assert len(S._groups[g].n1) > 2
+    nb = S._spec1_bins[g]
+    assert nb < S.N_padded // 2 + 1                      # cropped: the psi2 are band-pass
+
+    def same(whole, parts):
+        return torch.equal(whole[0][..., :nb], parts[0]) and torch.equal(whole[1], parts[1])
+
     with torch.no_grad():
         whole = S._first_order(g, spec0)
+        assert whole[0].shape[-1] == S.N_padded // 2 + 1
         for rows in (1, 2):
-            parts = S._first_order_chunked(g, spec0, rows)
-            assert all(torch.equal(a, b) for a, b in zip(whole, parts))
+            assert same(whole, S._first_order_chunked(g, spec0, rows))
         S.chunk_bytes = 2**10                   # the call takes the chunked path itself
         assert S._first_order_rows(g, 2) == 1
-        assert all(torch.equal(a, b) for a, b in zip(whole, S._first_order(g, spec0)))
+        assert same(whole, S._first_order(g, spec0))
+
+
+@pytest.mark.parametrize("filterbank", ["tight", "kymatio"])
+def test_kept_first_order_bins_cover_every_second_order_read(filterbank):
+    """`_spec1_bins` holds every bin a psi2 fold reads (so cropping the kept spectra changes
+    no output): at most the half spectrum, and the same output, bit for bit, as with the
+    whole spectra kept (the first order chunked, which crops)."""
+    S = TimeFrequencyScattering(shape=2**13, filterbank=filterbank, **SMALL)
+    for o in S._order2:
+        for p in o.parts:
+            plan, _ = S._plans[p.plan]
+            for (start, mirrored), (c0, c1) in zip(plan.blocks, plan.ranges):
+                assert start >= 0
+                top = start - c0 + 1 if mirrored else start + c1
+                assert top <= S._spec1_bins[p.g] <= (S.N_padded >> S._groups[p.g].k1) // 2 + 1
+    x = torch.randn(1, 2**13, generator=torch.Generator().manual_seed(4))
+    S.chunk_bytes = 2**10                       # the first order chunked: it crops
+    cropped = S._spec1_bins
+    with torch.no_grad():
+        S._spec1_bins = [(S.N_padded >> g.k1) // 2 + 1 for g in S._groups]
+        whole = S(x)
+        S._spec1_bins = cropped
+        assert torch.equal(whole, S(x))
