@@ -188,6 +188,11 @@ def _branch_bytes(sk: _Skeleton, o: SecondOrderPath, b: int, rs: int) -> tuple[i
         # their concatenation (or one chunk's work), then the rows' rfft; the decimated rows
         # of the blocks so far, their concatenation, then their rfft.
         P, D, bs = sp.P, 2**sp.d, min(b, sp.batch)
+        if o.crop is not None:
+            # Y2 on the window only, each row folded and inverse-transformed into two rows
+            # of scratch (`_second_order_window`)
+            y2 = b * o.n * M * c
+            pre = y2 + 2 * b * M_full * c
         per_t_s = bs * (2 * plan.L + 4 * plan.cols) * 2 * rs
         m = min(max(1, sk.chunk_bytes // per_t_s), P)
         v_blk = bs * P * rows * rs

@@ -49,17 +49,19 @@ class _ForwardPass:
 
     def _frequential(self, y: torch.Tensor, plan: FrPlan, level: int | None,
                      window: tuple[int, int] | None = None,
-                     stream: StreamPlan | None = None) -> torch.Tensor:
+                     stream: StreamPlan | None = None,
+                     m_full: int | None = None) -> torch.Tensor:
         """Frequential scattering of ``y`` ``(B, n, time)`` (complex, or real for the
         ``phi_t`` branch): FFT along ``n1`` (zero-padded to the plan's ``L``), per filter
         group a multiply that filters and subsamples (a window of the spectrum per filter for
         compact filters), inverse FFT, modulus, frequential averaging (one matrix product onto
         the ``F_bins`` rows per group), then time averaging from resolution ``2**level``
         (``None``: only crop, the input is already averaged). Time is processed in chunks so
-        that the intermediates stay under ``chunk_bytes``.
+        that the intermediates stay under ``chunk_bytes``. ``m_full`` (streamed only): ``y``
+        holds the ``window``'s samples only, of a time axis of ``m_full``.
         Returns ``(B, n_filters, F_bins, time_out)`` in the plan's filter order."""
-        M_full, y_full = y.shape[-1], y
-        if window is not None:
+        M_full, y_full = m_full or y.shape[-1], y
+        if window is not None and m_full is None:
             y = y[..., window[0]:window[1]]
         B, _, M = y.shape
         L = plan.L
@@ -83,7 +85,7 @@ class _ForwardPass:
                 n_step = max(1, self.chunk_bytes // (part.shape[0] * per_t // B))
                 return self._pointwise(part, plan, late, n_step).flatten(2)
             H = self._buffer(sp.H)
-            ws = [streamed_rows(pointwise, y_full[i:i + sp.batch], window, sp, H)
+            ws = [streamed_rows(pointwise, y_full[i:i + sp.batch], window, sp, H, m_full)
                   for i in range(0, B, sp.batch)]
             w = torch.cat(ws) if len(ws) > 1 else ws[0]
             del ws
@@ -275,7 +277,14 @@ class _ForwardPass:
         if i is None:
             return [self._frequential(s1_pad, self._fr_s1, None)]      # (b, 1+K, Fb, t)
         o = self._order2[i]
-        if len(o.parts) > 1 and not any(s.requires_grad for s in spec1s):
+        grad = any(s.requires_grad for s in spec1s)
+        M2 = self._plans[o.parts[0].plan][0].cols
+        sp = self._stream_plan_for(o, spec1s[0].shape[0], M2, spec1s[0].dtype)
+        if sp is not None and o.crop is not None and not grad:
+            # streamed: Y2 on the branch's window only, row by row (half of it at N = 2^22)
+            y2 = self._second_order_window(o, spec1s, o.crop)
+            return [self._frequential(y2, o.fr, o.k2, o.crop, sp, m_full=M2)]
+        if len(o.parts) > 1 and not grad:
             y2 = self._second_order_into(o, spec1s)
         else:
             ys = [torch.fft.ifft(self._fold(spec1s[p.g][:, :p.count], p.plan, True))
@@ -302,17 +311,42 @@ class _ForwardPass:
             a += p.count
         return y2
 
-    def _stream_for(self, o, y2: torch.Tensor):
+    def _second_order_window(self, o, spec1s, window: tuple[int, int]) -> torch.Tensor:
+        """``Y2[..., c0:c1]`` ``(b, n, c1 - c0)`` of path ``o`` without gradients, for a
+        ``window`` ``(c0, c1)``: each row folded and inverse-transformed on its own (two
+        rows of scratch), its window kept. Each row's values are those of `_branch`'s other
+        paths (one row of a batched FFT is that row's FFT)."""
+        c0, c1 = window
+        first = spec1s[o.parts[0].g]
+        b, M2 = first.shape[0], self._plans[o.parts[0].plan][0].cols
+        y2 = first.new_empty((b, o.n, c1 - c0))
+        spec, row = first.new_empty((b, M2)), first.new_empty((b, M2))
+        a = 0
+        for p in o.parts:
+            plan, buf = self._plans[p.plan]
+            weights = self._buffer(buf)
+            for r in range(p.count):
+                apply_fold(spec1s[p.g][:, r], plan, weights, True, out=spec)
+                torch.fft.ifft(spec, out=row)
+                y2[:, a + r].copy_(row[:, c0:c1])
+            a += p.count
+        return y2
+
+    def _stream_plan_for(self, o, b: int, M: int, dtype: torch.dtype):
         """The branch's `StreamPlan` when its unstreamed rows (``b x rows x M`` reals,
         held twice with their ``rfft``) would take more than ``memory_budget /
         STREAM_SHARE``; else None (today's path, unchanged)."""
         if o.stream is None:
             return None
-        rs = 8 if y2.dtype in (torch.float64, torch.complex128) else 4
+        rs = 8 if dtype in (torch.float64, torch.complex128) else 4
         rows = max(sum(g.nf for g in o.fr.groups) * self.F_bins,
                    sum(g.nf * g.Lk for g in o.fr.groups))
-        big = 2 * y2.shape[0] * rows * y2.shape[-1] * rs > self.memory_budget // STREAM_SHARE
+        big = 2 * b * rows * M * rs > self.memory_budget // STREAM_SHARE
         return o.stream if big or self._force_stream else None
+
+    def _stream_for(self, o, y2: torch.Tensor):
+        """`_stream_plan_for` the shape of ``Y2`` ``(b, n, M)``."""
+        return self._stream_plan_for(o, y2.shape[0], y2.shape[-1], y2.dtype)
 
     def forward(self, x) -> torch.Tensor | dict:
         """Scatter ``x`` ``(..., N)``; see the class docstring for the output."""

@@ -118,16 +118,20 @@ def prefilter_bins(f_pass: float, d: int, P: int) -> np.ndarray:
     return prefilter(f, f_pass, 0.5 / D) / D
 
 
-def streamed_rows(pointwise, y: torch.Tensor, window, sp: StreamPlan, H: torch.Tensor
-                  ) -> torch.Tensor:
+def streamed_rows(pointwise, y: torch.Tensor, window, sp: StreamPlan, H: torch.Tensor,
+                  m_full: int | None = None) -> torch.Tensor:
     """``h * v`` decimated by ``2**d``, ``(B, rows, M / D)``, where ``v = pointwise(y)`` are
     the frequential stage's rows of ``y`` ``(B, n, M)`` (zero outside ``window``:
     ``[c0, c1)`` or None), computed block by block. ``pointwise`` maps ``(B, m, n)`` samples
-    (time-major) to ``(B, m, rows)``."""
+    (time-major) to ``(B, m, rows)``. ``m_full``: ``y`` holds only the window's samples
+    ``(B, n, c1 - c0)`` of an axis of ``M = m_full`` (the same result)."""
     B, n, M = y.shape
+    if m_full is not None:
+        M = m_full
     D, R, P = 2**sp.d, sp.R, sp.P
     step = P - 2 * R                                           # new samples per block
     c0, c1 = window if window is not None else (0, M)
+    offset = c0 if m_full is not None else 0
     grad = torch.is_grad_enabled() and y.requires_grad
     blocks = []
     for a in range(0, M, step):
@@ -138,7 +142,9 @@ def streamed_rows(pointwise, y: torch.Tensor, window, sp: StreamPlan, H: torch.T
             blocks.append(None)                                # the block sees only zeros
             continue
 
-        def block(yy, idx=idx, inside=inside, keep=keep):
+        sel = idx if m_full is None else (idx - offset).clamp_(0, y.shape[-1] - 1)
+
+        def block(yy, idx=sel, inside=inside, keep=keep):
             yb = yy.index_select(2, idx) * inside.to(yy.real.dtype if yy.is_complex()
                                                      else yy.dtype)
             v = pointwise(yb.transpose(1, 2)).transpose(1, 2)            # (B, rows, P)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from engine.jtfs import PAIRS, TimeFrequencyScattering
-from engine.jtfs.stream import _margin, prefilter, prefilter_bins
+from engine.jtfs.stream import _margin, prefilter, prefilter_bins, streamed_rows
 
 SMALL = dict(J=8, Q=8, J_fr=4, Q_fr=1, F=8)
 ISSUE = dict(J=12, Q=16, J_fr=5, Q_fr=2, F=16)
@@ -149,3 +149,30 @@ def test_kept_first_order_bins_cover_every_second_order_read(filterbank):
         whole = S(x)
         S._spec1_bins = cropped
         assert torch.equal(whole, S(x))
+
+
+@pytest.mark.parametrize("filterbank", ["tight", "kymatio"])
+def test_streamed_branch_on_its_window_of_y2_equals_whole_y2(filterbank):
+    """A streamed branch computes Y2 on its time window only, row by row: the same Y2 there
+    as the whole Y2 (bit for bit), and the same streamed rows from it as from the whole."""
+    S = _Unchecked(shape=2**15, filterbank=filterbank, memory_budget=2**22, **SMALL)
+    x = torch.randn(2, 2**15, generator=torch.Generator().manual_seed(5))
+    spec0 = torch.fft.rfft(torch.nn.functional.pad(x, (S.pad_left, S.pad_right)))
+    with torch.no_grad():
+        spec1s = [S._first_order(g, spec0)[0] for g in range(len(S._groups))]
+        paths = [o for o in S._order2 if o.crop is not None and o.stream is not None]
+        assert any(len(o.parts) > 1 for o in paths)
+        for o in paths:
+            c0, c1 = o.crop
+            whole = S._second_order_into(o, spec1s) if len(o.parts) > 1 else \
+                torch.fft.ifft(S._fold(spec1s[0][:, :o.n], o.parts[0].plan, True))
+            win = S._second_order_window(o, spec1s, o.crop)
+            assert torch.equal(win, whole[..., c0:c1])
+
+            def pointwise(part, plan=o.fr):
+                return S._pointwise(part, plan, False, 64).flatten(2)
+
+            H = S._buffer(o.stream.H)
+            ref = streamed_rows(pointwise, whole, o.crop, o.stream, H)
+            got = streamed_rows(pointwise, win, o.crop, o.stream, H, whole.shape[-1])
+            assert torch.equal(ref, got)
