@@ -199,7 +199,7 @@ def _branch_bytes(sk: _Skeleton, o: SecondOrderPath, b: int, rs: int) -> tuple[i
         work_s = m * bs * (2 * plan.L * c + 2 * widest * c + rows * rs)
         block = bs * P * 2 * o.n * c + max(v_blk + work_s, 2 * v_blk)
         w = b * rows * (M_full // D) * rs
-        freq = y2 + max(w + block, 3 * w)
+        freq = y2 + w + block         # the rows written into one array, averaged a few at a time
         blocks = -(-M_full // (P - 2 * sp.R))
         written = y2 * 2 + blocks * b * P * ((plan.L + plan.cols) * c + 3 * rows * rs)
         return _task(max(pre, freq)), written

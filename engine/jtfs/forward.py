@@ -91,7 +91,14 @@ class _ForwardPass:
             del ws
             if not late:
                 w = w.unflatten(1, (-1, self.F_bins))
-            v = self._time_average(w, level + sp.d)
+            if w.requires_grad:
+                v = self._time_average(w, level + sp.d)
+            else:               # a few rows at a time: their rfft beside w, not all of it
+                n_rows = max(1, self.chunk_bytes // (w[0, :1].numel() * w.element_size()))
+                vs = [self._time_average(part, level + sp.d)
+                      for part in w.split(n_rows, dim=1)]
+                del w
+                v = torch.cat(vs, dim=1) if len(vs) > 1 else vs[0]
             if late:
                 v = self._fr_average_rows(v, plan)
             return v.index_select(1, self._buffer(plan.order))
@@ -218,7 +225,8 @@ class _ForwardPass:
                 -1, keepdim=True)
         else:
             s1 = self._lowpass(spec1, grp.k1)
-        return [spec1, s1] + ([] if self.average else [u1])
+        # (the bins the second order reads, as `_first_order_chunked` keeps: a view here)
+        return [spec1[..., :self._spec1_bins[g]], s1] + ([] if self.average else [u1])
 
     def _psi1_fold(self, g: int, spec0: torch.Tensor, r0: int, r1: int) -> torch.Tensor:
         """Half spectra ``spec0`` ``(b, N_padded//2+1)`` folded by wavelets ``r0:r1`` of

@@ -134,6 +134,9 @@ def streamed_rows(pointwise, y: torch.Tensor, window, sp: StreamPlan, H: torch.T
     offset = c0 if m_full is not None else 0
     grad = torch.is_grad_enabled() and y.requires_grad
     blocks = []
+    # Without gradients each block is written into one output array (zeros where a block
+    # sees only zeros): no list of blocks beside their concatenation.
+    out = None
     for a in range(0, M, step):
         keep = min(step, M - a) // D
         idx = torch.arange(a - R, a - R + P, device=y.device) % M
@@ -154,8 +157,16 @@ def streamed_rows(pointwise, y: torch.Tensor, window, sp: StreamPlan, H: torch.T
 
         if grad:
             blocks.append(torch.utils.checkpoint.checkpoint(block, y, use_reentrant=False))
-        else:
-            blocks.append(block(y))
+            continue
+        w = block(y)
+        if out is None:
+            total = sum(min(step, M - s) // D for s in range(0, M, step))
+            out = w.new_zeros(w.shape[:-1] + (total,))
+        t = sum(min(step, M - s) // D for s in range(0, a, step))
+        out[..., t:t + w.shape[-1]].copy_(w)
+        del w
+    if not grad:
+        return out
     ref = next(b for b in blocks if b is not None)
     parts = [b if b is not None else ref.new_zeros(ref.shape[:-1] + (min(step, M - a) // D,))
              for b, a in zip(blocks, range(0, M, step))]

@@ -116,11 +116,11 @@ def test_first_order_in_chunks_of_wavelets_equals_whole(filterbank):
     assert nb < S.N_padded // 2 + 1                      # cropped: the psi2 are band-pass
 
     def same(whole, parts):
-        return torch.equal(whole[0][..., :nb], parts[0]) and torch.equal(whole[1], parts[1])
+        return torch.equal(whole[0], parts[0]) and torch.equal(whole[1], parts[1])
 
     with torch.no_grad():
         whole = S._first_order(g, spec0)
-        assert whole[0].shape[-1] == S.N_padded // 2 + 1
+        assert whole[0].shape[-1] == nb
         for rows in (1, 2):
             assert same(whole, S._first_order_chunked(g, spec0, rows))
         S.chunk_bytes = 2**10                   # the call takes the chunked path itself
@@ -142,13 +142,29 @@ def test_kept_first_order_bins_cover_every_second_order_read(filterbank):
                 top = start - c0 + 1 if mirrored else start + c1
                 assert top <= S._spec1_bins[p.g] <= (S.N_padded >> S._groups[p.g].k1) // 2 + 1
     x = torch.randn(1, 2**13, generator=torch.Generator().manual_seed(4))
-    S.chunk_bytes = 2**10                       # the first order chunked: it crops
     cropped = S._spec1_bins
+    for budget in (2**10, S.chunk_bytes):       # the first order chunked, and not
+        S.chunk_bytes = budget
+        with torch.no_grad():
+            S._spec1_bins = [(S.N_padded >> g.k1) // 2 + 1 for g in S._groups]
+            whole = S(x)
+            S._spec1_bins = cropped
+            assert torch.equal(whole, S(x))
+
+
+def test_odd_batch_halves_chunked_and_whole_give_one_output():
+    """A batch of 3 is split 1 + 2: the halves may take the chunked and the whole first
+    order (chunk_bytes per signal) and must keep spectra of one shape; each signal's output
+    is that of a call on it alone."""
+    S = TimeFrequencyScattering(shape=2**13, **SMALL)
+    g0 = S._groups[0]
+    S.chunk_bytes = len(g0.n1) * (S.N_padded >> g0.k1) * 16       # 1 signal: whole; 2: chunked
+    assert S._first_order_rows(0, 1) >= len(g0.n1) > S._first_order_rows(0, 2)
+    x = torch.randn(3, 2**13, generator=torch.Generator().manual_seed(6))
     with torch.no_grad():
-        S._spec1_bins = [(S.N_padded >> g.k1) // 2 + 1 for g in S._groups]
-        whole = S(x)
-        S._spec1_bins = cropped
-        assert torch.equal(whole, S(x))
+        out = S(x)
+        for i in range(3):
+            assert torch.allclose(out[i], S(x[i:i + 1])[0], rtol=1e-5, atol=1e-7)
 
 
 @pytest.mark.parametrize("filterbank", ["tight", "kymatio"])
