@@ -251,8 +251,9 @@ def _peak_bytes(sk: _Skeleton, B: int, rs: int) -> tuple[int, int]:
     branch.sort(reverse=True)
     _, n_out = _output(sk, B)
     out = n_out * rs
-    stage2 = base + kept1 + s1 + branch[0] + CONCURRENT * sum(branch[1:W]) + out
-    final = base + kept1 + 3 * out
+    # (the padded input and its spectrum are dropped before the second order)
+    stage2 = kept1 + s1 + branch[0] + CONCURRENT * sum(branch[1:W]) + out
+    final = kept1 + 3 * out
     return FIXED_BYTES + max(stage1, stage2, final), written
 
 

@@ -380,6 +380,7 @@ class _ForwardPass:
         halves = self._halves(B)
         first = run_keyed(spec0, [(g, partial(self._first_order, g), rows, 0)
                                   for g in range(len(self._groups)) for rows in halves])
+        del xp, spec0                  # not read again (64 MiB at N = 2^22)
         spec1s = [first[g][0] for g in range(len(self._groups))]
         s1_pad = torch.cat([first[g][1] for g in range(len(self._groups))], dim=1)  # (B,N1,M)
         if not self.average:
