@@ -21,6 +21,7 @@ import math
 import os
 from functools import lru_cache
 
+import numpy as np
 import torch
 
 from engine._costs import BudgetError, Cost
@@ -107,6 +108,22 @@ class _Skeleton(TimeFrequencyScattering):
         if not self._order2:
             raise ValueError("No second-order path: every psi2 has j2 <= j1; increase J.")
         self._fr_s1 = self._fr_plan("frs1", self.N1, spinned=False)
+        self._spec1_bins = self._spec1_tops()
+
+    def _spec1_tops(self) -> list[int]:
+        """`_Planner._spec1_reads` from the skeleton's short bank: per group, the highest
+        frequency of the psi2 that read it (their significant support), at its length."""
+        top = [0.0] * len(self._groups)
+        for o in self._order2:
+            c = self.bank.psi2[o.n2].compact[0]
+            big = np.abs(c.val) > 1e-12 * np.abs(c.val).max()
+            k = np.asarray(c.idx)[big]
+            f = (float(np.minimum(k, c.N - k).max()) + 1) / c.N     # cycles per sample
+            for p in o.parts:
+                top[p.g] = max(top[p.g], f)
+        full = [(self.N_padded >> g.k1) // 2 + 1 for g in self._groups]
+        # (bin q of a group's spectrum is q / N_padded cycles per sample, whatever its k1)
+        return [min(f, math.ceil(t * self.N_padded) + 2) for f, t in zip(full, top)]
 
     def _phi_plan(self, level: int):
         return f"phi_{level}"                     # sizes only: no low-pass plan is built
@@ -171,13 +188,18 @@ def _branch_bytes(sk: _Skeleton, o: SecondOrderPath, b: int, rs: int) -> tuple[i
         # their concatenation (or one chunk's work), then the rows' rfft; the decimated rows
         # of the blocks so far, their concatenation, then their rfft.
         P, D, bs = sp.P, 2**sp.d, min(b, sp.batch)
+        if o.crop is not None:
+            # Y2 on the window only, each row folded and inverse-transformed into two rows
+            # of scratch (`_second_order_window`)
+            y2 = b * o.n * M * c
+            pre = y2 + 2 * b * M_full * c
         per_t_s = bs * (2 * plan.L + 4 * plan.cols) * 2 * rs
         m = min(max(1, sk.chunk_bytes // per_t_s), P)
         v_blk = bs * P * rows * rs
         work_s = m * bs * (2 * plan.L * c + 2 * widest * c + rows * rs)
         block = bs * P * 2 * o.n * c + max(v_blk + work_s, 2 * v_blk)
         w = b * rows * (M_full // D) * rs
-        freq = y2 + max(w + block, 3 * w)
+        freq = y2 + w + block         # the rows written into one array, averaged a few at a time
         blocks = -(-M_full // (P - 2 * sp.R))
         written = y2 * 2 + blocks * b * P * ((plan.L + plan.cols) * c + 3 * rows * rs)
         return _task(max(pre, freq)), written
@@ -214,7 +236,9 @@ def _peak_bytes(sk: _Skeleton, B: int, rs: int) -> tuple[int, int]:
         if sk.average and sk._t_mode == "local":
             rows = min(G, sk._first_order_rows(i, b))
         tasks1 += [2 * b * rows * m1 * c] * (2 if B >= 2 else 1)
-        kept1 += B * G * (m1 // 2 + 1) * c
+        # chunked, a group keeps the bins of its spectra that the second order reads
+        chunked = rows < G
+        kept1 += B * G * (sk._spec1_bins[i] if chunked else m1 // 2 + 1) * c
         written += 4 * B * G * m1 * c
     tasks1.sort(reverse=True)
     stage1 = base + max(kept1 + tasks1[0] + CONCURRENT * sum(tasks1[1:W]), 2 * kept1) + s1
@@ -227,8 +251,9 @@ def _peak_bytes(sk: _Skeleton, B: int, rs: int) -> tuple[int, int]:
     branch.sort(reverse=True)
     _, n_out = _output(sk, B)
     out = n_out * rs
-    stage2 = base + kept1 + s1 + branch[0] + CONCURRENT * sum(branch[1:W]) + out
-    final = base + kept1 + 3 * out
+    # (the padded input and its spectrum are dropped before the second order)
+    stage2 = kept1 + s1 + branch[0] + CONCURRENT * sum(branch[1:W]) + out
+    final = kept1 + 3 * out
     return FIXED_BYTES + max(stage1, stage2, final), written
 
 

@@ -10,7 +10,7 @@ from functools import partial
 import torch
 from torch import nn
 
-from engine._fold import apply_fold, modulus_, rfft
+from engine._fold import apply_fold, apply_folds, modulus_, rfft
 from engine._module import check_signal
 from engine._parallel import run_keyed
 from engine.jtfs.pairs import PAIRS
@@ -49,17 +49,19 @@ class _ForwardPass:
 
     def _frequential(self, y: torch.Tensor, plan: FrPlan, level: int | None,
                      window: tuple[int, int] | None = None,
-                     stream: StreamPlan | None = None) -> torch.Tensor:
+                     stream: StreamPlan | None = None,
+                     m_full: int | None = None) -> torch.Tensor:
         """Frequential scattering of ``y`` ``(B, n, time)`` (complex, or real for the
         ``phi_t`` branch): FFT along ``n1`` (zero-padded to the plan's ``L``), per filter
         group a multiply that filters and subsamples (a window of the spectrum per filter for
         compact filters), inverse FFT, modulus, frequential averaging (one matrix product onto
         the ``F_bins`` rows per group), then time averaging from resolution ``2**level``
         (``None``: only crop, the input is already averaged). Time is processed in chunks so
-        that the intermediates stay under ``chunk_bytes``.
+        that the intermediates stay under ``chunk_bytes``. ``m_full`` (streamed only): ``y``
+        holds the ``window``'s samples only, of a time axis of ``m_full``.
         Returns ``(B, n_filters, F_bins, time_out)`` in the plan's filter order."""
-        M_full, y_full = y.shape[-1], y
-        if window is not None:
+        M_full, y_full = m_full or y.shape[-1], y
+        if window is not None and m_full is None:
             y = y[..., window[0]:window[1]]
         B, _, M = y.shape
         L = plan.L
@@ -83,13 +85,20 @@ class _ForwardPass:
                 n_step = max(1, self.chunk_bytes // (part.shape[0] * per_t // B))
                 return self._pointwise(part, plan, late, n_step).flatten(2)
             H = self._buffer(sp.H)
-            ws = [streamed_rows(pointwise, y_full[i:i + sp.batch], window, sp, H)
+            ws = [streamed_rows(pointwise, y_full[i:i + sp.batch], window, sp, H, m_full)
                   for i in range(0, B, sp.batch)]
             w = torch.cat(ws) if len(ws) > 1 else ws[0]
             del ws
             if not late:
                 w = w.unflatten(1, (-1, self.F_bins))
-            v = self._time_average(w, level + sp.d)
+            if w.requires_grad:
+                v = self._time_average(w, level + sp.d)
+            else:               # a few rows at a time: their rfft beside w, not all of it
+                n_rows = max(1, self.chunk_bytes // (w[0, :1].numel() * w.element_size()))
+                vs = [self._time_average(part, level + sp.d)
+                      for part in w.split(n_rows, dim=1)]
+                del w
+                v = torch.cat(vs, dim=1) if len(vs) > 1 else vs[0]
             if late:
                 v = self._fr_average_rows(v, plan)
             return v.index_select(1, self._buffer(plan.order))
@@ -209,14 +218,29 @@ class _ForwardPass:
         if rows < len(grp.n1) and self.average and self._t_mode == "local" \
                 and not spec0.requires_grad:
             return self._first_order_chunked(g, spec0, rows)
-        u1 = modulus_(torch.fft.ifft(self._fold(spec0, grp.psi1)))     # (b, G, m1)
+        u1 = modulus_(torch.fft.ifft(self._psi1_fold(g, spec0, 0, len(grp.n1))))  # (b,G,m1)
         spec1 = rfft(u1)
         if self._t_mode == "global":
             s1 = u1[..., self.ind_start[grp.k1]:self.ind_end[grp.k1]].mean(
                 -1, keepdim=True)
         else:
             s1 = self._lowpass(spec1, grp.k1)
-        return [spec1, s1] + ([] if self.average else [u1])
+        # (the bins the second order reads, as `_first_order_chunked` keeps: a view here)
+        return [spec1[..., :self._spec1_bins[g]], s1] + ([] if self.average else [u1])
+
+    def _psi1_fold(self, g: int, spec0: torch.Tensor, r0: int, r1: int) -> torch.Tensor:
+        """Half spectra ``spec0`` ``(b, N_padded//2+1)`` folded by wavelets ``r0:r1`` of
+        group ``g`` (one plan each): ``(b, r1 - r0, m1)`` complex. Without gradients each
+        fold is written into its row of one array."""
+        prefix = self._groups[g].psi1
+        folds = [(plan, self._buffer(buf), True)
+                 for plan, buf in (self._plans[f"{prefix}_{i}"] for i in range(r0, r1))]
+        if spec0.requires_grad:
+            return torch.stack(list(apply_folds(spec0, folds)), dim=-2)
+        out = spec0.new_empty(spec0.shape[:-1] + (r1 - r0, folds[0][0].cols))
+        for i, (plan, weights, _) in enumerate(folds):
+            apply_fold(spec0, plan, weights, True, out=out[..., i, :])
+        return out
 
     def _first_order_rows(self, g: int, b: int) -> int:
         """Wavelets of group ``g`` filtered at once for ``b`` signals: as many as keep one
@@ -229,17 +253,18 @@ class _ForwardPass:
         """`_first_order` (local averaging, no gradient) ``rows`` wavelets at a time: the
         group's fold and its inverse FFT, complex and at full resolution, are held for
         those rows only (at N = 2^20 the finest group's were 2 x 272 MiB). Each row is
-        computed as in one piece (the same fold weights, the same operations)."""
+        computed as in one piece (the same fold weights, the same operations). The spectra
+        kept are the bins the second order reads (`_spec1_bins`, 43 % of them at J=12 Q=16:
+        at N = 2^22 1055 -> 460 MiB), the same values as the whole ones there."""
         grp = self._groups[g]
-        plan, buf = self._plans[grp.psi1]
-        weights = self._buffer(buf)
         b, G = spec0.shape[0], len(grp.n1)
         spec1 = s1 = None
         for r in range(0, G, rows):
-            u1 = modulus_(torch.fft.ifft(apply_fold(spec0, plan, weights[r:r + rows])))
+            u1 = modulus_(torch.fft.ifft(self._psi1_fold(g, spec0, r, min(r + rows, G))))
             part = rfft(u1)
             del u1
             low = self._lowpass(part, grp.k1)
+            part = part[..., :self._spec1_bins[g]]
             if spec1 is None:
                 spec1 = part.new_empty((b, G, part.shape[-1]))
                 s1 = low.new_empty((b, G, low.shape[-1]))
@@ -260,7 +285,14 @@ class _ForwardPass:
         if i is None:
             return [self._frequential(s1_pad, self._fr_s1, None)]      # (b, 1+K, Fb, t)
         o = self._order2[i]
-        if len(o.parts) > 1 and not any(s.requires_grad for s in spec1s):
+        grad = any(s.requires_grad for s in spec1s)
+        M2 = self._plans[o.parts[0].plan][0].cols
+        sp = self._stream_plan_for(o, spec1s[0].shape[0], M2, spec1s[0].dtype)
+        if sp is not None and o.crop is not None and not grad:
+            # streamed: Y2 on the branch's window only, row by row (half of it at N = 2^22)
+            y2 = self._second_order_window(o, spec1s, o.crop)
+            return [self._frequential(y2, o.fr, o.k2, o.crop, sp, m_full=M2)]
+        if len(o.parts) > 1 and not grad:
             y2 = self._second_order_into(o, spec1s)
         else:
             ys = [torch.fft.ifft(self._fold(spec1s[p.g][:, :p.count], p.plan, True))
@@ -292,22 +324,47 @@ class _ForwardPass:
         gradients (`TimeFrequencyScattering._run_stage`)."""
         return run_keyed(xs, tasks)
 
-    def _stream_for(self, o, y2: torch.Tensor):
+    def _second_order_window(self, o, spec1s, window: tuple[int, int]) -> torch.Tensor:
+        """``Y2[..., c0:c1]`` ``(b, n, c1 - c0)`` of path ``o`` without gradients, for a
+        ``window`` ``(c0, c1)``: each row folded and inverse-transformed on its own (two
+        rows of scratch), its window kept. Each row's values are those of `_branch`'s other
+        paths (one row of a batched FFT is that row's FFT)."""
+        c0, c1 = window
+        first = spec1s[o.parts[0].g]
+        b, M2 = first.shape[0], self._plans[o.parts[0].plan][0].cols
+        y2 = first.new_empty((b, o.n, c1 - c0))
+        spec, row = first.new_empty((b, M2)), first.new_empty((b, M2))
+        a = 0
+        for p in o.parts:
+            plan, buf = self._plans[p.plan]
+            weights = self._buffer(buf)
+            for r in range(p.count):
+                apply_fold(spec1s[p.g][:, r], plan, weights, True, out=spec)
+                torch.fft.ifft(spec, out=row)
+                y2[:, a + r].copy_(row[:, c0:c1])
+            a += p.count
+        return y2
+
+    def _stream_plan_for(self, o, b: int, M: int, dtype: torch.dtype):
         """The branch's `StreamPlan` when its unstreamed rows (``b x rows x M`` reals,
         held twice with their ``rfft``) would take more than ``memory_budget /
         STREAM_SHARE``; else None (today's path, unchanged)."""
         if o.stream is None:
             return None
-        rs = 8 if y2.dtype in (torch.float64, torch.complex128) else 4
+        rs = 8 if dtype in (torch.float64, torch.complex128) else 4
         rows = max(sum(g.nf for g in o.fr.groups) * self.F_bins,
                    sum(g.nf * g.Lk for g in o.fr.groups))
-        big = 2 * y2.shape[0] * rows * y2.shape[-1] * rs > self.memory_budget // STREAM_SHARE
+        big = 2 * b * rows * M * rs > self.memory_budget // STREAM_SHARE
         return o.stream if big or self._force_stream else None
+
+    def _stream_for(self, o, y2: torch.Tensor):
+        """`_stream_plan_for` the shape of ``Y2`` ``(b, n, M)``."""
+        return self._stream_plan_for(o, y2.shape[0], y2.shape[-1], y2.dtype)
 
     def forward(self, x) -> torch.Tensor | dict:
         """Scatter ``x`` ``(..., N)``; see the class docstring for the output."""
         x = check_signal(x, self.shape[0], self._buffer(
-            "phi_0" if "phi_0" in self._buffers else self._plans["g0_psi1"][1]))
+            "phi_0" if "phi_0" in self._buffers else self._plans["g0_psi1_0"][1]))
         batch_shape = x.shape[:-1]
         x = x.reshape(-1, 1, self.shape[0])
         if self._budget_set and self._enforce_budget:
@@ -329,6 +386,7 @@ class _ForwardPass:
         first = self._run_stage(1, spec0, [(g, partial(self._first_order, g), rows, 0)
                                            for g in range(len(self._groups))
                                            for rows in halves])
+        del xp, spec0                  # not read again (64 MiB at N = 2^22)
         spec1s = [first[g][0] for g in range(len(self._groups))]
         s1_pad = torch.cat([first[g][1] for g in range(len(self._groups))], dim=1)  # (B,N1,M)
         if not self.average:

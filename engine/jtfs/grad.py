@@ -44,7 +44,7 @@ import threading
 import torch
 
 from engine import _malloc
-from engine._fold import apply_fold, modulus_, rfft
+from engine._fold import modulus_, rfft
 from engine._parallel import run_keyed, run_tasks
 
 __all__ = ["run_stage", "grad_plan", "branch_bytes", "GRAD_STREAM_SHARE", "RECOMPUTE_SHARE"]
@@ -132,14 +132,13 @@ def _first_rows(S, g: int, spec0: torch.Tensor, r0: int, r1: int) -> list[torch.
     `engine.jtfs.forward._ForwardPass._first_order`, with the same fold weights):
     ``[rfft(U1), S1]`` (and ``U1`` without averaging)."""
     grp = S._groups[g]
-    plan, buf = S._plans[grp.psi1]
-    u1 = modulus_(torch.fft.ifft(apply_fold(spec0, plan, S._buffer(buf)[r0:r1])))
+    u1 = modulus_(torch.fft.ifft(S._psi1_fold(g, spec0, r0, r1)))
     spec1 = rfft(u1)
     if S._t_mode == "global":
         s1 = u1[..., S.ind_start[grp.k1]:S.ind_end[grp.k1]].mean(-1, keepdim=True)
     else:
         s1 = S._lowpass(spec1, grp.k1)
-    return [spec1, s1] + ([] if S.average else [u1])
+    return [spec1[..., :S._spec1_bins[g]], s1] + ([] if S.average else [u1])
 
 
 def first_chunk_rows(S, g: int, b: int, rs: int) -> int:

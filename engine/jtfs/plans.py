@@ -39,9 +39,11 @@ __all__ = ["TimeGroup", "SecondOrderPart", "SecondOrderPath", "FrGroup", "FrPlan
 
 @dataclass
 class TimeGroup:
-    """First-order wavelets ``n1`` that share the time resolution ``2**k1``: ``psi1`` names
-    their fold plan, ``phi`` the low-pass plan from ``2**k1`` to the stride (None when the
-    averaging is global)."""
+    """First-order wavelets ``n1`` that share the time resolution ``2**k1``: ``psi1`` is the
+    prefix of their fold plans (one per wavelet, ``f"{psi1}_{i}"`` for its ``i``-th: each
+    holds its own wavelet's support only, where one plan of the group would hold every
+    wavelet over the union of their supports, 4x more at Q=16), ``phi`` the low-pass plan
+    from ``2**k1`` to the stride (None when the averaging is global)."""
 
     k1: int
     n1: list[int]
@@ -155,6 +157,10 @@ class _Planner:
         weights, float64 ones rebuilt from the filter bank on demand (not kept: the plan
         in ``_plans`` has ``weights=None``; the buffer holds them)."""
         plan = fold_plan(self._time_filters(which), m_out, half)
+        if plan.blocks == ((-1, False),) and plan.ranges[0][1] <= plan.m_in // 2 + 1:
+            # Unsubsampled and zero above Nyquist: read the half spectrum itself (the same
+            # bins) rather than the whole spectrum rebuilt from it at each fold.
+            plan = replace(plan, blocks=((0, False),))
         buf = self.register_plan(name, plan.weights,
                                  recipe=("_time_fold_weights", (which, m_out, half), None))
         self._plans[name] = (replace(plan, weights=None), buf)
@@ -172,7 +178,8 @@ class _Planner:
         for k1 in sorted(set(k1s)):
             n1s = [n for n, k in enumerate(k1s) if k == k1]
             g = len(self._groups)
-            self._time_fold(f"g{g}_psi1", ("psi1", tuple(n1s)), Np >> k1, False)
+            for i, n in enumerate(n1s):
+                self._time_fold(f"g{g}_psi1_{i}", ("psi1", (n,)), Np >> k1, False)
             self._groups.append(TimeGroup(k1, n1s, f"g{g}_psi1", self._phi_plan(k1)))
 
         # Second order: for each n2, the prefix n1 < n1_max with j1 < j2, gathered per group.
@@ -203,7 +210,25 @@ class _Planner:
             raise ValueError("No second-order path: every psi2 has j2 <= j1; increase J.")
         # The phi_t branch: S1 (real) along all N1.
         self._fr_s1 = self._fr_plan("frs1", self.N1, spinned=False)
+        self._spec1_bins = self._spec1_reads()
         self._build_meta()
+
+    def _spec1_reads(self) -> list[int]:
+        """Per time group, the number ``n`` of low bins ``[0, n)`` of the half spectra
+        ``rfft(U1)`` that the second order's folds read (their blocks' columns): the psi2
+        are band-pass, below ~0.22 cycles per sample for the tight design, so that the
+        first order keeps 43 % of its spectra (at least one bin; all of them where a fold
+        rebuilds the whole spectrum)."""
+        full = [(self.N_padded >> g.k1) // 2 + 1 for g in self._groups]
+        top = [1] * len(self._groups)
+        for o in self._order2:
+            for p in o.parts:
+                plan, _ = self._plans[p.plan]
+                for (start, mirrored), (c0, c1) in zip(plan.blocks, plan.ranges):
+                    end = full[p.g] if start < 0 else (start - c0 + 1 if mirrored
+                                                       else start + c1)
+                    top[p.g] = max(top[p.g], end)
+        return [min(t, f) for t, f in zip(top, full)]
 
     def _phi_cutoff(self) -> float:
         """Frequency (cycles per sample) beyond which ``phi_t`` is below 1e-13 of its

@@ -118,18 +118,25 @@ def prefilter_bins(f_pass: float, d: int, P: int) -> np.ndarray:
     return prefilter(f, f_pass, 0.5 / D) / D
 
 
-def streamed_rows(pointwise, y: torch.Tensor, window, sp: StreamPlan, H: torch.Tensor
-                  ) -> torch.Tensor:
+def streamed_rows(pointwise, y: torch.Tensor, window, sp: StreamPlan, H: torch.Tensor,
+                  m_full: int | None = None) -> torch.Tensor:
     """``h * v`` decimated by ``2**d``, ``(B, rows, M / D)``, where ``v = pointwise(y)`` are
     the frequential stage's rows of ``y`` ``(B, n, M)`` (zero outside ``window``:
     ``[c0, c1)`` or None), computed block by block. ``pointwise`` maps ``(B, m, n)`` samples
-    (time-major) to ``(B, m, rows)``."""
+    (time-major) to ``(B, m, rows)``. ``m_full``: ``y`` holds only the window's samples
+    ``(B, n, c1 - c0)`` of an axis of ``M = m_full`` (the same result)."""
     B, n, M = y.shape
+    if m_full is not None:
+        M = m_full
     D, R, P = 2**sp.d, sp.R, sp.P
     step = P - 2 * R                                           # new samples per block
     c0, c1 = window if window is not None else (0, M)
+    offset = c0 if m_full is not None else 0
     grad = torch.is_grad_enabled() and y.requires_grad
     blocks = []
+    # Without gradients each block is written into one output array (zeros where a block
+    # sees only zeros): no list of blocks beside their concatenation.
+    out = None
     for a in range(0, M, step):
         keep = min(step, M - a) // D
         idx = torch.arange(a - R, a - R + P, device=y.device) % M
@@ -138,7 +145,9 @@ def streamed_rows(pointwise, y: torch.Tensor, window, sp: StreamPlan, H: torch.T
             blocks.append(None)                                # the block sees only zeros
             continue
 
-        def block(yy, idx=idx, inside=inside, keep=keep):
+        sel = idx if m_full is None else (idx - offset).clamp_(0, y.shape[-1] - 1)
+
+        def block(yy, idx=sel, inside=inside, keep=keep):
             yb = yy.index_select(2, idx) * inside.to(yy.real.dtype if yy.is_complex()
                                                      else yy.dtype)
             v = pointwise(yb.transpose(1, 2)).transpose(1, 2)            # (B, rows, P)
@@ -148,8 +157,16 @@ def streamed_rows(pointwise, y: torch.Tensor, window, sp: StreamPlan, H: torch.T
 
         if grad:
             blocks.append(torch.utils.checkpoint.checkpoint(block, y, use_reentrant=False))
-        else:
-            blocks.append(block(y))
+            continue
+        w = block(y)
+        if out is None:
+            total = sum(min(step, M - s) // D for s in range(0, M, step))
+            out = w.new_zeros(w.shape[:-1] + (total,))
+        t = sum(min(step, M - s) // D for s in range(0, a, step))
+        out[..., t:t + w.shape[-1]].copy_(w)
+        del w
+    if not grad:
+        return out
     ref = next(b for b in blocks if b is not None)
     parts = [b if b is not None else ref.new_zeros(ref.shape[:-1] + (min(step, M - a) // D,))
              for b, a in zip(blocks, range(0, M, step))]

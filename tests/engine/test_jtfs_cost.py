@@ -123,6 +123,9 @@ def test_skeleton_sizes_match_the_transform(params):
     assert [(g.k1, g.n1) for g in sk._groups] == [(g.k1, g.n1) for g in S._groups]
     assert [(o.n2, o.k2, o.n, o.crop, o.fr.L, o.fr.cols) for o in sk._order2] == \
            [(o.n2, o.k2, o.n, o.crop, o.fr.L, o.fr.cols) for o in S._order2]
+    # the first order's kept bins (from the psi2 supports): at least the transform's, and
+    # within a few bins of them
+    assert all(0 <= a - b <= 8 for a, b in zip(sk._spec1_bins, S._spec1_bins))
 
 
 def test_padded_length_matches_at_long_lengths():

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from engine.jtfs import PAIRS, TimeFrequencyScattering
-from engine.jtfs.stream import _margin, prefilter, prefilter_bins
+from engine.jtfs.stream import _margin, prefilter, prefilter_bins, streamed_rows
 
 SMALL = dict(J=8, Q=8, J_fr=4, Q_fr=1, F=8)
 ISSUE = dict(J=12, Q=16, J_fr=5, Q_fr=2, F=16)
@@ -105,17 +105,90 @@ def test_prefilter_is_one_on_the_pass_band_and_short_in_time():
 @pytest.mark.parametrize("filterbank", ["tight", "kymatio"])
 def test_first_order_in_chunks_of_wavelets_equals_whole(filterbank):
     """At long N the first order filters a group's wavelets a few at a time (one complex
-    intermediate under chunk_bytes): the same spectra and S1, bit for bit."""
+    intermediate under chunk_bytes): the same spectra (on the bins the second order reads,
+    the only ones kept) and S1, bit for bit."""
     S = TimeFrequencyScattering(shape=2**13, filterbank=filterbank, **SMALL)
     x = torch.randn(2, 2**13, generator=torch.Generator().manual_seed(3))
     spec0 = torch.fft.rfft(torch.nn.functional.pad(x, (S.pad_left, S.pad_right)))
     g = 0
     assert len(S._groups[g].n1) > 2
+    nb = S._spec1_bins[g]
+    assert nb < S.N_padded // 2 + 1                      # cropped: the psi2 are band-pass
+
+    def same(whole, parts):
+        return torch.equal(whole[0], parts[0]) and torch.equal(whole[1], parts[1])
+
     with torch.no_grad():
         whole = S._first_order(g, spec0)
+        assert whole[0].shape[-1] == nb
         for rows in (1, 2):
-            parts = S._first_order_chunked(g, spec0, rows)
-            assert all(torch.equal(a, b) for a, b in zip(whole, parts))
+            assert same(whole, S._first_order_chunked(g, spec0, rows))
         S.chunk_bytes = 2**10                   # the call takes the chunked path itself
         assert S._first_order_rows(g, 2) == 1
-        assert all(torch.equal(a, b) for a, b in zip(whole, S._first_order(g, spec0)))
+        assert same(whole, S._first_order(g, spec0))
+
+
+@pytest.mark.parametrize("filterbank", ["tight", "kymatio"])
+def test_kept_first_order_bins_cover_every_second_order_read(filterbank):
+    """`_spec1_bins` holds every bin a psi2 fold reads (so cropping the kept spectra changes
+    no output): at most the half spectrum, and the same output, bit for bit, as with the
+    whole spectra kept (the first order chunked, which crops)."""
+    S = TimeFrequencyScattering(shape=2**13, filterbank=filterbank, **SMALL)
+    for o in S._order2:
+        for p in o.parts:
+            plan, _ = S._plans[p.plan]
+            for (start, mirrored), (c0, c1) in zip(plan.blocks, plan.ranges):
+                assert start >= 0
+                top = start - c0 + 1 if mirrored else start + c1
+                assert top <= S._spec1_bins[p.g] <= (S.N_padded >> S._groups[p.g].k1) // 2 + 1
+    x = torch.randn(1, 2**13, generator=torch.Generator().manual_seed(4))
+    cropped = S._spec1_bins
+    for budget in (2**10, S.chunk_bytes):       # the first order chunked, and not
+        S.chunk_bytes = budget
+        with torch.no_grad():
+            S._spec1_bins = [(S.N_padded >> g.k1) // 2 + 1 for g in S._groups]
+            whole = S(x)
+            S._spec1_bins = cropped
+            assert torch.equal(whole, S(x))
+
+
+def test_odd_batch_halves_chunked_and_whole_give_one_output():
+    """A batch of 3 is split 1 + 2: the halves may take the chunked and the whole first
+    order (chunk_bytes per signal) and must keep spectra of one shape; each signal's output
+    is that of a call on it alone."""
+    S = TimeFrequencyScattering(shape=2**13, **SMALL)
+    g0 = S._groups[0]
+    S.chunk_bytes = len(g0.n1) * (S.N_padded >> g0.k1) * 16       # 1 signal: whole; 2: chunked
+    assert S._first_order_rows(0, 1) >= len(g0.n1) > S._first_order_rows(0, 2)
+    x = torch.randn(3, 2**13, generator=torch.Generator().manual_seed(6))
+    with torch.no_grad():
+        out = S(x)
+        for i in range(3):
+            assert torch.allclose(out[i], S(x[i:i + 1])[0], rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("filterbank", ["tight", "kymatio"])
+def test_streamed_branch_on_its_window_of_y2_equals_whole_y2(filterbank):
+    """A streamed branch computes Y2 on its time window only, row by row: the same Y2 there
+    as the whole Y2 (bit for bit), and the same streamed rows from it as from the whole."""
+    S = _Unchecked(shape=2**15, filterbank=filterbank, memory_budget=2**22, **SMALL)
+    x = torch.randn(2, 2**15, generator=torch.Generator().manual_seed(5))
+    spec0 = torch.fft.rfft(torch.nn.functional.pad(x, (S.pad_left, S.pad_right)))
+    with torch.no_grad():
+        spec1s = [S._first_order(g, spec0)[0] for g in range(len(S._groups))]
+        paths = [o for o in S._order2 if o.crop is not None and o.stream is not None]
+        assert any(len(o.parts) > 1 for o in paths)
+        for o in paths:
+            c0, c1 = o.crop
+            whole = S._second_order_into(o, spec1s) if len(o.parts) > 1 else \
+                torch.fft.ifft(S._fold(spec1s[0][:, :o.n], o.parts[0].plan, True))
+            win = S._second_order_window(o, spec1s, o.crop)
+            assert torch.equal(win, whole[..., c0:c1])
+
+            def pointwise(part, plan=o.fr):
+                return S._pointwise(part, plan, False, 64).flatten(2)
+
+            H = S._buffer(o.stream.H)
+            ref = streamed_rows(pointwise, whole, o.crop, o.stream, H)
+            got = streamed_rows(pointwise, win, o.crop, o.stream, H, whole.shape[-1])
+            assert torch.equal(ref, got)
