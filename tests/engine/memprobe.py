@@ -166,14 +166,14 @@ def probe_quietest(points: list, script: str | os.PathLike = __file__,
     return rows
 
 
-def peak_misses(rows: list[dict], label, band: float = 1.5) -> list[str]:
+def peak_misses(rows: list[dict], label, band: float = 1.5, slack: int = 0) -> list[str]:
     """Each row whose predicted peak (``pred_peak``) is off its measured growth (``peak``) by
-    more than ``band``, either way, said (``label(row)``, both in MiB, the ratio, the runs of
-    `probe_quietest`): for an assertion's message."""
+    more than ``band``, either way, and by more than ``slack`` bytes, said (``label(row)``,
+    both in MiB, the ratio, the runs of `probe_quietest`): for an assertion's message."""
     out = []
     for r in rows:
         ratio = r["pred_peak"] / r["peak"]
-        if not 1 / band <= ratio <= band:
+        if not 1 / band <= ratio <= band and abs(r["pred_peak"] - r["peak"]) > slack:
             out.append(f"{label(r)}: predicted {r['pred_peak'] / 2**20:.1f} MiB, measured "
                        f"{r['peak'] / 2**20:.1f} MiB (x{ratio:.2f}, best of "
                        f"{r.get('runs', 1)} runs)")

@@ -67,8 +67,15 @@ def _label(r):
     return f"{r['params']} N=2^{int(math.log2(r['N']))} B={r['B']} {r['dtype']}"
 
 
+#: Below this difference a ratio says nothing: the smallest points grow by 10-20 MiB, and how
+#: much of that the allocator's per-thread arenas touch varies by several MiB from run to
+#: run (J=10 Q=16 max_order=1 at 2^13, float64: 15.4 MiB idle, 11.0 MiB once in CI, 18.4
+#: predicted).
+SLACK = 8 * MiB
+
+
 def test_peak_within_1p5x_of_measured(measured):
-    bad = peak_misses(measured, _label, band=1.5)
+    bad = peak_misses(measured, _label, band=1.5, slack=SLACK)
     assert not bad, "\n".join(bad)
 
 

@@ -10,12 +10,25 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
+import pytest
 
+from scatviz.pipeline import TRANSFORM_CACHE
 from scatviz.server.budget import ServerBudget
 from scatviz.server.service import TransformService
 from scatviz.server.workers import compute_in_worker
 from scatviz.state import ScatState
 from tests.conftest import wait_until
+
+
+@pytest.fixture(autouse=True)
+def _no_cached_transforms():
+    """The jobs here run in this process, where `compute_in_worker` reads the process-wide
+    `TRANSFORM_CACHE`: a result an earlier test left there for the same noise and setting
+    would answer a gated job at once, and the publication order under test would not
+    happen."""
+    TRANSFORM_CACHE.clear()
+    yield
+    TRANSFORM_CACHE.clear()
 
 
 class StageGates:
