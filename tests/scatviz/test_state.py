@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import numpy as np
 import pytest
 
@@ -176,6 +178,15 @@ def test_busy_only_for_slow_changes_and_cleared_in_the_last_message(chirp, monke
     assert log[2:] == [("busy", True), "hold", ("busy", False), "release"]
 
 
+def _run_fresh(coro):
+    """``asyncio.run(coro)`` in a thread of its own: an earlier test of the suite may leave an
+    event loop running in this one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result(timeout=60)
+
+
 def test_a_change_from_another_thread_wakes_the_jtfs_wait_without_polling(chirp):
     """`ScatState._superseded` is woken by a change of the inputs (a watcher setting an
     event: the other thread's change is seen at once), returns False when the JTFS arrives
@@ -200,10 +211,10 @@ def test_a_change_from_another_thread_wakes_the_jtfs_wait_without_polling(chirp)
         asyncio.get_running_loop().call_later(0.2, pending.set_result, "jtfs")
         return await asyncio.wait_for(st._superseded(key, pending), timeout=60)
 
-    assert asyncio.run(wait_change()) is True and st.J == 6
+    assert _run_fresh(wait_change()) is True and st.J == 6
     assert len(calls) <= 3, f"looked at the parameters {len(calls)} times: polling"
     assert watchers() == n0
-    assert asyncio.run(wait_result()) is False
+    assert _run_fresh(wait_result()) is False
     assert watchers() == n0
 
 
