@@ -121,10 +121,6 @@ def _grads_by_key(grads, keys, counts) -> dict:
     return per
 
 
-def _halves(B: int) -> list[slice]:
-    return [slice(0, B // 2), slice(B // 2, B)] if B >= 2 else [slice(0, B)]
-
-
 # ---- order 1 -------------------------------------------------------------------------------
 
 def _first_rows(S, g: int, spec0: torch.Tensor, r0: int, r1: int) -> list[torch.Tensor]:
@@ -168,7 +164,7 @@ class _FirstOrder(torch.autograd.Function):
         lock = threading.Lock()
         rs = spec0.real.element_size()
         jobs = []
-        for rows in _halves(spec0.shape[0]):
+        for rows in S._halves(spec0.shape[0]):
             for g in ctx.keys:
                 if all(t is None for t in per[g]):
                     continue
@@ -250,7 +246,7 @@ class _Branches(torch.autograd.Function):
         keys = sorted((k for k in ctx.keys if any(t is not None for t in per[k])),
                       key=lambda k: -ctx.costs[k])
         B, rs = s1_pad.shape[0], s1_pad.element_size()
-        halves = _halves(B)
+        halves = S._halves(B)
         kept = _kept_bytes(B, s1_pad.nbytes, sum(s.nbytes for s in spec1s),
                            sum(t.nbytes for t in grads if t is not None))
         solo, shared = _schedule(S, keys, B, rs, kept)

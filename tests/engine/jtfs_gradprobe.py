@@ -17,7 +17,6 @@ Linux only (``/proc``, ``fork``).
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
 import time
@@ -25,7 +24,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from memprobe import _libc, _status, main  # noqa: E402
+from memprobe import _libc, _status, main, point_setting, reset_peak  # noqa: E402
 
 from engine.jtfs import TimeFrequencyScattering  # noqa: E402
 
@@ -39,12 +38,8 @@ def _measure(pt: dict) -> dict:
     # Blocks of 1 MiB and more are mapped and unmapped (as tests/engine/test_jtfs_cost.py and
     # benchmarks/jtfs_peak_probe.py): the resident set follows the live tensors.
     _libc.mallopt(-3, 2**20)                                    # M_MMAP_THRESHOLD
-    torch.set_num_threads(int(pt.get("threads", 2)))
-    dtype = getattr(torch, pt.get("dtype", "float32"))
-    params = dict(pt["params"])
-    if isinstance(params.get("Q"), list):
-        params["Q"] = tuple(params["Q"])
-    N, B, budget = int(pt["N"]), int(pt["B"]), pt.get("budget")
+    dtype, params, N, B = point_setting(pt)
+    budget = pt.get("budget")
     S = TimeFrequencyScattering(shape=N, memory_budget=budget, **params).to(dtype)
     S._grad_mode = pt.get("mode")
     cost = (S.estimate_cost(B, dtype, requires_grad=True)
@@ -56,11 +51,7 @@ def _measure(pt: dict) -> dict:
     small(xs).sum().backward()
     del small, xs
     x = torch.randn(B, N, dtype=dtype, requires_grad=True)
-    gc.collect()
-    _libc.malloc_trim(0)
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")
-    base = _status("VmRSS")
+    base = reset_peak()
     t, c = time.perf_counter(), time.process_time()
     S(x).sum().backward()
     wall, cpu = time.perf_counter() - t, time.process_time() - c
