@@ -376,10 +376,8 @@ class ScatState(param.Parameterized):
         (an estimate that under-predicts on a loaded machine)."""
         if not self.with_jtfs:
             return False
-        est = 0.0
-        if plan is not None and plan.cost is not None:
-            est = max((float(c.seconds) for k, c in plan.cost.parts.items()
-                       if k.startswith("jtfs#")), default=0.0)
+        part = plan.cost.jtfs if plan is not None and plan.cost is not None else None
+        est = 0.0 if part is None else float(part.seconds)
         return max(est, self._jtfs_seconds) > PROGRESSIVE_ABOVE
 
     async def _superseded(self, key: tuple, pending) -> bool:

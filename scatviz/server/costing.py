@@ -49,6 +49,11 @@ class SettingCost:
     seconds: float
     parts: dict = field(default_factory=dict)
 
+    @property
+    def jtfs(self):
+        """The JTFS transform's `Cost` among ``parts`` (None without JTFS)."""
+        return next((c for k, c in self.parts.items() if k.startswith("jtfs#")), None)
+
     def __str__(self) -> str:
         return (f"peak {format_bytes(self.peak_bytes)}, results "
                 f"{format_bytes(self.output_bytes)}, about {self.seconds:.2g} s")

@@ -272,7 +272,7 @@ def _job_cost(plan: Plan, stage: str) -> tuple[int, float | None]:
     if plan.cost is None:
         return 0, None
     if stage == "jtfs":
-        part = next((c for k, c in plan.cost.parts.items() if k.startswith("jtfs#")), None)
+        part = plan.cost.jtfs
         if part is not None:
             return int(part.peak_bytes) + int(part.output_bytes), float(part.seconds)
     return int(plan.cost.peak_bytes), float(plan.cost.seconds)
