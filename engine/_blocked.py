@@ -90,9 +90,10 @@ def _positions(S, choice: BlockChoice, device) -> torch.Tensor:
     return torch.where(pos >= N, 2 * (N - 1) - pos, pos)
 
 
-def needs_grad(x: torch.Tensor) -> bool:
-    """Whether a call on ``x`` records gradients (the input requires them, grad mode on)."""
-    return x.requires_grad and torch.is_grad_enabled()
+def needs_grad(*xs: torch.Tensor) -> bool:
+    """Whether a call on the tensors ``xs`` records gradients (grad mode on, and one of them
+    requires them)."""
+    return torch.is_grad_enabled() and any(x.requires_grad for x in xs)
 
 
 class _Layout:

@@ -44,6 +44,7 @@ import threading
 import torch
 
 from engine import _malloc
+from engine._blocked import needs_grad
 from engine._fold import modulus_, rfft
 from engine._parallel import run_keyed, run_tasks
 
@@ -59,17 +60,12 @@ GRAD_STREAM_SHARE = 4
 RECOMPUTE_SHARE = 16
 
 
-def needs_grad(xs) -> bool:
-    """Whether a stage on tensors ``xs`` records gradients."""
-    return torch.is_grad_enabled() and any(x.requires_grad for x in xs)
-
-
 def run_stage(S, stage: int, xs, tasks) -> dict:
     """`engine._parallel.run_keyed` of the forward's ``stage`` (1: first order on ``spec0``;
     2: the branches on ``(s1_pad, *spec1s)``): plain autograd, or, with gradients under a
     plan that recomputes (`grad_plan`), the stage's recomputing function."""
     xs = (xs,) if torch.is_tensor(xs) else tuple(xs)
-    if not needs_grad(xs):
+    if not needs_grad(*xs):
         return run_keyed(xs if len(xs) > 1 else xs[0], tasks)
     B, dtype = xs[0].shape[0], xs[0].real.dtype
     if stage == 1 and S._budget_set and S._enforce_budget:
