@@ -77,18 +77,22 @@ class LinearModel:
         return np.argmax(Z @ self.W + self.b, axis=1)
 
 
-def fit_linear(F: np.ndarray, y: np.ndarray, weight_decay: float = 1e-3, max_iter: int = 200,
-               n_classes: int | None = None) -> LinearModel:
-    """Multinomial logistic regression on standardised features, full-batch L-BFGS
-    (deterministic: zero initialisation, float64)."""
+def fit_linear(F: np.ndarray, y: np.ndarray, weight_decay: float = 1e-3, tol: float = 1e-6,
+               max_iter: int = 5000, n_classes: int | None = None) -> LinearModel:
+    """Multinomial logistic regression on standardised features: the mean cross-entropy plus
+    ``weight_decay * ||W||^2``, full-batch L-BFGS from zero, float64, run until every entry
+    of the gradient is at most ``tol`` (the objective is strictly convex: one minimum, so the
+    result does not depend on how many steps were taken; on the FSDD's 2700 x 1680 features
+    that is ~700 iterations). A fit still short of ``tol`` after ``max_iter`` iterations warns."""
     mean, std = F.mean(0), F.std(0) + 1e-8
     Z = torch.from_numpy((F - mean) / std)
     t = torch.from_numpy(np.asarray(y, dtype=np.int64))
     K = int(n_classes or (t.max().item() + 1))
     W = torch.zeros(Z.shape[1], K, dtype=torch.float64, requires_grad=True)
     b = torch.zeros(K, dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.LBFGS([W, b], max_iter=max_iter, line_search_fn="strong_wolfe",
-                            tolerance_grad=1e-9, tolerance_change=1e-12, history_size=20)
+    opt = torch.optim.LBFGS([W, b], max_iter=max_iter, max_eval=2 * max_iter,
+                            line_search_fn="strong_wolfe", tolerance_grad=tol,
+                            tolerance_change=1e-15, history_size=20)
 
     def closure():
         opt.zero_grad()
@@ -97,6 +101,13 @@ def fit_linear(F: np.ndarray, y: np.ndarray, weight_decay: float = 1e-3, max_ite
         return loss
 
     opt.step(closure)
+    closure()
+    worst = max(W.grad.abs().max().item(), b.grad.abs().max().item())
+    if worst > tol:
+        import warnings
+        warnings.warn(f"fit_linear stopped after {max_iter} iterations with a gradient entry "
+                      f"of {worst:.1e} (> tol={tol:g}): the fit has not converged; raise "
+                      f"max_iter or weight_decay.", RuntimeWarning, stacklevel=2)
     return LinearModel(mean, std, W.detach().numpy(), b.detach().numpy())
 
 

@@ -215,12 +215,12 @@ class ExplorerData:
 
     @functools.lru_cache(maxsize=2)  # noqa: B019
     def classifier(self, label: str | None = None, weight_decay: float = 1e-3) -> dict | None:
-        """The seed's digit classifier (`scatviz.demos.digits`): multinomial logistic
-        regression on the training files' standardised log-scattering features, L2 weight
-        ``weight_decay`` on the mean cross-entropy (scikit-learn's ``C = 1 / (2 weight_decay
-        n_train)``), scored on the test files of the official split. Returns ``accuracy``,
-        ``n_train``, ``n_test``, ``label``, ``classes``, ``predicted`` (every file's class
-        index) and ``test`` (mask); None without a label or a split."""
+        """The seed's digit classifier (`scatviz.demos.digits.fit_linear`): multinomial
+        logistic regression on the training files' standardised log-scattering features, L2
+        weight ``weight_decay`` on the mean cross-entropy, scored on the test files of the
+        official split. Returns ``accuracy``, ``n_train``, ``n_test``, ``label``, ``classes``,
+        ``predicted`` (every file's class index) and ``test`` (mask); None without a label or
+        a split."""
         label = label or self.colour_label
         test = self.split()
         if label is None or test is None or test.all() or not test.any():
@@ -229,7 +229,8 @@ class ExplorerData:
         # Fitting takes a minute or more on 3000 files: the result is kept beside the store,
         # keyed by what it is computed from, so that it is paid once per store, not per server.
         key = hashlib.sha1(np.ascontiguousarray(self.features).tobytes())
-        key.update(np.ascontiguousarray(y).tobytes() + test.tobytes() + repr(weight_decay).encode())
+        key.update(np.ascontiguousarray(y).tobytes() + test.tobytes() + repr(weight_decay).encode()
+                   + b"fit_linear")
         cache = self.store / ".explorer" / f"classifier-{key.hexdigest()[:16]}.npz"
         try:
             with np.load(cache, allow_pickle=False) as f:
@@ -247,14 +248,12 @@ class ExplorerData:
                     label=label, predicted=pred, classes=classes, test=test)
 
     def _fit_classifier(self, y: np.ndarray, test: np.ndarray, weight_decay: float):
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.preprocessing import StandardScaler
+        from scatviz.demos.digits import fit_linear
 
         train = ~test
-        scaler = StandardScaler().fit(self.features[train])
-        model = LogisticRegression(C=1.0 / (2 * weight_decay * train.sum()), max_iter=2000)
-        model.fit(scaler.transform(self.features[train]), y[train])
-        pred = model.predict(scaler.transform(self.features))
+        model = fit_linear(self.features[train], y[train], weight_decay=weight_decay,
+                           n_classes=int(y.max()) + 1)
+        pred = model.predict(self.features)
         return pred, float((pred[test] == y[test]).mean())
 
     # ---- the recording behind a point --------------------------------------------------------
